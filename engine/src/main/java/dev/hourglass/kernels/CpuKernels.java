@@ -1,0 +1,225 @@
+package dev.hourglass.kernels;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
+
+import dev.hourglass.tensor.Tensor;
+
+/**
+ * The loops around the kernels: packing, cache blocking, threading and the attention tiles, for one
+ * {@link KernelSupport}. {@link Kernels} holds the instance for the implementation chosen at start-up; tests build one
+ * per implementation to compare them. Arguments are already validated by {@link Kernels}.
+ */
+final class CpuKernels {
+    /** Columns of K per cache block: a 6 x 256 slice of A (6 KB) and a 256 x 48 panel of B (48 KB) stay in L1/L2. */
+    static final int KC = 256;
+    /** Rows of A per task: about 100 rows x 256 columns (100 KB) of packed A stay in L2 while a panel streams. */
+    static final int MC = 96;
+    /** Budget for one attention score tile (query rows x keys), in floats: 64 KB keeps it in L2 with K and V. */
+    static final int SCORE_TILE_FLOATS = 16 * 1024;
+
+    private final KernelSupport support;
+    private final int mr;
+    private final int nr;
+
+    CpuKernels(KernelSupport support) {
+        this.support = support;
+        this.mr = support.rowBlock();
+        this.nr = support.panelWidth();
+    }
+
+    KernelSupport support() {
+        return support;
+    }
+
+    // ---------------------------------------------------------------- GEMM
+
+    PackedMatrix pack(Tensor weight, Arena arena) {
+        int n = weight.shape().intDim(0);
+        int k = weight.shape().intDim(1);
+        int panels = (n + nr - 1) / nr;
+        long panelFloats = (long) k * nr;
+        MemorySegment data = arena.allocate(Math.multiplyExact(panels * panelFloats, (long) Float.BYTES), 64);
+        float[] rows = new float[nr * k];
+        float[] panel = new float[nr * k];
+        for (int p = 0; p < panels; p++) {
+            int n0 = p * nr;
+            int width = Math.min(nr, n - n0);
+            weight.copyToFloats((long) n0 * k, rows, 0, width * k);
+            if (width < nr) {
+                Arrays.fill(rows, width * k, nr * k, 0f);
+            }
+            for (int kk = 0; kk < k; kk++) {
+                for (int j = 0; j < nr; j++) {
+                    panel[kk * nr + j] = rows[j * k + kk];
+                }
+            }
+            MemorySegment.copy(panel, 0, data, ValueLayout.JAVA_FLOAT, p * panelFloats * Float.BYTES, panel.length);
+        }
+        return new PackedMatrix(n, k, nr, data);
+    }
+
+    /** {@code C[m, N] = epilogue(A[m, K] x W^T + bias)}; A and C are row-major with strides K and N. */
+    void linear(ComputePool pool, float[] a, int aOffset, int m, PackedMatrix w, float[] bias,
+                float[] c, int cOffset, Epilogue epilogue) {
+        int n = w.outFeatures();
+        int k = w.inFeatures();
+        int mBlocks = (m + mr - 1) / mr;
+        float[] packedA = new float[mBlocks * mr * k];
+        pool.parallelFor(mBlocks, (block, worker) -> packRowBlock(a, aOffset, m, k, block, mBlocks, packedA));
+
+        int blocksPerGroup = Math.max(1, MC / mr);
+        int groups = (mBlocks + blocksPerGroup - 1) / blocksPerGroup;
+        int panels = w.panelCount();
+        MemorySegment b = w.panels();
+        long panelBytes = (long) k * nr * Float.BYTES;
+        pool.parallelFor(groups * panels, (task, worker) -> {
+            int group = task / panels;
+            int panel = task % panels;
+            int firstBlock = group * blocksPerGroup;
+            int lastBlock = Math.min(mBlocks, firstBlock + blocksPerGroup);
+            int r0 = firstBlock * mr;
+            int r1 = Math.min(m, lastBlock * mr);
+            int n0 = panel * nr;
+            int cols = Math.min(nr, n - n0);
+            initTile(c, cOffset, n, r0, r1, n0, cols, bias, epilogue == Epilogue.RESIDUAL);
+            for (int k0 = 0; k0 < k; k0 += KC) {
+                int kc = Math.min(KC, k - k0);
+                long bOffset = panel * panelBytes + (long) k0 * nr * Float.BYTES;
+                for (int blk = firstBlock; blk < lastBlock; blk++) {
+                    int row = blk * mr;
+                    int aOff = k0 * mBlocks * mr + blk * mr * kc;
+                    support.gemmTile(packedA, aOff, b, bOffset, kc, c, cOffset + row * n + n0, n,
+                            Math.min(mr, m - row), cols);
+                }
+            }
+            if (epilogue == Epilogue.GELU) {
+                for (int r = r0; r < r1; r++) {
+                    support.gelu(c, cOffset + r * n + n0, cols);
+                }
+            }
+        });
+    }
+
+    /**
+     * Packs rows {@code [block*MR, block*MR + MR)} of A: for each K block, the MR values of each column k together
+     * (zero rows past m), so the kernel reads A as one contiguous stream.
+     */
+    private void packRowBlock(float[] a, int aOffset, int m, int k, int block, int mBlocks, float[] packed) {
+        int row0 = block * mr;
+        for (int k0 = 0; k0 < k; k0 += KC) {
+            int kc = Math.min(KC, k - k0);
+            int dst = k0 * mBlocks * mr + block * mr * kc;
+            for (int i = 0; i < mr; i++) {
+                int row = row0 + i;
+                if (row < m) {
+                    int src = aOffset + row * k + k0;
+                    for (int kk = 0; kk < kc; kk++) {
+                        packed[dst + kk * mr + i] = a[src + kk];
+                    }
+                } else {
+                    for (int kk = 0; kk < kc; kk++) {
+                        packed[dst + kk * mr + i] = 0f;
+                    }
+                }
+            }
+        }
+    }
+
+    private static void initTile(float[] c, int cOffset, int ldc, int r0, int r1, int n0, int cols, float[] bias,
+                                 boolean residual) {
+        for (int r = r0; r < r1; r++) {
+            int o = cOffset + r * ldc + n0;
+            if (residual) {
+                if (bias != null) {
+                    for (int j = 0; j < cols; j++) {
+                        c[o + j] += bias[n0 + j];
+                    }
+                }
+            } else if (bias != null) {
+                System.arraycopy(bias, n0, c, o, cols);
+            } else {
+                Arrays.fill(c, o, o + cols, 0f);
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- row-wise operations
+
+    void layerNorm(ComputePool pool, float[] x, int xOffset, float[] out, int outOffset, int rows, int dim,
+                   float[] gamma, float[] beta, float eps) {
+        int chunk = Math.max(1, 16384 / Math.max(1, dim));
+        int tasks = (rows + chunk - 1) / chunk;
+        pool.parallelFor(tasks, (t, worker) -> {
+            int end = Math.min(rows, (t + 1) * chunk);
+            for (int r = t * chunk; r < end; r++) {
+                support.layerNorm(x, xOffset + r * dim, out, outOffset + r * dim, dim, gamma, beta, eps);
+            }
+        });
+    }
+
+    // ---------------------------------------------------------------- attention
+
+    /** Query rows per attention tile for a sequence of {@code tokens} keys: a multiple of 4, at least 4, at most 64. */
+    static int queryTileRows(int tokens) {
+        int rows = SCORE_TILE_FLOATS / Math.max(1, tokens);
+        return Math.max(4, Math.min(64, rows / 4 * 4));
+    }
+
+    /** Floats of scratch space {@link #attention} needs. */
+    static long attentionWorkspace(int batch, int tokens, int heads, int headDim, int threads) {
+        long keysT = (long) batch * heads * headDim * tokens;
+        long scores = (long) threads * queryTileRows(tokens) * tokens;
+        return keysT + scores;
+    }
+
+    /**
+     * Multi-head self-attention over a fused {@code qkv} buffer ({@code [batch*tokens, 3*D]}, timm's row layout
+     * {@code s*D + h*hd + d} for s in q, k, v), writing the merged heads to {@code out} ({@code [batch*tokens, D]}).
+     * Per head and per tile of query rows: scores = q k^T, softmax(scores * hd^-1/2), out = p v. Only one tile of
+     * scores per thread exists at a time, never the full tokens x tokens matrix of every head.
+     */
+    void attention(ComputePool pool, float[] qkv, int qkvOffset, int batch, int tokens, int heads, int headDim,
+                   float[] out, int outOffset, float[] workspace) {
+        int d = heads * headDim;
+        int stride = 3 * d;
+        int tile = queryTileRows(tokens);
+        int tiles = (tokens + tile - 1) / tile;
+        int keysT = batch * heads * headDim * tokens;
+        float scale = (float) (1.0 / Math.sqrt(headDim));
+
+        // K^T per (image, head), so that a row of scores is a contiguous run of multiply-adds.
+        pool.parallelFor(batch * heads, (bh, worker) -> {
+            int b = bh / heads;
+            int h = bh % heads;
+            int dst = bh * headDim * tokens;
+            int src = qkvOffset + b * tokens * stride + d + h * headDim;
+            for (int t = 0; t < tokens; t++) {
+                int s = src + t * stride;
+                for (int e = 0; e < headDim; e++) {
+                    workspace[dst + e * tokens + t] = qkv[s + e];
+                }
+            }
+        });
+
+        pool.parallelFor(batch * heads * tiles, (task, worker) -> {
+            int bh = task / tiles;
+            int q0 = (task % tiles) * tile;
+            int rows = Math.min(tile, tokens - q0);
+            int b = bh / heads;
+            int h = bh % heads;
+            int scores = keysT + worker * tile * tokens;
+            int qOff = qkvOffset + (b * tokens + q0) * stride + h * headDim;
+            support.matmul(rows, tokens, headDim, qkv, qOff, stride, workspace, bh * headDim * tokens, tokens,
+                    workspace, scores, tokens, false);
+            for (int r = 0; r < rows; r++) {
+                support.softmax(workspace, scores + r * tokens, tokens, scale);
+            }
+            int vOff = qkvOffset + b * tokens * stride + 2 * d + h * headDim;
+            support.matmul(rows, headDim, tokens, workspace, scores, tokens, qkv, vOff, stride,
+                    out, outOffset + (b * tokens + q0) * d + h * headDim, d, false);
+        });
+    }
+}

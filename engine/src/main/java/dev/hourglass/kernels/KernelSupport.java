@@ -1,0 +1,62 @@
+package dev.hourglass.kernels;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * The hot inner loops, one implementation per instruction set. {@link Kernels} validates every argument once and then
+ * calls these, which trust their callers: they do no argument checking of their own beyond what the JVM does.
+ *
+ * <p>Layouts shared by all implementations:
+ * <ul>
+ *   <li>Packed GEMM weights ({@link PackedMatrix}): the {@code [N, K]} weight is cut into panels of {@link
+ *       #panelWidth()} output columns; panel {@code p} holds, for each {@code k}, the {@code panelWidth} values
+ *       {@code W[p*NR + j][k]} contiguously (zero padded past {@code N}).
+ *   <li>Packed activations: rows are grouped in blocks of {@link #rowBlock()}; for a block and a run of {@code kc}
+ *       columns starting at {@code k0}, the block holds, for each {@code k}, its {@code rowBlock} values
+ *       contiguously (zero padded past {@code M}).
+ * </ul>
+ */
+interface KernelSupport {
+
+    /** Short name: {@code "panama"} or {@code "scalar"}. */
+    String name();
+
+    /** One line for logs: instruction set and vector width. */
+    String description();
+
+    /** Output columns per packed weight panel (NR). */
+    int panelWidth();
+
+    /** Rows per packed activation block (MR). */
+    int rowBlock();
+
+    /**
+     * {@code C[rows, cols] += Apacked[rowBlock, kc] x Bpanel[kc, panelWidth]} for one register tile. {@code a} starts
+     * at the block's first packed value, {@code b} at the panel's {@code k0} row (byte offset), {@code c} at the tile's
+     * top-left element with row stride {@code ldc}. {@code rows <= rowBlock}, {@code cols <= panelWidth}; only those
+     * are written.
+     */
+    void gemmTile(float[] a, int aOffset, MemorySegment b, long bByteOffset, int kc,
+                  float[] c, int cOffset, int ldc, int rows, int cols);
+
+    /**
+     * {@code C[m, n] (+)= A[m, k] x B[k, n]} for small strided operands (attention), all row-major with the given
+     * leading dimensions. Overwrites {@code C} unless {@code accumulate}.
+     */
+    void matmul(int m, int n, int k, float[] a, int aOffset, int lda, float[] b, int bOffset, int ldb,
+                float[] c, int cOffset, int ldc, boolean accumulate);
+
+    /** LayerNorm of one row of {@code dim} values: {@code (x - mean) / sqrt(var + eps) * gamma + beta}. */
+    void layerNorm(float[] x, int xOffset, float[] out, int outOffset, int dim, float[] gamma, float[] beta, float eps);
+
+    /**
+     * In-place softmax of {@code scale * x} over one row: {@code exp(scale * (x - max)) / sum}. {@code scale > 0}.
+     */
+    void softmax(float[] x, int offset, int length, float scale);
+
+    /** In-place exact GELU, {@code x * (1 + erf(x / sqrt 2)) / 2}. */
+    void gelu(float[] x, int offset, int length);
+
+    /** {@code x[i] += y[i]}. */
+    void addInPlace(float[] x, int xOffset, float[] y, int yOffset, int length);
+}

@@ -1,0 +1,184 @@
+package dev.hourglass.kernels;
+
+import java.lang.foreign.Arena;
+import java.util.Objects;
+
+import dev.hourglass.tensor.Tensor;
+
+/**
+ * The CPU kernel facade: every CPU computation of the engine goes through here. Each method checks its arguments once
+ * (shapes, offsets and lengths, in {@code long} arithmetic) and then runs the implementation chosen at start-up: the
+ * Vector API one when {@code jdk.incubator.vector} is readable, the scalar one otherwise (see
+ * {@link #implementation()}; {@code -Dhourglass.kernels=panama|scalar} forces one).
+ *
+ * <p>All arrays are float32, row-major, addressed by an offset. Methods are thread-safe: they keep no state between
+ * calls, and the ones that take a {@link ComputePool} split their work over it.
+ */
+public final class Kernels {
+
+    private Kernels() {
+    }
+
+    private static final class Holder {
+        static final CpuKernels KERNELS = new CpuKernels(KernelSupportLookup.Holder.SUPPORT);
+
+        private Holder() {
+        }
+    }
+
+    private static CpuKernels kernels() {
+        return Holder.KERNELS;
+    }
+
+    /** The implementation in use: {@code "panama"} or {@code "scalar"}. */
+    public static String implementation() {
+        return kernels().support().name();
+    }
+
+    /** One line describing the implementation in use, for logs and benchmark reports. */
+    public static String description() {
+        return kernels().support().description();
+    }
+
+    /**
+     * Packs a linear layer's weight for {@link #linear}. The weight is {@code [out_features, in_features]} in any
+     * stored float type; it is decoded once, here, and the packed float32 copy is allocated in {@code arena}, which
+     * must be readable from the compute pool's threads (a shared, global or automatic arena).
+     */
+    public static PackedMatrix pack(Tensor weight, Arena arena) {
+        Objects.requireNonNull(arena, "arena");
+        if (weight.shape().rank() != 2) {
+            throw new IllegalArgumentException("a linear weight must have rank 2, got " + weight.shape());
+        }
+        weight.shape().intDim(0);
+        weight.shape().intDim(1);
+        return kernels().pack(weight, arena);
+    }
+
+    /**
+     * A linear layer over {@code rows} rows: {@code C = epilogue(A W^T + bias)}.
+     *
+     * @param a       input, {@code rows x w.inFeatures()} from {@code aOffset}
+     * @param bias    {@code w.outFeatures()} values, or null
+     * @param c       output, {@code rows x w.outFeatures()} from {@code cOffset}; with {@link Epilogue#RESIDUAL} it
+     *                holds the residual on entry. Must not overlap {@code a}.
+     */
+    public static void linear(ComputePool pool, float[] a, int aOffset, int rows, PackedMatrix w, float[] bias,
+                              float[] c, int cOffset, Epilogue epilogue) {
+        Objects.requireNonNull(pool, "pool");
+        Objects.requireNonNull(epilogue, "epilogue");
+        if (w.panelWidth() != kernels().support().panelWidth()) {
+            throw new IllegalArgumentException(w + " was packed for another kernel implementation");
+        }
+        checkRange("a", a, aOffset, (long) rows * w.inFeatures());
+        checkRange("c", c, cOffset, (long) rows * w.outFeatures());
+        if (bias != null && bias.length < w.outFeatures()) {
+            throw new IllegalArgumentException("bias has " + bias.length + " values, " + w + " needs "
+                    + w.outFeatures());
+        }
+        if (a == c && overlaps(aOffset, (long) rows * w.inFeatures(), cOffset, (long) rows * w.outFeatures())) {
+            throw new IllegalArgumentException("linear: input and output overlap");
+        }
+        kernels().linear(pool, a, aOffset, rows, w, bias, c, cOffset, epilogue);
+    }
+
+    /** LayerNorm over the last dimension of {@code rows x dim} values. {@code out} may be {@code x}. */
+    public static void layerNorm(ComputePool pool, float[] x, int xOffset, float[] out, int outOffset, int rows,
+                                 int dim, float[] gamma, float[] beta, float eps) {
+        Objects.requireNonNull(pool, "pool");
+        checkRange("x", x, xOffset, (long) rows * dim);
+        checkRange("out", out, outOffset, (long) rows * dim);
+        checkRange("gamma", gamma, 0, dim);
+        checkRange("beta", beta, 0, dim);
+        if (!(eps > 0f)) {
+            throw new IllegalArgumentException("eps must be positive, got " + eps);
+        }
+        kernels().layerNorm(pool, x, xOffset, out, outOffset, rows, dim, gamma, beta, eps);
+    }
+
+    /** In-place softmax of {@code scale * x} over {@code length} values. */
+    public static void softmax(float[] x, int offset, int length, float scale) {
+        checkRange("x", x, offset, length);
+        if (length == 0) {
+            return;
+        }
+        if (!(scale > 0f) || Float.isInfinite(scale)) {
+            throw new IllegalArgumentException("softmax scale must be positive and finite, got " + scale);
+        }
+        kernels().support().softmax(x, offset, length, scale);
+    }
+
+    /** In-place exact (erf) GELU. */
+    public static void gelu(float[] x, int offset, int length) {
+        checkRange("x", x, offset, length);
+        kernels().support().gelu(x, offset, length);
+    }
+
+    /** {@code x += y} element-wise. */
+    public static void addInPlace(float[] x, int xOffset, float[] y, int yOffset, int length) {
+        checkRange("x", x, xOffset, length);
+        checkRange("y", y, yOffset, length);
+        kernels().support().addInPlace(x, xOffset, y, yOffset, length);
+    }
+
+    /**
+     * {@code C[m, n] (+)= A[m, k] B[k, n]} on strided row-major operands, on the calling thread. For small products
+     * (per-head attention, clustering); large ones belong in {@link #linear}.
+     */
+    public static void matmul(int m, int n, int k, float[] a, int aOffset, int lda, float[] b, int bOffset, int ldb,
+                              float[] c, int cOffset, int ldc, boolean accumulate) {
+        if (m < 0 || n < 0 || k < 0) {
+            throw new IllegalArgumentException("negative size: m=" + m + " n=" + n + " k=" + k);
+        }
+        if (lda < k || ldb < n || ldc < n) {
+            throw new IllegalArgumentException("leading dimensions too small: lda=" + lda + " (k=" + k + "), ldb="
+                    + ldb + " (n=" + n + "), ldc=" + ldc + " (n=" + n + ")");
+        }
+        if (m == 0 || n == 0) {
+            return;
+        }
+        checkRange("a", a, aOffset, (long) (m - 1) * lda + k);
+        checkRange("b", b, bOffset, k == 0 ? 0 : (long) (k - 1) * ldb + n);
+        checkRange("c", c, cOffset, (long) (m - 1) * ldc + n);
+        kernels().support().matmul(m, n, k, a, aOffset, lda, b, bOffset, ldb, c, cOffset, ldc, accumulate);
+    }
+
+    /** Floats of scratch space {@link #attention} needs for these sizes on a pool of {@code threads}. */
+    public static long attentionWorkspaceSize(int batch, int tokens, int heads, int headDim, int threads) {
+        return CpuKernels.attentionWorkspace(batch, tokens, heads, headDim, threads);
+    }
+
+    /**
+     * Multi-head self-attention, as timm computes it: {@code qkv} is {@code [batch * tokens, 3 * heads * headDim]}
+     * (the output of the fused qkv projection), {@code out} receives {@code [batch * tokens, heads * headDim]} with the
+     * heads merged. {@code workspace} holds at least {@link #attentionWorkspaceSize} floats for this pool.
+     */
+    public static void attention(ComputePool pool, float[] qkv, int qkvOffset, int batch, int tokens, int heads,
+                                 int headDim, float[] out, int outOffset, float[] workspace) {
+        Objects.requireNonNull(pool, "pool");
+        if (batch < 1 || tokens < 1 || heads < 1 || headDim < 1) {
+            throw new IllegalArgumentException("attention sizes must be positive: batch=" + batch + " tokens="
+                    + tokens + " heads=" + heads + " headDim=" + headDim);
+        }
+        long d = (long) heads * headDim;
+        checkRange("qkv", qkv, qkvOffset, (long) batch * tokens * 3 * d);
+        checkRange("out", out, outOffset, (long) batch * tokens * d);
+        checkRange("workspace", workspace, 0, attentionWorkspaceSize(batch, tokens, heads, headDim, pool.threads()));
+        if (qkv == out && overlaps(qkvOffset, (long) batch * tokens * 3 * d, outOffset, (long) batch * tokens * d)) {
+            throw new IllegalArgumentException("attention: qkv and out overlap");
+        }
+        kernels().attention(pool, qkv, qkvOffset, batch, tokens, heads, headDim, out, outOffset, workspace);
+    }
+
+    static void checkRange(String name, float[] array, long offset, long length) {
+        Objects.requireNonNull(array, name);
+        if (offset < 0 || length < 0 || offset + length > array.length) {
+            throw new IndexOutOfBoundsException(name + ": " + length + " values from offset " + offset
+                    + " do not fit in an array of " + array.length);
+        }
+    }
+
+    private static boolean overlaps(long aStart, long aLength, long bStart, long bLength) {
+        return aStart < bStart + bLength && bStart < aStart + aLength;
+    }
+}

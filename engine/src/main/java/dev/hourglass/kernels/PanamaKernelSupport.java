@@ -1,0 +1,399 @@
+package dev.hourglass.kernels;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Vector API kernels. Loaded only after {@link KernelSupportLookup} has checked that {@code jdk.incubator.vector} is
+ * readable, so a JVM started without the module never touches this class.
+ *
+ * <p>A rule that matters for speed here: a {@link FloatVector} must never cross a call that C2 might not inline (as
+ * an argument or a return value), or it is boxed on the heap and the kernel runs several times slower. So tiles are
+ * written back inline, not through helper methods.
+ */
+final class PanamaKernelSupport implements KernelSupport {
+    private static final VectorSpecies<Float> S = PanamaSpecies.FLOAT;
+    private static final int L = S.length();
+    /** Register tile: 6 rows x 3 vectors = 18 accumulators, 3 B vectors and 1 broadcast: 22 of AVX-512's 32. */
+    private static final int MR = 6;
+    private static final int NR = 3 * L;
+    private static final ByteOrder NATIVE = ByteOrder.nativeOrder();
+
+    @Override
+    public String name() {
+        return "panama";
+    }
+
+    @Override
+    public String description() {
+        return "Vector API, " + S.vectorBitSize() + "-bit (" + L + " floats per vector)";
+    }
+
+    @Override
+    public int panelWidth() {
+        return NR;
+    }
+
+    @Override
+    public int rowBlock() {
+        return MR;
+    }
+
+    @Override
+    public void gemmTile(float[] a, int aOffset, MemorySegment b, long bByteOffset, int kc,
+                         float[] c, int cOffset, int ldc, int rows, int cols) {
+        FloatVector c00 = FloatVector.zero(S), c01 = c00, c02 = c00;
+        FloatVector c10 = c00, c11 = c00, c12 = c00;
+        FloatVector c20 = c00, c21 = c00, c22 = c00;
+        FloatVector c30 = c00, c31 = c00, c32 = c00;
+        FloatVector c40 = c00, c41 = c00, c42 = c00;
+        FloatVector c50 = c00, c51 = c00, c52 = c00;
+        long vb = (long) L * Float.BYTES;
+        for (int k = 0; k < kc; k++) {
+            long bo = bByteOffset + (long) k * NR * Float.BYTES;
+            int ao = aOffset + k * MR;
+            FloatVector b0 = FloatVector.fromMemorySegment(S, b, bo, NATIVE);
+            FloatVector b1 = FloatVector.fromMemorySegment(S, b, bo + vb, NATIVE);
+            FloatVector b2 = FloatVector.fromMemorySegment(S, b, bo + 2 * vb, NATIVE);
+            FloatVector x = FloatVector.broadcast(S, a[ao]);
+            c00 = x.fma(b0, c00);
+            c01 = x.fma(b1, c01);
+            c02 = x.fma(b2, c02);
+            x = FloatVector.broadcast(S, a[ao + 1]);
+            c10 = x.fma(b0, c10);
+            c11 = x.fma(b1, c11);
+            c12 = x.fma(b2, c12);
+            x = FloatVector.broadcast(S, a[ao + 2]);
+            c20 = x.fma(b0, c20);
+            c21 = x.fma(b1, c21);
+            c22 = x.fma(b2, c22);
+            x = FloatVector.broadcast(S, a[ao + 3]);
+            c30 = x.fma(b0, c30);
+            c31 = x.fma(b1, c31);
+            c32 = x.fma(b2, c32);
+            x = FloatVector.broadcast(S, a[ao + 4]);
+            c40 = x.fma(b0, c40);
+            c41 = x.fma(b1, c41);
+            c42 = x.fma(b2, c42);
+            x = FloatVector.broadcast(S, a[ao + 5]);
+            c50 = x.fma(b0, c50);
+            c51 = x.fma(b1, c51);
+            c52 = x.fma(b2, c52);
+        }
+        if (rows == MR && cols == NR) {
+            int o = cOffset;
+            FloatVector.fromArray(S, c, o).add(c00).intoArray(c, o);
+            FloatVector.fromArray(S, c, o + L).add(c01).intoArray(c, o + L);
+            FloatVector.fromArray(S, c, o + 2 * L).add(c02).intoArray(c, o + 2 * L);
+            o += ldc;
+            FloatVector.fromArray(S, c, o).add(c10).intoArray(c, o);
+            FloatVector.fromArray(S, c, o + L).add(c11).intoArray(c, o + L);
+            FloatVector.fromArray(S, c, o + 2 * L).add(c12).intoArray(c, o + 2 * L);
+            o += ldc;
+            FloatVector.fromArray(S, c, o).add(c20).intoArray(c, o);
+            FloatVector.fromArray(S, c, o + L).add(c21).intoArray(c, o + L);
+            FloatVector.fromArray(S, c, o + 2 * L).add(c22).intoArray(c, o + 2 * L);
+            o += ldc;
+            FloatVector.fromArray(S, c, o).add(c30).intoArray(c, o);
+            FloatVector.fromArray(S, c, o + L).add(c31).intoArray(c, o + L);
+            FloatVector.fromArray(S, c, o + 2 * L).add(c32).intoArray(c, o + 2 * L);
+            o += ldc;
+            FloatVector.fromArray(S, c, o).add(c40).intoArray(c, o);
+            FloatVector.fromArray(S, c, o + L).add(c41).intoArray(c, o + L);
+            FloatVector.fromArray(S, c, o + 2 * L).add(c42).intoArray(c, o + 2 * L);
+            o += ldc;
+            FloatVector.fromArray(S, c, o).add(c50).intoArray(c, o);
+            FloatVector.fromArray(S, c, o + L).add(c51).intoArray(c, o + L);
+            FloatVector.fromArray(S, c, o + 2 * L).add(c52).intoArray(c, o + 2 * L);
+        } else {
+            // Edge tile (last rows or last columns of C): spill to a scratch tile, then add what is inside C.
+            float[] t = new float[MR * NR];
+            c00.intoArray(t, 0);
+            c01.intoArray(t, L);
+            c02.intoArray(t, 2 * L);
+            c10.intoArray(t, NR);
+            c11.intoArray(t, NR + L);
+            c12.intoArray(t, NR + 2 * L);
+            c20.intoArray(t, 2 * NR);
+            c21.intoArray(t, 2 * NR + L);
+            c22.intoArray(t, 2 * NR + 2 * L);
+            c30.intoArray(t, 3 * NR);
+            c31.intoArray(t, 3 * NR + L);
+            c32.intoArray(t, 3 * NR + 2 * L);
+            c40.intoArray(t, 4 * NR);
+            c41.intoArray(t, 4 * NR + L);
+            c42.intoArray(t, 4 * NR + 2 * L);
+            c50.intoArray(t, 5 * NR);
+            c51.intoArray(t, 5 * NR + L);
+            c52.intoArray(t, 5 * NR + 2 * L);
+            for (int i = 0; i < rows; i++) {
+                int ci = cOffset + i * ldc;
+                for (int j = 0; j < cols; j++) {
+                    c[ci + j] += t[i * NR + j];
+                }
+            }
+        }
+    }
+
+    @Override
+    public void matmul(int m, int n, int k, float[] a, int aOffset, int lda, float[] b, int bOffset, int ldb,
+                       float[] c, int cOffset, int ldc, boolean accumulate) {
+        int i = 0;
+        for (; i + 4 <= m; i += 4) {
+            int j = 0;
+            for (; j + 4 * L <= n; j += 4 * L) {
+                matmul4x4(k, a, aOffset + i * lda, lda, b, bOffset + j, ldb, c, cOffset + i * ldc + j, ldc, accumulate);
+            }
+            for (; j < n; j += L) {
+                matmul4x1(k, a, aOffset + i * lda, lda, b, bOffset + j, ldb, c, cOffset + i * ldc + j, ldc,
+                        accumulate, S.indexInRange(j, n));
+            }
+        }
+        for (; i < m; i++) {
+            for (int j = 0; j < n; j += L) {
+                matmul1x1(k, a, aOffset + i * lda, b, bOffset + j, ldb, c, cOffset + i * ldc + j,
+                        accumulate, S.indexInRange(j, n));
+            }
+        }
+    }
+
+    /** Four rows by four vectors: 16 accumulators, 4 loads and 4 broadcasts per step of k. */
+    private static void matmul4x4(int k, float[] a, int aOffset, int lda, float[] b, int bOffset, int ldb,
+                                  float[] c, int cOffset, int ldc, boolean accumulate) {
+        FloatVector c00 = FloatVector.zero(S), c01 = c00, c02 = c00, c03 = c00;
+        FloatVector c10 = c00, c11 = c00, c12 = c00, c13 = c00;
+        FloatVector c20 = c00, c21 = c00, c22 = c00, c23 = c00;
+        FloatVector c30 = c00, c31 = c00, c32 = c00, c33 = c00;
+        for (int p = 0; p < k; p++) {
+            int bo = bOffset + p * ldb;
+            FloatVector b0 = FloatVector.fromArray(S, b, bo);
+            FloatVector b1 = FloatVector.fromArray(S, b, bo + L);
+            FloatVector b2 = FloatVector.fromArray(S, b, bo + 2 * L);
+            FloatVector b3 = FloatVector.fromArray(S, b, bo + 3 * L);
+            FloatVector x = FloatVector.broadcast(S, a[aOffset + p]);
+            c00 = x.fma(b0, c00);
+            c01 = x.fma(b1, c01);
+            c02 = x.fma(b2, c02);
+            c03 = x.fma(b3, c03);
+            x = FloatVector.broadcast(S, a[aOffset + lda + p]);
+            c10 = x.fma(b0, c10);
+            c11 = x.fma(b1, c11);
+            c12 = x.fma(b2, c12);
+            c13 = x.fma(b3, c13);
+            x = FloatVector.broadcast(S, a[aOffset + 2 * lda + p]);
+            c20 = x.fma(b0, c20);
+            c21 = x.fma(b1, c21);
+            c22 = x.fma(b2, c22);
+            c23 = x.fma(b3, c23);
+            x = FloatVector.broadcast(S, a[aOffset + 3 * lda + p]);
+            c30 = x.fma(b0, c30);
+            c31 = x.fma(b1, c31);
+            c32 = x.fma(b2, c32);
+            c33 = x.fma(b3, c33);
+        }
+        int o = cOffset;
+        if (accumulate) {
+            c00 = c00.add(FloatVector.fromArray(S, c, o));
+            c01 = c01.add(FloatVector.fromArray(S, c, o + L));
+            c02 = c02.add(FloatVector.fromArray(S, c, o + 2 * L));
+            c03 = c03.add(FloatVector.fromArray(S, c, o + 3 * L));
+            c10 = c10.add(FloatVector.fromArray(S, c, o + ldc));
+            c11 = c11.add(FloatVector.fromArray(S, c, o + ldc + L));
+            c12 = c12.add(FloatVector.fromArray(S, c, o + ldc + 2 * L));
+            c13 = c13.add(FloatVector.fromArray(S, c, o + ldc + 3 * L));
+            c20 = c20.add(FloatVector.fromArray(S, c, o + 2 * ldc));
+            c21 = c21.add(FloatVector.fromArray(S, c, o + 2 * ldc + L));
+            c22 = c22.add(FloatVector.fromArray(S, c, o + 2 * ldc + 2 * L));
+            c23 = c23.add(FloatVector.fromArray(S, c, o + 2 * ldc + 3 * L));
+            c30 = c30.add(FloatVector.fromArray(S, c, o + 3 * ldc));
+            c31 = c31.add(FloatVector.fromArray(S, c, o + 3 * ldc + L));
+            c32 = c32.add(FloatVector.fromArray(S, c, o + 3 * ldc + 2 * L));
+            c33 = c33.add(FloatVector.fromArray(S, c, o + 3 * ldc + 3 * L));
+        }
+        c00.intoArray(c, o);
+        c01.intoArray(c, o + L);
+        c02.intoArray(c, o + 2 * L);
+        c03.intoArray(c, o + 3 * L);
+        c10.intoArray(c, o + ldc);
+        c11.intoArray(c, o + ldc + L);
+        c12.intoArray(c, o + ldc + 2 * L);
+        c13.intoArray(c, o + ldc + 3 * L);
+        c20.intoArray(c, o + 2 * ldc);
+        c21.intoArray(c, o + 2 * ldc + L);
+        c22.intoArray(c, o + 2 * ldc + 2 * L);
+        c23.intoArray(c, o + 2 * ldc + 3 * L);
+        c30.intoArray(c, o + 3 * ldc);
+        c31.intoArray(c, o + 3 * ldc + L);
+        c32.intoArray(c, o + 3 * ldc + 2 * L);
+        c33.intoArray(c, o + 3 * ldc + 3 * L);
+    }
+
+    /** Four rows by one (possibly partial) vector. */
+    private static void matmul4x1(int k, float[] a, int aOffset, int lda, float[] b, int bOffset, int ldb,
+                                  float[] c, int cOffset, int ldc, boolean accumulate, VectorMask<Float> mask) {
+        FloatVector c0 = FloatVector.zero(S), c1 = c0, c2 = c0, c3 = c0;
+        for (int p = 0; p < k; p++) {
+            FloatVector bv = FloatVector.fromArray(S, b, bOffset + p * ldb, mask);
+            c0 = FloatVector.broadcast(S, a[aOffset + p]).fma(bv, c0);
+            c1 = FloatVector.broadcast(S, a[aOffset + lda + p]).fma(bv, c1);
+            c2 = FloatVector.broadcast(S, a[aOffset + 2 * lda + p]).fma(bv, c2);
+            c3 = FloatVector.broadcast(S, a[aOffset + 3 * lda + p]).fma(bv, c3);
+        }
+        if (accumulate) {
+            c0 = c0.add(FloatVector.fromArray(S, c, cOffset, mask));
+            c1 = c1.add(FloatVector.fromArray(S, c, cOffset + ldc, mask));
+            c2 = c2.add(FloatVector.fromArray(S, c, cOffset + 2 * ldc, mask));
+            c3 = c3.add(FloatVector.fromArray(S, c, cOffset + 3 * ldc, mask));
+        }
+        c0.intoArray(c, cOffset, mask);
+        c1.intoArray(c, cOffset + ldc, mask);
+        c2.intoArray(c, cOffset + 2 * ldc, mask);
+        c3.intoArray(c, cOffset + 3 * ldc, mask);
+    }
+
+    /** One row by one (possibly partial) vector. */
+    private static void matmul1x1(int k, float[] a, int aOffset, float[] b, int bOffset, int ldb,
+                                  float[] c, int cOffset, boolean accumulate, VectorMask<Float> mask) {
+        FloatVector acc = FloatVector.zero(S);
+        for (int p = 0; p < k; p++) {
+            acc = FloatVector.broadcast(S, a[aOffset + p]).fma(FloatVector.fromArray(S, b, bOffset + p * ldb, mask), acc);
+        }
+        if (accumulate) {
+            acc = acc.add(FloatVector.fromArray(S, c, cOffset, mask));
+        }
+        acc.intoArray(c, cOffset, mask);
+    }
+
+    @Override
+    public void layerNorm(float[] x, int xOffset, float[] out, int outOffset, int dim, float[] gamma, float[] beta,
+                          float eps) {
+        int bound = S.loopBound(dim);
+        FloatVector s0 = FloatVector.zero(S), s1 = s0;
+        int i = 0;
+        for (; i + 2 * L <= bound; i += 2 * L) {
+            s0 = s0.add(FloatVector.fromArray(S, x, xOffset + i));
+            s1 = s1.add(FloatVector.fromArray(S, x, xOffset + i + L));
+        }
+        for (; i < bound; i += L) {
+            s0 = s0.add(FloatVector.fromArray(S, x, xOffset + i));
+        }
+        float sum = s0.add(s1).reduceLanes(VectorOperators.ADD);
+        for (; i < dim; i++) {
+            sum += x[xOffset + i];
+        }
+        float mean = sum / dim;
+        FloatVector m = FloatVector.broadcast(S, mean);
+        FloatVector q0 = FloatVector.zero(S), q1 = q0;
+        i = 0;
+        for (; i + 2 * L <= bound; i += 2 * L) {
+            FloatVector d0 = FloatVector.fromArray(S, x, xOffset + i).sub(m);
+            FloatVector d1 = FloatVector.fromArray(S, x, xOffset + i + L).sub(m);
+            q0 = d0.fma(d0, q0);
+            q1 = d1.fma(d1, q1);
+        }
+        for (; i < bound; i += L) {
+            FloatVector d0 = FloatVector.fromArray(S, x, xOffset + i).sub(m);
+            q0 = d0.fma(d0, q0);
+        }
+        float sq = q0.add(q1).reduceLanes(VectorOperators.ADD);
+        for (; i < dim; i++) {
+            float d = x[xOffset + i] - mean;
+            sq += d * d;
+        }
+        float rstd = (float) (1.0 / Math.sqrt(sq / dim + eps));
+        FloatVector r = FloatVector.broadcast(S, rstd);
+        i = 0;
+        for (; i < bound; i += L) {
+            FloatVector v = FloatVector.fromArray(S, x, xOffset + i).sub(m).mul(r);
+            v.fma(FloatVector.fromArray(S, gamma, i), FloatVector.fromArray(S, beta, i)).intoArray(out, outOffset + i);
+        }
+        for (; i < dim; i++) {
+            out[outOffset + i] = (x[xOffset + i] - mean) * rstd * gamma[i] + beta[i];
+        }
+    }
+
+    @Override
+    public void softmax(float[] x, int offset, int length, float scale) {
+        int bound = S.loopBound(length);
+        FloatVector mv = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
+        int i = 0;
+        for (; i < bound; i += L) {
+            mv = mv.max(FloatVector.fromArray(S, x, offset + i));
+        }
+        float max = mv.reduceLanes(VectorOperators.MAX);
+        for (; i < length; i++) {
+            max = Math.max(max, x[offset + i]);
+        }
+        FloatVector shift = FloatVector.broadcast(S, max);
+        FloatVector sc = FloatVector.broadcast(S, scale);
+        FloatVector sv = FloatVector.zero(S);
+        i = 0;
+        for (; i < bound; i += L) {
+            FloatVector e = FloatVector.fromArray(S, x, offset + i).sub(shift).mul(sc).lanewise(VectorOperators.EXP);
+            e.intoArray(x, offset + i);
+            sv = sv.add(e);
+        }
+        float sum = sv.reduceLanes(VectorOperators.ADD);
+        for (; i < length; i++) {
+            float e = (float) Math.exp(scale * (x[offset + i] - max));
+            x[offset + i] = e;
+            sum += e;
+        }
+        float inv = 1f / sum;
+        FloatVector iv = FloatVector.broadcast(S, inv);
+        i = 0;
+        for (; i < bound; i += L) {
+            FloatVector.fromArray(S, x, offset + i).mul(iv).intoArray(x, offset + i);
+        }
+        for (; i < length; i++) {
+            x[offset + i] *= inv;
+        }
+    }
+
+    @Override
+    public void gelu(float[] x, int offset, int length) {
+        int bound = S.loopBound(length);
+        FloatVector half = FloatVector.broadcast(S, 0.5f);
+        FloatVector one = FloatVector.broadcast(S, 1f);
+        FloatVector invSqrt2 = FloatVector.broadcast(S, Erf.INV_SQRT2);
+        FloatVector p = FloatVector.broadcast(S, Erf.P);
+        FloatVector a1 = FloatVector.broadcast(S, Erf.A1);
+        FloatVector a2 = FloatVector.broadcast(S, Erf.A2);
+        FloatVector a3 = FloatVector.broadcast(S, Erf.A3);
+        FloatVector a4 = FloatVector.broadcast(S, Erf.A4);
+        FloatVector a5 = FloatVector.broadcast(S, Erf.A5);
+        int i = 0;
+        for (; i < bound; i += L) {
+            FloatVector v = FloatVector.fromArray(S, x, offset + i);
+            FloatVector z = v.mul(invSqrt2);
+            FloatVector az = z.abs();
+            FloatVector t = one.div(p.fma(az, one));
+            FloatVector poly = a5.fma(t, a4).fma(t, a3).fma(t, a2).fma(t, a1).mul(t);
+            FloatVector e = az.mul(az).neg().lanewise(VectorOperators.EXP);
+            FloatVector erfAbs = one.sub(poly.mul(e));
+            FloatVector erf = erfAbs.blend(erfAbs.neg(), z.lt(0f));
+            v.mul(half).mul(one.add(erf)).intoArray(x, offset + i);
+        }
+        for (; i < length; i++) {
+            x[offset + i] = Erf.gelu(x[offset + i]);
+        }
+    }
+
+    @Override
+    public void addInPlace(float[] x, int xOffset, float[] y, int yOffset, int length) {
+        int bound = S.loopBound(length);
+        int i = 0;
+        for (; i < bound; i += L) {
+            FloatVector.fromArray(S, x, xOffset + i).add(FloatVector.fromArray(S, y, yOffset + i))
+                    .intoArray(x, xOffset + i);
+        }
+        for (; i < length; i++) {
+            x[xOffset + i] += y[yOffset + i];
+        }
+    }
+}

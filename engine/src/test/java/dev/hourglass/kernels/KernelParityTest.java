@@ -1,0 +1,258 @@
+package dev.hourglass.kernels;
+
+import static dev.hourglass.testing.Assertions2.assertClose;
+import static dev.hourglass.testing.Assertions2.mixed;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.lang.foreign.Arena;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import dev.hourglass.tensor.Tensor;
+
+/**
+ * Every kernel, in both implementations, against {@link PlainReference} over awkward sizes (1, primes, lane multiples
+ * plus and minus one, ViT token counts 197 and 577, 1025), with seeded random data. The Panama cases are skipped,
+ * visibly, in the test run that has no vector module.
+ */
+class KernelParityTest {
+    private static final int[] SIZES = {1, 7, 13, 64, 197, 577, 1025};
+    private static ComputePool pool;
+
+    @BeforeAll
+    static void startPool() {
+        pool = ComputePool.of(3);
+    }
+
+    @AfterAll
+    static void stopPool() {
+        pool.close();
+    }
+
+    static CpuKernels kernels(String implementation) {
+        if (implementation.equals("panama")) {
+            assumeTrue(KernelSupportLookup.vectorModuleReadable(),
+                    "jdk.incubator.vector is not readable in this run: Panama kernels not tested here");
+            return new CpuKernels(KernelSupportLookup.lookup("panama"));
+        }
+        return new CpuKernels(new ScalarKernelSupport());
+    }
+
+    static float[] random(SplittableRandom r, int n, double lo, double hi) {
+        float[] x = new float[n];
+        for (int i = 0; i < n; i++) {
+            x[i] = (float) r.nextDouble(lo, hi);
+        }
+        return x;
+    }
+
+    /** Float32 sums of k terms of size about 1: error grows like sqrt(k). */
+    static dev.hourglass.testing.Assertions2.Tolerance dotTolerance(int k) {
+        return mixed(2e-6 * Math.sqrt(k), 2e-6 * Math.sqrt(k));
+    }
+
+    static List<Arguments> linearCases() {
+        int[][] mnk = {
+                {1, 1, 1}, {7, 13, 64}, {13, 7, 1025}, {197, 577, 64}, {64, 197, 577}, {197, 64, 1025},
+                {1, 1025, 13}, {577, 7, 7}, {3, 97, 300}, {6, 48, 256}, {12, 96, 513}};
+        List<Arguments> cases = new ArrayList<>();
+        for (String impl : List.of("scalar", "panama")) {
+            for (int[] c : mnk) {
+                for (Epilogue e : Epilogue.values()) {
+                    cases.add(Arguments.of(impl, c[0], c[1], c[2], e, c[0] % 2 == 1));
+                }
+            }
+        }
+        return cases;
+    }
+
+    @ParameterizedTest(name = "{0} linear m={1} n={2} k={3} {4} bias={5}")
+    @MethodSource("linearCases")
+    void linearMatchesReference(String impl, int m, int n, int k, Epilogue epilogue, boolean withBias) {
+        CpuKernels kernels = kernels(impl);
+        SplittableRandom r = new SplittableRandom(31L * m + 17L * n + k);
+        float[] a = random(r, m * k, -1, 1);
+        float[] w = random(r, n * k, -1, 1);
+        float[] bias = withBias ? random(r, n, -1, 1) : null;
+        float[] residual = random(r, m * n, -1, 1);
+        double[] expected = PlainReference.linear(a, m, k, w, n, bias);
+        for (int i = 0; i < expected.length; i++) {
+            if (epilogue == Epilogue.GELU) {
+                expected[i] = PlainReference.gelu(expected[i]);
+            } else if (epilogue == Epilogue.RESIDUAL) {
+                expected[i] += residual[i];
+            }
+        }
+        int offset = 5;
+        float[] c = new float[offset + m * n + 3];
+        System.arraycopy(residual, 0, c, offset, m * n);
+        try (Arena arena = Arena.ofShared()) {
+            PackedMatrix packed = kernels.pack(Tensor.ofFloats(w, n, k), arena);
+            kernels.linear(pool, a, 0, m, packed, bias, c, offset, epilogue);
+            assertClose(impl + " linear", expected, c, offset, dotTolerance(k));
+
+            // The split over threads must not change a single bit: each output is summed by one task in one order.
+            float[] single = new float[c.length];
+            System.arraycopy(residual, 0, single, offset, m * n);
+            try (ComputePool one = ComputePool.of(1)) {
+                kernels.linear(one, a, 0, m, packed, bias, single, offset, epilogue);
+            }
+            assertArrayEquals(single, c, impl + ": 1 thread and 3 threads differ");
+        }
+    }
+
+    static List<Arguments> matmulCases() {
+        int[][] mnk = {{1, 1, 1}, {4, 64, 64}, {7, 197, 64}, {64, 64, 197}, {13, 577, 13}, {5, 1025, 7}, {9, 17, 31}};
+        List<Arguments> cases = new ArrayList<>();
+        for (String impl : List.of("scalar", "panama")) {
+            for (int[] c : mnk) {
+                cases.add(Arguments.of(impl, c[0], c[1], c[2], false));
+                cases.add(Arguments.of(impl, c[0], c[1], c[2], true));
+            }
+        }
+        return cases;
+    }
+
+    @ParameterizedTest(name = "{0} matmul m={1} n={2} k={3} accumulate={4}")
+    @MethodSource("matmulCases")
+    void stridedMatmulMatchesReference(String impl, int m, int n, int k, boolean accumulate) {
+        CpuKernels kernels = kernels(impl);
+        SplittableRandom r = new SplittableRandom(m * 1000L + n * 10L + k);
+        int lda = k + 3;
+        int ldb = n + 5;
+        int ldc = n + 2;
+        float[] a = random(r, 2 + m * lda, -1, 1);
+        float[] b = random(r, 1 + k * ldb, -1, 1);
+        float[] c = random(r, 4 + m * ldc, -1, 1);
+        double[] expected = new double[m * n];
+        for (int i = 0; i < m; i++) {
+            for (int j = 0; j < n; j++) {
+                double s = accumulate ? c[4 + i * ldc + j] : 0;
+                for (int p = 0; p < k; p++) {
+                    s += (double) a[2 + i * lda + p] * b[1 + p * ldb + j];
+                }
+                expected[i * n + j] = s;
+            }
+        }
+        float[] before = c.clone();
+        kernels.support().matmul(m, n, k, a, 2, lda, b, 1, ldb, c, 4, ldc, accumulate);
+        float[] got = new float[m * n];
+        for (int i = 0; i < m; i++) {
+            System.arraycopy(c, 4 + i * ldc, got, i * n, n);
+            // Padding between rows of C must be left alone.
+            for (int j = n; j < ldc && 4 + i * ldc + j < c.length; j++) {
+                assertArrayEquals(new float[] {before[4 + i * ldc + j]}, new float[] {c[4 + i * ldc + j]},
+                        "matmul wrote outside its rows");
+            }
+        }
+        assertClose(impl + " matmul", expected, got, 0, dotTolerance(k));
+    }
+
+    static List<Arguments> implementationsAndSizes() {
+        List<Arguments> cases = new ArrayList<>();
+        for (String impl : List.of("scalar", "panama")) {
+            for (int s : SIZES) {
+                cases.add(Arguments.of(impl, s));
+            }
+        }
+        return cases;
+    }
+
+    @ParameterizedTest(name = "{0} layerNorm dim={1}")
+    @MethodSource("implementationsAndSizes")
+    void layerNormMatchesReference(String impl, int dim) {
+        CpuKernels kernels = kernels(impl);
+        SplittableRandom r = new SplittableRandom(dim);
+        int rows = 5;
+        float[] x = random(r, rows * dim, -3, 5);
+        float[] gamma = random(r, dim, 0.5, 1.5);
+        float[] beta = random(r, dim, -1, 1);
+        float[] out = new float[rows * dim];
+        kernels.layerNorm(pool, x, 0, out, 0, rows, dim, gamma, beta, 1e-6f);
+        assertClose(impl + " layerNorm", PlainReference.layerNorm(x, rows, dim, gamma, beta, 1e-6), out, 0,
+                mixed(1e-5, 1e-5));
+        // In place gives the same result.
+        kernels.layerNorm(pool, x, 0, x, 0, rows, dim, gamma, beta, 1e-6f);
+        assertArrayEquals(out, x, impl + ": in-place layerNorm differs");
+    }
+
+    @ParameterizedTest(name = "{0} softmax length={1}")
+    @MethodSource("implementationsAndSizes")
+    void softmaxMatchesReference(String impl, int length) {
+        CpuKernels kernels = kernels(impl);
+        SplittableRandom r = new SplittableRandom(length);
+        float[] x = random(r, length + 2, -60, 60);
+        double[] expected = PlainReference.softmax(x, 1, length, 0.125);
+        kernels.support().softmax(x, 1, length, 0.125f);
+        assertClose(impl + " softmax", expected, x, 1, mixed(1e-7, 2e-6));
+    }
+
+    @ParameterizedTest(name = "{0} gelu length={1}")
+    @MethodSource("implementationsAndSizes")
+    void geluMatchesReference(String impl, int length) {
+        CpuKernels kernels = kernels(impl);
+        SplittableRandom r = new SplittableRandom(length);
+        float[] x = random(r, length, -9, 9);
+        x[0] = 0f;
+        double[] expected = new double[length];
+        for (int i = 0; i < length; i++) {
+            expected[i] = PlainReference.gelu(x[i]);
+        }
+        float[] input = x.clone();
+        kernels.support().gelu(x, 0, length);
+        // erf is approximated to 1.5e-7 (as PyTorch's vectorized GELU does), which gelu scales by |x| / 2.
+        assertClose(impl + " gelu", expected, x, 0, (i, e) -> 1e-7 * (1 + Math.abs(input[i])) + 1e-6 * Math.abs(e));
+    }
+
+    static List<Arguments> attentionCases() {
+        int[][] shapes = {{1, 1, 1, 7}, {1, 7, 3, 16}, {2, 13, 2, 64}, {1, 64, 1, 13}, {1, 197, 3, 64},
+                {2, 50, 4, 24}, {1, 577, 1, 16}};
+        List<Arguments> cases = new ArrayList<>();
+        for (String impl : List.of("scalar", "panama")) {
+            for (int[] s : shapes) {
+                cases.add(Arguments.of(impl, s[0], s[1], s[2], s[3]));
+            }
+        }
+        return cases;
+    }
+
+    @ParameterizedTest(name = "{0} attention batch={1} tokens={2} heads={3} headDim={4}")
+    @MethodSource("attentionCases")
+    void attentionMatchesReference(String impl, int batch, int tokens, int heads, int hd) {
+        CpuKernels kernels = kernels(impl);
+        SplittableRandom r = new SplittableRandom(batch * 7919L + tokens * 31L + heads * 7L + hd);
+        int d = heads * hd;
+        float[] qkv = random(r, batch * tokens * 3 * d, -2, 2);
+        float[] out = new float[batch * tokens * d + 1];
+        float[] workspace = new float[(int) CpuKernels.attentionWorkspace(batch, tokens, heads, hd, pool.threads())];
+        kernels.attention(pool, qkv, 0, batch, tokens, heads, hd, out, 1, workspace);
+        assertClose(impl + " attention", PlainReference.attention(qkv, batch, tokens, heads, hd), out, 1,
+                mixed(1e-6 * Math.sqrt(hd + tokens), 1e-5));
+    }
+
+    @ParameterizedTest(name = "{0} addInPlace")
+    @ValueSource(strings = {"scalar", "panama"})
+    void addInPlaceMatchesReference(String impl) {
+        CpuKernels kernels = kernels(impl);
+        for (int n : SIZES) {
+            SplittableRandom r = new SplittableRandom(n);
+            float[] x = random(r, n + 1, -1, 1);
+            float[] y = random(r, n + 2, -1, 1);
+            double[] expected = new double[n];
+            for (int i = 0; i < n; i++) {
+                expected[i] = x[1 + i] + y[2 + i];
+            }
+            kernels.support().addInPlace(x, 1, y, 2, n);
+            assertClose(impl + " add n=" + n, expected, x, 1, mixed(0, 0));
+        }
+    }
+}
