@@ -52,7 +52,7 @@ final class StrictJson {
             case VALUE_TRUE -> "true";
             case VALUE_FALSE -> "false";
             case VALUE_NULL -> "null";
-            case null, default -> "nothing";
+            case null, default -> "empty";
         };
     }
 
@@ -60,7 +60,8 @@ final class StrictJson {
     static SafetensorsException invalid(Path file, String what, JsonProcessingException e) {
         JsonLocation at = e.getLocation();
         String where = at == null || at.getByteOffset() < 0 ? ""
-                : " at " + what + " byte " + at.getByteOffset() + " (line " + at.getLineNr() + ", column " + at.getColumnNr() + ")";
+                : " at " + what + " byte " + at.getByteOffset()
+                        + " (line " + at.getLineNr() + ", column " + at.getColumnNr() + ")";
         return new SafetensorsException(file, what + " is not valid JSON" + where + ": " + e.getOriginalMessage(), e);
     }
 }
