@@ -1,0 +1,177 @@
+package dev.hourglass.safetensors;
+
+import com.fasterxml.jackson.core.JsonGenerator;
+import dev.hourglass.tensor.Shape;
+import dev.hourglass.tensor.Tensor;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * Writes a safetensors file. Tensors are laid out in the order they are added, back to back, and the header is padded
+ * with spaces so that the data buffer starts at a file offset that is a multiple of 8.
+ *
+ * <p>The file is written to a temporary file next to the destination and renamed into place atomically once complete,
+ * so readers never see a partial file; on any failure the temporary file is removed and the destination is left as it
+ * was. Tensor bytes are streamed from their segments through a small buffer: the file is never held in memory.
+ *
+ * <p>Not thread-safe; the segments handed to {@link #add} must stay alive and unchanged until {@link #write} returns.
+ */
+public final class SafetensorsWriter {
+    private static final int COPY_CHUNK_BYTES = 1 << 20;
+
+    private final Map<String, String> metadata = new LinkedHashMap<>();
+    private final Map<String, PendingTensor> tensors = new LinkedHashMap<>();
+    /** Total tensor bytes, summed with overflow checks so that no written offset can wrap around. */
+    private long dataBytes;
+
+    private record PendingTensor(String name, String dtype, Shape shape, MemorySegment data) {
+    }
+
+    /** Adds (or replaces) one {@code __metadata__} entry. */
+    public SafetensorsWriter metadata(String key, String value) {
+        metadata.put(Objects.requireNonNull(key, "key"), Objects.requireNonNull(value, "value"));
+        return this;
+    }
+
+    /**
+     * Adds a tensor of any standard safetensors dtype.
+     *
+     * @param dtype a safetensors dtype name, e.g. {@code "F32"} or {@code "I64"}
+     * @param data  the tensor's bytes, already little-endian and row-major; not copied until {@link #write}
+     * @throws IllegalArgumentException if the name is taken or reserved, the dtype is unknown, or the segment's size is
+     *                                  not the shape's size in that dtype
+     */
+    public SafetensorsWriter add(String name, String dtype, Shape shape, MemorySegment data) {
+        Objects.requireNonNull(name, "name");
+        Objects.requireNonNull(shape, "shape");
+        Objects.requireNonNull(data, "data");
+        if (name.equals(HeaderParser.METADATA_KEY) || tensors.containsKey(name)) {
+            throw new IllegalArgumentException("tensor name " + Messages.quote(name) + " is reserved or already used");
+        }
+        FormatDtype type = FormatDtype.named(dtype).orElseThrow(() -> new IllegalArgumentException(
+                "dtype " + dtype + " is not a safetensors dtype (known: " + FormatDtype.ALL_NAMES + ")"));
+        long expected = Math.multiplyExact(shape.elementCount(), type.byteSize);
+        if (data.byteSize() != expected) {
+            throw new IllegalArgumentException(Messages.tensor(name) + ": shape " + shape + " of " + dtype + " needs "
+                    + expected + " bytes, the segment has " + data.byteSize());
+        }
+        dataBytes = Math.addExact(dataBytes, expected);
+        tensors.put(name, new PendingTensor(name, dtype, shape, data));
+        return this;
+    }
+
+    /** Adds a tensor with its own dtype, shape and bytes. */
+    public SafetensorsWriter add(String name, Tensor tensor) {
+        return add(name, tensor.dtype().safetensorsName(), tensor.shape(), tensor.data());
+    }
+
+    /**
+     * Writes all tensors and metadata to {@code destination}, replacing an existing file atomically.
+     *
+     * @throws IOException if writing fails; the destination is then untouched and no temporary file remains
+     */
+    public void write(Path destination) throws IOException {
+        byte[] header = paddedHeader(destination);
+        Path folder = destination.toAbsolutePath().getParent();
+        Path temp = folder.resolve("." + destination.getFileName() + "."
+                + Long.toUnsignedString(ThreadLocalRandom.current().nextLong(), 36) + ".tmp");
+        // CREATE_NEW: the cleanup below may only ever delete a file this call created.
+        FileChannel out = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        try {
+            try (out) {
+                ByteBuffer length = ByteBuffer.allocate(SafetensorsFile.LENGTH_PREFIX_BYTES)
+                        .order(ByteOrder.LITTLE_ENDIAN).putLong(0, header.length);
+                writeFully(out, length);
+                writeFully(out, ByteBuffer.wrap(header));
+                writeData(out);
+                out.force(true);
+            }
+            Files.move(temp, destination, StandardCopyOption.ATOMIC_MOVE);
+        } catch (Throwable t) {
+            try {
+                Files.deleteIfExists(temp);
+            } catch (IOException cleanup) {
+                t.addSuppressed(cleanup);
+            }
+            throw t;
+        }
+    }
+
+    /** The JSON header followed by the spaces that put the data buffer at a multiple of 8 in the file. */
+    private byte[] paddedHeader(Path destination) throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try (JsonGenerator json = StrictJson.FACTORY.createGenerator(out)) {
+            json.writeStartObject();
+            if (!metadata.isEmpty()) {
+                json.writeObjectFieldStart(HeaderParser.METADATA_KEY);
+                for (Map.Entry<String, String> e : metadata.entrySet()) {
+                    json.writeStringField(e.getKey(), e.getValue());
+                }
+                json.writeEndObject();
+            }
+            long offset = 0;
+            for (PendingTensor t : tensors.values()) {
+                json.writeObjectFieldStart(t.name());
+                json.writeStringField("dtype", t.dtype());
+                json.writeArrayFieldStart("shape");
+                for (long dim : t.shape().dims()) {
+                    json.writeNumber(dim);
+                }
+                json.writeEndArray();
+                json.writeArrayFieldStart("data_offsets");
+                json.writeNumber(offset);
+                offset += t.data().byteSize();
+                json.writeNumber(offset);
+                json.writeEndArray();
+                json.writeEndObject();
+            }
+            json.writeEndObject();
+        }
+        int unpadded = out.size();
+        int padding = (8 - (SafetensorsFile.LENGTH_PREFIX_BYTES + unpadded) % 8) % 8;
+        for (int i = 0; i < padding; i++) {
+            out.write(' ');
+        }
+        if (out.size() > SafetensorsFile.MAX_HEADER_BYTES) {
+            throw new SafetensorsException(destination, "header would be " + out.size() + " bytes, over the limit of "
+                    + SafetensorsFile.MAX_HEADER_BYTES + " bytes");
+        }
+        return out.toByteArray();
+    }
+
+    /** Copies each tensor through one off-heap chunk, which works for heap segments of any array type too. */
+    private void writeData(FileChannel out) throws IOException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment chunk = arena.allocate(COPY_CHUNK_BYTES);
+            ByteBuffer buffer = chunk.asByteBuffer();
+            for (PendingTensor t : tensors.values()) {
+                MemorySegment data = t.data();
+                for (long done = 0; done < data.byteSize(); ) {
+                    int n = (int) Math.min(COPY_CHUNK_BYTES, data.byteSize() - done);
+                    MemorySegment.copy(data, done, chunk, 0, n);
+                    writeFully(out, buffer.clear().limit(n));
+                    done += n;
+                }
+            }
+        }
+    }
+
+    private static void writeFully(FileChannel out, ByteBuffer bytes) throws IOException {
+        while (bytes.hasRemaining()) {
+            out.write(bytes);
+        }
+    }
+}
