@@ -1,0 +1,90 @@
+package dev.hourglass.backend;
+
+import dev.hourglass.kernels.Epilogue;
+import dev.hourglass.tensor.Tensor;
+
+/**
+ * Where a model computes. Model code (ViT blocks, token reduction, decoders) is written against this interface only:
+ * it never asks which device it runs on. Weights are prepared once ({@link #prepareLinear}, {@link #constant}) and
+ * activations live in {@link Buffer}s owned by the backend, so a GPU implementation keeps both on the device for a
+ * whole forward pass; data crosses to the host only through {@link #upload} and {@link #download}. An implementation
+ * may queue operations; {@link #download} returns only after every operation before it has finished.
+ *
+ * <p>Buffer arguments name an offset in floats where an operation reads or writes more than one logical tensor in one
+ * buffer. Implementations check sizes and throw {@link IllegalArgumentException} or
+ * {@link IndexOutOfBoundsException} on a mismatch.
+ *
+ * <p>Thread safety: backends are thread-safe. Buffers are not: one forward pass uses its own buffers.
+ */
+public interface Backend extends AutoCloseable {
+
+    /** Short name, as {@code --backend} takes it: {@code "cpu"}, {@code "tornado"}. */
+    String name();
+
+    /** One line: the device and how it computes, e.g. {@code "CPU, 2 threads, Vector API 512-bit"}. */
+    String description();
+
+    // ------------------------------------------------------------------ memory
+
+    /** A zero-filled buffer of {@code floats} values. */
+    Buffer allocate(long floats);
+
+    /** A new buffer holding {@code values[offset, offset + count)}. */
+    Buffer upload(float[] values, int offset, int count);
+
+    /** A new buffer holding a tensor's values converted to float32 (any stored float type). */
+    Buffer upload(Tensor tensor);
+
+    /** Writes {@code count} values of {@code values} into {@code dst} at {@code dstOffset}. */
+    void write(float[] values, int offset, int count, Buffer dst, long dstOffset);
+
+    /** Copies {@code count} values from {@code src} at {@code srcOffset} to the host. */
+    void download(Buffer src, long srcOffset, float[] dst, int dstOffset, int count);
+
+    // ------------------------------------------------------------------ weights, prepared once per model
+
+    /**
+     * A new store for one model's weights. Everything prepared in it lives until it is closed, which frees it (device
+     * memory, packed copies); the model that owns it closes it.
+     */
+    WeightStore newWeightStore();
+
+    // ------------------------------------------------------------------ operations
+
+    /** {@code out[rows, out] = epilogue(x[rows, in] W^T + b)}; with {@link Epilogue#RESIDUAL} out holds the residual. */
+    void linear(Buffer x, long xOffset, int rows, LinearWeights layer, Buffer out, long outOffset, Epilogue epilogue);
+
+    /** LayerNorm over the last dimension; {@code out} may be {@code x}. */
+    void layerNorm(Buffer x, Buffer out, int rows, int dim, Buffer gamma, Buffer beta, float eps);
+
+    /**
+     * Multi-head self-attention over a fused qkv projection ({@code [batch * tokens, 3 * heads * headDim]}, timm's
+     * q/k/v then head-major layout) into {@code out} ({@code [batch * tokens, heads * headDim]}).
+     */
+    void attention(Buffer qkv, Buffer out, int batch, int tokens, int heads, int headDim);
+
+    /**
+     * Cuts images ({@code [batch, channels, height, width]}) into non-overlapping {@code patch x patch} squares, one
+     * row per patch in row-major grid order, each row ordered (channel, y, x) like a flattened convolution weight:
+     * {@code [batch * (height/patch) * (width/patch), channels * patch * patch]}.
+     */
+    void patchify(Buffer images, Buffer patches, int batch, int channels, int height, int width, int patch);
+
+    /**
+     * Builds the token sequence of a ViT: for each image, the {@code prefixCount} prefix rows (class token, then
+     * distillation token) followed by its {@code patches} patch embeddings, plus the position embedding
+     * ({@code [prefixCount + patches, dim]}) added to every image.
+     */
+    void embedTokens(Buffer patchEmbeddings, Buffer prefix, int prefixCount, Buffer positions, Buffer out, int batch,
+                     int patches, int dim);
+
+    /** {@code dst[i] = src[rows[i]]} for rows of {@code dim} values. */
+    void gatherRows(Buffer src, int dim, int[] rows, Buffer dst);
+
+    /** {@code x[i] = (x[i] + y[i]) * scale} over {@code count} values. */
+    void addScaled(Buffer x, Buffer y, long count, float scale);
+
+    /** Releases what the backend holds (threads, device memory). Buffers it made are unusable afterwards. */
+    @Override
+    void close();
+}

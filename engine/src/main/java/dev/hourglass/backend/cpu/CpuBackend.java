@@ -1,0 +1,208 @@
+package dev.hourglass.backend.cpu;
+
+import java.util.Objects;
+
+import dev.hourglass.backend.Backend;
+import dev.hourglass.backend.Buffer;
+import dev.hourglass.backend.LinearWeights;
+import dev.hourglass.backend.WeightStore;
+import dev.hourglass.kernels.ComputePool;
+import dev.hourglass.kernels.Epilogue;
+import dev.hourglass.kernels.Kernels;
+import dev.hourglass.tensor.Tensor;
+
+/**
+ * The CPU backend: buffers are heap arrays, operations run at once through the {@link Kernels} facade on a
+ * {@link ComputePool} of the user's size. Thread-safe; concurrent forward passes share the pool.
+ */
+public final class CpuBackend implements Backend {
+    private final ComputePool pool;
+
+    public CpuBackend(int threads) {
+        this.pool = ComputePool.of(threads);
+    }
+
+    public int threads() {
+        return pool.threads();
+    }
+
+    @Override
+    public String name() {
+        return "cpu";
+    }
+
+    @Override
+    public String description() {
+        return "CPU, " + pool.threads() + (pool.threads() == 1 ? " thread, " : " threads, ") + Kernels.description();
+    }
+
+    // ------------------------------------------------------------------ memory
+
+    @Override
+    public Buffer allocate(long floats) {
+        return new CpuBuffer(new float[checkedLength(floats)]);
+    }
+
+    @Override
+    public Buffer upload(float[] values, int offset, int count) {
+        Objects.checkFromIndexSize(offset, count, values.length);
+        float[] copy = new float[count];
+        System.arraycopy(values, offset, copy, 0, count);
+        return new CpuBuffer(copy);
+    }
+
+    @Override
+    public Buffer upload(Tensor tensor) {
+        return new CpuBuffer(tensor.toFloatArray());
+    }
+
+    @Override
+    public void write(float[] values, int offset, int count, Buffer dst, long dstOffset) {
+        System.arraycopy(values, offset, data(dst), index(dstOffset), count);
+    }
+
+    @Override
+    public void download(Buffer src, long srcOffset, float[] dst, int dstOffset, int count) {
+        System.arraycopy(data(src), index(srcOffset), dst, dstOffset, count);
+    }
+
+    @Override
+    public WeightStore newWeightStore() {
+        return new CpuWeightStore();
+    }
+
+    // ------------------------------------------------------------------ operations
+
+    @Override
+    public void linear(Buffer x, long xOffset, int rows, LinearWeights layer, Buffer out, long outOffset,
+                       Epilogue epilogue) {
+        CpuLinear l = (CpuLinear) layer;
+        Kernels.linear(pool, data(x), index(xOffset), rows, l.weight(), l.bias(), data(out), index(outOffset),
+                epilogue);
+    }
+
+    @Override
+    public void layerNorm(Buffer x, Buffer out, int rows, int dim, Buffer gamma, Buffer beta, float eps) {
+        Kernels.layerNorm(pool, data(x), 0, data(out), 0, rows, dim, data(gamma), data(beta), eps);
+    }
+
+    @Override
+    public void attention(Buffer qkv, Buffer out, int batch, int tokens, int heads, int headDim) {
+        long size = Kernels.attentionWorkspaceSize(batch, tokens, heads, headDim, pool.threads());
+        float[] workspace = new float[checkedLength(size)];
+        Kernels.attention(pool, data(qkv), 0, batch, tokens, heads, headDim, data(out), 0, workspace);
+    }
+
+    @Override
+    public void patchify(Buffer images, Buffer patches, int batch, int channels, int height, int width, int patch) {
+        if (patch < 1 || height % patch != 0 || width % patch != 0) {
+            throw new IllegalArgumentException("image " + height + "x" + width + " is not a multiple of the patch size "
+                    + patch);
+        }
+        int gh = height / patch;
+        int gw = width / patch;
+        int rowLength = channels * patch * patch;
+        float[] src = data(images);
+        float[] dst = data(patches);
+        checkSize("images", src, (long) batch * channels * height * width);
+        checkSize("patches", dst, (long) batch * gh * gw * rowLength);
+        pool.parallelFor(batch * gh, (task, worker) -> {
+            int b = task / gh;
+            int py = task % gh;
+            for (int px = 0; px < gw; px++) {
+                int o = ((b * gh + py) * gw + px) * rowLength;
+                for (int c = 0; c < channels; c++) {
+                    for (int y = 0; y < patch; y++) {
+                        int s = ((b * channels + c) * height + py * patch + y) * width + px * patch;
+                        System.arraycopy(src, s, dst, o, patch);
+                        o += patch;
+                    }
+                }
+            }
+        });
+    }
+
+    @Override
+    public void embedTokens(Buffer patchEmbeddings, Buffer prefix, int prefixCount, Buffer positions, Buffer out,
+                            int batch, int patches, int dim) {
+        float[] emb = data(patchEmbeddings);
+        float[] pre = prefixCount == 0 ? new float[0] : data(prefix);
+        float[] pos = data(positions);
+        float[] dst = data(out);
+        int tokens = prefixCount + patches;
+        checkSize("patch embeddings", emb, (long) batch * patches * dim);
+        checkSize("prefix tokens", pre, (long) prefixCount * dim);
+        checkSize("position embedding", pos, (long) tokens * dim);
+        checkSize("tokens", dst, (long) batch * tokens * dim);
+        for (int b = 0; b < batch; b++) {
+            int base = b * tokens * dim;
+            for (int t = 0; t < tokens; t++) {
+                float[] src = t < prefixCount ? pre : emb;
+                int s = t < prefixCount ? t * dim : (b * patches + t - prefixCount) * dim;
+                int o = base + t * dim;
+                for (int i = 0; i < dim; i++) {
+                    dst[o + i] = src[s + i] + pos[t * dim + i];
+                }
+            }
+        }
+    }
+
+    @Override
+    public void gatherRows(Buffer src, int dim, int[] rows, Buffer dst) {
+        float[] s = data(src);
+        float[] d = data(dst);
+        checkSize("gather destination", d, (long) rows.length * dim);
+        for (int i = 0; i < rows.length; i++) {
+            System.arraycopy(s, Math.multiplyExact(rows[i], dim), d, i * dim, dim);
+        }
+    }
+
+    @Override
+    public void addScaled(Buffer x, Buffer y, long count, float scale) {
+        float[] a = data(x);
+        float[] b = data(y);
+        int n = index(count);
+        checkSize("x", a, n);
+        checkSize("y", b, n);
+        for (int i = 0; i < n; i++) {
+            a[i] = (a[i] + b[i]) * scale;
+        }
+    }
+
+    @Override
+    public void close() {
+        pool.close();
+    }
+
+    @Override
+    public String toString() {
+        return description();
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    private static float[] data(Buffer b) {
+        if (b instanceof CpuBuffer cpu) {
+            return cpu.data;
+        }
+        throw new IllegalArgumentException("buffer " + b + " was not made by the CPU backend");
+    }
+
+    private static int index(long offset) {
+        return Math.toIntExact(offset);
+    }
+
+    private static int checkedLength(long floats) {
+        if (floats < 0 || floats > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("a CPU buffer holds at most " + (Integer.MAX_VALUE - 8)
+                    + " floats, asked for " + floats);
+        }
+        return (int) floats;
+    }
+
+    private static void checkSize(String what, float[] array, long needed) {
+        if (array.length < needed) {
+            throw new IndexOutOfBoundsException(what + ": buffer of " + array.length + " floats, needs " + needed);
+        }
+    }
+}

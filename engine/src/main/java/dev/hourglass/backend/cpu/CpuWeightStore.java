@@ -1,0 +1,67 @@
+package dev.hourglass.backend.cpu;
+
+import java.lang.foreign.Arena;
+import java.util.concurrent.atomic.AtomicLong;
+
+import dev.hourglass.backend.Buffer;
+import dev.hourglass.backend.LinearWeights;
+import dev.hourglass.backend.WeightStore;
+import dev.hourglass.kernels.Kernels;
+import dev.hourglass.kernels.PackedMatrix;
+import dev.hourglass.tensor.Tensor;
+
+/**
+ * CPU weights: linear weights packed off-heap in one shared arena (freed on close), constants as heap arrays.
+ * A weight that came from a memory-mapped file is asked to leave physical memory once packed, so that a model's
+ * resident size is its packed weights rather than packed weights plus the mapped file.
+ */
+final class CpuWeightStore implements WeightStore {
+    private final Arena arena = Arena.ofShared();
+    private final AtomicLong bytes = new AtomicLong();
+
+    @Override
+    public LinearWeights linear(Tensor weight, Tensor bias) {
+        if (bias != null && (bias.shape().rank() != 1 || bias.shape().dim(0) != weight.shape().dim(0))) {
+            throw new IllegalArgumentException("bias of shape " + bias.shape() + " does not match weight of shape "
+                    + weight.shape());
+        }
+        PackedMatrix packed = Kernels.pack(weight, arena);
+        release(weight);
+        bytes.addAndGet(packed.byteSize());
+        return new CpuLinear(packed, bias == null ? null : floats(bias));
+    }
+
+    @Override
+    public Buffer constant(Tensor tensor) {
+        return constant(floats(tensor));
+    }
+
+    @Override
+    public Buffer constant(float[] values) {
+        bytes.addAndGet((long) values.length * Float.BYTES);
+        return new CpuBuffer(values);
+    }
+
+    @Override
+    public long byteSize() {
+        return bytes.get();
+    }
+
+    private float[] floats(Tensor t) {
+        float[] values = t.toFloatArray();
+        release(t);
+        return values;
+    }
+
+    /** Drops a mapped tensor's pages from memory (they are re-read from the file if anyone touches them again). */
+    private static void release(Tensor t) {
+        if (t.data().isMapped()) {
+            t.data().unload();
+        }
+    }
+
+    @Override
+    public void close() {
+        arena.close();
+    }
+}
