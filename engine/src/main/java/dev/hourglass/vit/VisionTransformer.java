@@ -1,0 +1,329 @@
+package dev.hourglass.vit;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
+
+import dev.hourglass.backend.Backend;
+import dev.hourglass.backend.Buffer;
+import dev.hourglass.backend.LinearWeights;
+import dev.hourglass.backend.WeightStore;
+import dev.hourglass.kernels.Epilogue;
+import dev.hourglass.kernels.Resize;
+import dev.hourglass.safetensors.TensorSource;
+import dev.hourglass.tensor.Shape;
+import dev.hourglass.tensor.Tensor;
+
+/**
+ * A ViT or DeiT ready to run on one backend: its weights prepared once (packed or uploaded), its forward pass as timm
+ * computes it at eval time. Inputs may be any size that is a multiple of the patch size; the position embedding is
+ * resized for each new grid (once, then cached).
+ *
+ * <p>Thread-safe: every call keeps its activations to itself, so one model serves many threads. Closing frees the
+ * prepared weights; calls after that fail.
+ */
+public final class VisionTransformer implements AutoCloseable {
+    private final VitConfig config;
+    private final Backend backend;
+    private final WeightStore store;
+    private final LinearWeights patchEmbed;
+    private final Buffer prefix;
+    private final float[] trainedPositions;
+    private final Map<Long, Buffer> positionsByGrid = new ConcurrentHashMap<>();
+    private final List<Block> blocks;
+    private final Buffer normWeight;
+    private final Buffer normBias;
+    private final LinearWeights head;
+    private final LinearWeights headDist;
+
+    private record Block(Buffer norm1Weight, Buffer norm1Bias, LinearWeights qkv, LinearWeights proj,
+                         Buffer norm2Weight, Buffer norm2Bias, LinearWeights fc1, LinearWeights fc2) {
+    }
+
+    private VisionTransformer(VitConfig config, TensorSource weights, Backend backend, WeightStore store)
+            throws IOException {
+        this.config = config;
+        this.backend = backend;
+        this.store = store;
+        TimmVitNames names = new TimmVitNames(weights, config);
+        int d = config.embedDim();
+
+        Tensor conv = names.tensor("patch_embed.proj.weight",
+                d, config.inChannels(), config.patchSize(), config.patchSize());
+        patchEmbed = store.linear(conv.reshape(d, (long) config.inChannels() * config.patchSize() * config.patchSize()),
+                names.tensor("patch_embed.proj.bias", d));
+
+        float[] prefixValues = new float[config.prefixTokens() * d];
+        if (config.classToken()) {
+            names.tensor("cls_token", 1, 1, d).copyToFloats(0, prefixValues, 0, d);
+        }
+        if (config.distilled()) {
+            names.tensor("dist_token", 1, 1, d).copyToFloats(0, prefixValues, d, d);
+        }
+        prefix = store.constant(prefixValues);
+        int gridTokens = config.gridHeight() * config.gridWidth();
+        trainedPositions = names.tensor("pos_embed", 1, config.prefixTokens() + gridTokens, d).toFloatArray();
+        positionsByGrid.put(gridKey(config.gridHeight(), config.gridWidth()), store.constant(trainedPositions));
+
+        List<Block> list = new ArrayList<>(config.depth());
+        for (int i = 0; i < config.depth(); i++) {
+            String p = "blocks." + i + ".";
+            list.add(new Block(
+                    store.constant(names.tensor(p + "norm1.weight", d)),
+                    store.constant(names.tensor(p + "norm1.bias", d)),
+                    store.linear(names.tensor(p + "attn.qkv.weight", 3L * d, d),
+                            config.qkvBias() ? names.tensor(p + "attn.qkv.bias", 3L * d) : null),
+                    store.linear(names.tensor(p + "attn.proj.weight", d, d), names.tensor(p + "attn.proj.bias", d)),
+                    store.constant(names.tensor(p + "norm2.weight", d)),
+                    store.constant(names.tensor(p + "norm2.bias", d)),
+                    store.linear(names.tensor(p + "mlp.fc1.weight", config.mlpHidden(), d),
+                            names.tensor(p + "mlp.fc1.bias", config.mlpHidden())),
+                    store.linear(names.tensor(p + "mlp.fc2.weight", d, config.mlpHidden()),
+                            names.tensor(p + "mlp.fc2.bias", d))));
+        }
+        blocks = List.copyOf(list);
+        normWeight = store.constant(names.tensor("norm.weight", d));
+        normBias = store.constant(names.tensor("norm.bias", d));
+        if (config.numClasses() > 0) {
+            head = store.linear(names.tensor("head.weight", config.numClasses(), d),
+                    names.tensor("head.bias", config.numClasses()));
+            headDist = config.distilled()
+                    ? store.linear(names.tensor("head_dist.weight", config.numClasses(), d),
+                    names.tensor("head_dist.bias", config.numClasses()))
+                    : null;
+        } else {
+            head = null;
+            headDist = null;
+        }
+    }
+
+    /**
+     * Prepares a model from weights in timm's layout. The weights may be released once this returns (the backend
+     * keeps its own copy).
+     *
+     * @throws IOException if a tensor is missing or has the wrong shape (the message names it)
+     */
+    public static VisionTransformer create(VitConfig config, TensorSource weights, Backend backend) throws IOException {
+        Objects.requireNonNull(config, "config");
+        Objects.requireNonNull(weights, "weights");
+        Objects.requireNonNull(backend, "backend");
+        WeightStore store = backend.newWeightStore();
+        try {
+            return new VisionTransformer(config, weights, backend, store);
+        } catch (IOException | RuntimeException | Error e) {
+            store.close();
+            throw e;
+        }
+    }
+
+    public VitConfig config() {
+        return config;
+    }
+
+    public Backend backend() {
+        return backend;
+    }
+
+    /** Bytes of prepared weights the backend holds for this model. */
+    public long weightBytes() {
+        return store.byteSize();
+    }
+
+    /**
+     * Class scores for a batch of images.
+     *
+     * @param images {@code [batch, channels, height, width]} float32, already normalised
+     * @return logits {@code [batch, numClasses]}; for a distilled DeiT the mean of both heads, as timm evaluates it
+     */
+    public Tensor classify(Tensor images) {
+        return classify(images, BlockHook.NONE);
+    }
+
+    /** {@link #classify(Tensor)} with a hook after every block. */
+    public Tensor classify(Tensor images, BlockHook hook) {
+        if (head == null) {
+            throw new IllegalStateException("this model has no classifier head (0 classes)");
+        }
+        if (!config.classToken()) {
+            throw new IllegalStateException("classification reads the class token, which this model does not have");
+        }
+        int batch = batchOf(images);
+        try (Forward f = new Forward(batch)) {
+            TokenSequence tokens = f.encoderBlocks(images, hook);
+            int classes = config.numClasses();
+            int d = config.embedDim();
+            int[] clsRows = new int[batch];
+            int[] distRows = new int[batch];
+            for (int b = 0; b < batch; b++) {
+                clsRows[b] = b * tokens.tokens();
+                distRows[b] = b * tokens.tokens() + 1;
+            }
+            // LayerNorm is per token, so normalising only the tokens the heads read gives the same logits.
+            Buffer cls = f.scratch(batch * d);
+            backend.gatherRows(tokens.data(), d, clsRows, cls);
+            backend.layerNorm(cls, cls, batch, d, normWeight, normBias, config.normEps());
+            Buffer logits = f.scratch(batch * classes);
+            backend.linear(cls, 0, batch, head, logits, 0, Epilogue.NONE);
+            if (headDist != null) {
+                Buffer dist = f.scratch(batch * d);
+                backend.gatherRows(tokens.data(), d, distRows, dist);
+                backend.layerNorm(dist, dist, batch, d, normWeight, normBias, config.normEps());
+                Buffer distLogits = f.scratch(batch * classes);
+                backend.linear(dist, 0, batch, headDist, distLogits, 0, Epilogue.NONE);
+                backend.addScaled(logits, distLogits, (long) batch * classes, 0.5f);
+            }
+            float[] out = new float[batch * classes];
+            backend.download(logits, 0, out, 0, out.length);
+            return Tensor.ofFloats(out, batch, classes);
+        }
+    }
+
+    /**
+     * All tokens after the final LayerNorm, {@code [batch, tokens, dim]} on the host (timm's
+     * {@code forward_features}).
+     */
+    public Tensor features(Tensor images, BlockHook hook) {
+        int batch = batchOf(images);
+        try (Forward f = new Forward(batch)) {
+            TokenSequence tokens = f.encoderBlocks(images, hook);
+            int rows = batch * tokens.tokens();
+            Buffer normed = f.scratch((long) rows * config.embedDim());
+            backend.layerNorm(tokens.data(), normed, rows, config.embedDim(), normWeight, normBias, config.normEps());
+            float[] out = new float[rows * config.embedDim()];
+            backend.download(normed, 0, out, 0, out.length);
+            return Tensor.ofFloats(out, batch, tokens.tokens(), config.embedDim());
+        }
+    }
+
+    private int batchOf(Tensor images) {
+        Shape s = images.shape();
+        if (s.rank() != 4 || s.dim(1) != config.inChannels()) {
+            throw new IllegalArgumentException("images must be [batch, " + config.inChannels()
+                    + ", height, width], got " + s);
+        }
+        long h = s.dim(2);
+        long w = s.dim(3);
+        int p = config.patchSize();
+        if (h < p || w < p || h % p != 0 || w % p != 0) {
+            throw new IllegalArgumentException("image size " + h + "x" + w + " is not a positive multiple of the patch"
+                    + " size " + p);
+        }
+        if (s.dim(0) < 1) {
+            throw new IllegalArgumentException("empty batch: " + s);
+        }
+        return s.intDim(0);
+    }
+
+    private static long gridKey(int gh, int gw) {
+        return ((long) gh << 32) | gw;
+    }
+
+    /** The position embedding for a token grid, resized from the trained one on first use. */
+    private Buffer positions(int gh, int gw) {
+        return positionsByGrid.computeIfAbsent(gridKey(gh, gw), k -> store.constant(PositionEmbeddings.resize(
+                trainedPositions, config.prefixTokens(), config.embedDim(), config.gridHeight(), config.gridWidth(),
+                gh, gw, config.posEmbedResize(), config.posEmbedAntialias())));
+    }
+
+    /** One call's activations. Buffers grow if a hook makes the sequence longer. */
+    private final class Forward implements AutoCloseable {
+        private final int batch;
+        private final List<Buffer> owned = new ArrayList<>();
+        private Buffer normed;
+        private Buffer qkv;
+        private Buffer attended;
+        private Buffer hidden;
+        private int capacityTokens;
+
+        Forward(int batch) {
+            this.batch = batch;
+        }
+
+        Buffer scratch(long floats) {
+            Buffer b = backend.allocate(floats);
+            owned.add(b);
+            return b;
+        }
+
+        private void ensureCapacity(int tokens) {
+            if (tokens <= capacityTokens) {
+                return;
+            }
+            long rows = (long) batch * tokens;
+            int d = config.embedDim();
+            normed = scratch(rows * d);
+            qkv = scratch(rows * 3 * d);
+            attended = scratch(rows * d);
+            hidden = scratch(rows * config.mlpHidden());
+            capacityTokens = tokens;
+        }
+
+        TokenSequence encoderBlocks(Tensor images, BlockHook hook) {
+            int c = config.inChannels();
+            int h = images.shape().intDim(2);
+            int w = images.shape().intDim(3);
+            int p = config.patchSize();
+            int gh = h / p;
+            int gw = w / p;
+            int patches = gh * gw;
+            int d = config.embedDim();
+            int prefixCount = config.prefixTokens();
+            int tokens = prefixCount + patches;
+
+            Buffer pixels = backend.upload(images);
+            owned.add(pixels);
+            Buffer patchRows = scratch((long) batch * patches * c * p * p);
+            backend.patchify(pixels, patchRows, batch, c, h, w, p);
+            Buffer embedded = scratch((long) batch * patches * d);
+            backend.linear(patchRows, 0, batch * patches, patchEmbed, embedded, 0, Epilogue.NONE);
+            Buffer x = scratch((long) batch * tokens * d);
+            backend.embedTokens(embedded, prefix, prefixCount, positions(gh, gw), x, batch, patches, d);
+
+            TokenSequence seq = new TokenSequence(x, batch, tokens, d, prefixCount, gh, gw);
+            for (int i = 0; i < blocks.size(); i++) {
+                runBlock(blocks.get(i), seq);
+                TokenSequence next = hook.afterBlock(i, seq);
+                if (next.dim() != d || next.batch() != batch) {
+                    throw new IllegalStateException("hook after block " + i + " changed the batch or width: "
+                            + next);
+                }
+                seq = next;
+            }
+            return seq;
+        }
+
+        private void runBlock(Block blk, TokenSequence seq) {
+            ensureCapacity(seq.tokens());
+            int rows = batch * seq.tokens();
+            int d = config.embedDim();
+            Buffer x = seq.data();
+            backend.layerNorm(x, normed, rows, d, blk.norm1Weight(), blk.norm1Bias(), config.normEps());
+            backend.linear(normed, 0, rows, blk.qkv(), qkv, 0, Epilogue.NONE);
+            backend.attention(qkv, attended, batch, seq.tokens(), config.numHeads(), config.headDim());
+            backend.linear(attended, 0, rows, blk.proj(), x, 0, Epilogue.RESIDUAL);
+            backend.layerNorm(x, normed, rows, d, blk.norm2Weight(), blk.norm2Bias(), config.normEps());
+            backend.linear(normed, 0, rows, blk.fc1(), hidden, 0, Epilogue.GELU);
+            backend.linear(hidden, 0, rows, blk.fc2(), x, 0, Epilogue.RESIDUAL);
+        }
+
+        @Override
+        public void close() {
+            for (Buffer b : owned) {
+                b.close();
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        store.close();
+    }
+
+    @Override
+    public String toString() {
+        return "VisionTransformer[" + config + " on " + backend.description() + "]";
+    }
+}
