@@ -185,7 +185,7 @@ class VisionTransformer(nn.Module):
 
 
 @torch.no_grad()
-def init_random(model, seed, qk_gain=1.5):
+def init_random(model, seed, qk_gain=1.5, head_gain=2.0):
     """Give every parameter random values so no term in an implementation can hide.
 
     - LayerNorm weights ~ 1 + 0.2 N(0,1), all biases ~ 0.1 N(0,1) (so a dropped bias or a
@@ -193,6 +193,8 @@ def init_random(model, seed, qk_gain=1.5):
     - linear/conv weights ~ N(0, 1/fan_in): each layer keeps O(1) inputs O(1);
     - the q and k rows of qkv get an extra `qk_gain` so attention is clearly non-uniform
       (a wrong softmax scale or a transposed score matrix must change the result);
+    - the classifier heads get an extra `head_gain` so logits have std ~1-2 (a 1e-4
+      absolute tolerance is then a tight relative check, while float32 rounding stays ~1e-6);
     - cls/dist tokens and pos_embed ~ 0.5 N(0,1).
     The final LayerNorm bounds the features, so logits stay O(1) whatever the depth.
     """
@@ -214,6 +216,8 @@ def init_random(model, seed, qk_gain=1.5):
             if name.endswith("attn.qkv.weight"):
                 d = p.shape[1]
                 w[: 2 * d] *= qk_gain
+            elif name.startswith("head"):
+                w *= head_gain
             p.copy_(w)
         elif leaf in ("cls_token", "dist_token", "pos_embed"):
             p.copy_(0.5 * randn(p.shape))
