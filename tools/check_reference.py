@@ -1,0 +1,183 @@
+#!/usr/bin/env python3
+"""Self-checks for tools/hourglass_ref (run with the system interpreter):
+
+    /usr/bin/python3 tools/check_reference.py
+
+1. Attention block == torch.nn.MultiheadAttention with the same (q;k;v) in-projection.
+2. GELU == the explicit erf formula; LayerNorm == the explicit formula with eps 1e-6.
+3. Whole model (plain, distilled, resized input) == an independent float64 numpy forward
+   written straight from the state_dict (catches wiring mistakes in vit.py itself).
+4. The bicubic+antialias position-embedding resize runs and changes the values.
+5. safetensors round trip for F32/F16/BF16 is bit exact, header aligned, no holes.
+Takes a few seconds; exits non-zero on the first failure.
+"""
+import math
+import os
+import sys
+import tempfile
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from hourglass_ref import safetensors_io as st  # noqa: E402
+from hourglass_ref.vit import (VisionTransformer, init_random, resample_abs_pos_embed,  # noqa: E402
+                               Attention)
+
+
+def check(name, got, want, tol):
+    got = np.asarray(got, dtype=np.float64)
+    want = np.asarray(want, dtype=np.float64)
+    err = float(np.max(np.abs(got - want))) if got.size else 0.0
+    ok = got.shape == want.shape and err <= tol
+    print(f"{'ok  ' if ok else 'FAIL'} {name}: max_abs={err:.3e} (tol {tol:g})")
+    if not ok:
+        sys.exit(1)
+
+
+def check_attention():
+    torch.manual_seed(0)
+    D, H, N, B = 48, 3, 7, 2
+    attn = Attention(D, H, qkv_bias=True)
+    mha = nn.MultiheadAttention(D, H, bias=True, batch_first=True)
+    with torch.no_grad():
+        # MultiheadAttention's in_proj rows are [q; k; v], each split into heads the same
+        # way timm splits qkv, so the weights carry over unchanged.
+        mha.in_proj_weight.copy_(attn.qkv.weight)
+        mha.in_proj_bias.copy_(attn.qkv.bias)
+        mha.out_proj.weight.copy_(attn.proj.weight)
+        mha.out_proj.bias.copy_(attn.proj.bias)
+        x = torch.randn(B, N, D)
+        check("attention vs nn.MultiheadAttention", attn(x), mha(x, x, x, need_weights=False)[0], 1e-5)
+
+
+def check_gelu_layernorm():
+    x = torch.randn(1000, dtype=torch.float64) * 3
+    check("nn.GELU vs erf formula", nn.GELU()(x), 0.5 * x * (1 + torch.erf(x / math.sqrt(2))), 1e-12)
+    x = torch.randn(5, 32, dtype=torch.float64)
+    w, b = torch.randn(32, dtype=torch.float64), torch.randn(32, dtype=torch.float64)
+    mu = x.mean(-1, keepdim=True)
+    var = ((x - mu) ** 2).mean(-1, keepdim=True)  # biased variance
+    check("layer_norm eps=1e-6 vs formula", F.layer_norm(x, (32,), w, b, 1e-6),
+          (x - mu) / torch.sqrt(var + 1e-6) * w + b, 1e-12)
+
+
+def numpy_vit(sd, cfg, x, pos_grid):
+    """Independent float64 forward from a state_dict (numpy only, except the resized
+    position embedding, which is passed in)."""
+    sd = {k: v.detach().double().numpy() for k, v in sd.items()}
+    p, D, Hh = cfg["patch"], cfg["dim"], cfg["heads"]
+    x = x.double().numpy()
+    B, _, Hi, Wi = x.shape
+    gh, gw = Hi // p, Wi // p
+    # Patchify: token (r, c) takes pixels [r*p:(r+1)*p, c*p:(c+1)*p] of every channel.
+    patches = x[:, :, :gh * p, :gw * p].reshape(B, 3, gh, p, gw, p).transpose(0, 2, 4, 1, 3, 5)
+    patches = patches.reshape(B, gh * gw, 3 * p * p)
+    tok = patches @ sd["patch_embed.proj.weight"].reshape(D, -1).T + sd["patch_embed.proj.bias"]
+    prefix = [np.broadcast_to(sd["cls_token"], (B, 1, D))]
+    if "dist_token" in sd:
+        prefix.append(np.broadcast_to(sd["dist_token"], (B, 1, D)))
+    h = np.concatenate(prefix + [tok], axis=1) + pos_grid
+
+    def ln(v, w, b):
+        mu = v.mean(-1, keepdims=True)
+        return (v - mu) / np.sqrt(((v - mu) ** 2).mean(-1, keepdims=True) + 1e-6) * w + b
+
+    erf = np.vectorize(math.erf)
+    for i in range(cfg["depth"]):
+        pre = f"blocks.{i}."
+        y = ln(h, sd[pre + "norm1.weight"], sd[pre + "norm1.bias"])
+        qkv = y @ sd[pre + "attn.qkv.weight"].T + sd[pre + "attn.qkv.bias"]
+        hd = D // Hh
+        T = h.shape[1]
+        q, k, v = (qkv[..., j * D:(j + 1) * D].reshape(B, T, Hh, hd).transpose(0, 2, 1, 3) for j in range(3))
+        s = q @ k.transpose(0, 1, 3, 2) / math.sqrt(hd)
+        s = np.exp(s - s.max(-1, keepdims=True))
+        s /= s.sum(-1, keepdims=True)
+        o = (s @ v).transpose(0, 2, 1, 3).reshape(B, T, D)
+        h = h + o @ sd[pre + "attn.proj.weight"].T + sd[pre + "attn.proj.bias"]
+        y = ln(h, sd[pre + "norm2.weight"], sd[pre + "norm2.bias"])
+        m = y @ sd[pre + "mlp.fc1.weight"].T + sd[pre + "mlp.fc1.bias"]
+        m = 0.5 * m * (1 + erf(m / math.sqrt(2)))
+        h = h + m @ sd[pre + "mlp.fc2.weight"].T + sd[pre + "mlp.fc2.bias"]
+    f = ln(h, sd["norm.weight"], sd["norm.bias"])
+    logits = f[:, 0] @ sd["head.weight"].T + sd["head.bias"]
+    if "head_dist.weight" in sd:
+        logits = (logits + f[:, 1] @ sd["head_dist.weight"].T + sd["head_dist.bias"]) / 2
+    return f, logits
+
+
+def check_model(distilled, in_hw, seed):
+    cfg = dict(patch=8, dim=64, heads=4, depth=2)
+    m = init_random(VisionTransformer(img_size=32, patch_size=8, embed_dim=64, depth=2, num_heads=4,
+                                      num_classes=10, distilled=distilled), seed).eval()
+    x = torch.randn(2, 3, *in_hw, generator=torch.Generator().manual_seed(seed + 1))
+    with torch.no_grad():
+        feats, seq = m.forward_features(x)
+        logits = m(x)
+        grid = (in_hw[0] // 8, in_hw[1] // 8)
+        pos = resample_abs_pos_embed(m.pos_embed, grid, (4, 4), m.num_prefix_tokens) if grid != (4, 4) else m.pos_embed
+    f_ref, l_ref = numpy_vit(m.state_dict(), cfg, x, pos.detach().double().numpy())
+    tag = f"{'deit' if distilled else 'vit'} {in_hw[0]}x{in_hw[1]}"
+    check(f"model features vs numpy float64 ({tag})", feats, f_ref, 5e-5)
+    check(f"model logits vs numpy float64 ({tag})", logits, l_ref, 5e-5)
+    check(f"forward_features list length ({tag})", [len(seq)], [3], 0)
+    print(f"     logits std {logits.std().item():.3f}")
+
+
+def check_resample():
+    pe = torch.randn(1, 1 + 16, 8)
+    out = resample_abs_pos_embed(pe, (6, 5), (4, 4), 1)
+    assert out.shape == (1, 1 + 30, 8), out.shape
+    check("resample keeps the prefix row", out[:, :1], pe[:, :1], 0)
+    direct = F.interpolate(pe[:, 1:].reshape(1, 4, 4, 8).permute(0, 3, 1, 2), size=(6, 5),
+                           mode="bicubic", antialias=True, align_corners=False)
+    check("resample == F.interpolate bicubic antialias", out[:, 1:],
+          direct.permute(0, 2, 3, 1).reshape(1, 30, 8), 0)
+    no_aa = F.interpolate(pe[:, 1:].reshape(1, 4, 4, 8).permute(0, 3, 1, 2), size=(6, 5),
+                          mode="bicubic", antialias=False, align_corners=False)
+    diff = float((direct - no_aa).abs().max())
+    print(f"     antialias changes the upscale by {diff:.3e} (different cubic coefficient)")
+    assert diff > 1e-3
+    check("resample to same grid is the identity", resample_abs_pos_embed(pe, (4, 4), (4, 4), 1), pe, 0)
+
+
+def check_safetensors():
+    g = torch.Generator().manual_seed(3)
+    tensors = {"a": torch.randn(3, 5, generator=g), "b.c": torch.randn(7, generator=g),
+               "s": torch.randn(1, 1, 2, generator=g)}
+    with tempfile.TemporaryDirectory() as d:
+        for dtype, tdt in (("F32", torch.float32), ("F16", torch.float16), ("BF16", torch.bfloat16)):
+            path = os.path.join(d, f"t_{dtype}.safetensors")
+            n = st.save_file(tensors, path, dtype=dtype, metadata={"format": "pt"})
+            assert n == os.path.getsize(path)
+            header, meta, start = st.read_header(path)
+            assert start % 8 == 0 and meta == {"format": "pt"}, (start, meta)
+            assert list(header) == list(tensors), "header must keep insertion order"
+            back, _ = st.load_file(path, as_torch=True)
+            for k, t in tensors.items():
+                assert back[k].dtype == tdt, back[k].dtype
+                assert torch.equal(back[k].view(torch.int16 if tdt != torch.float32 else torch.int32),
+                                   t.to(tdt).view(torch.int16 if tdt != torch.float32 else torch.int32)), k
+            npy, _ = st.load_file(path, as_torch=False)
+            for k, t in tensors.items():
+                assert np.array_equal(npy[k].astype(np.float32), t.to(tdt).float().numpy()), k
+            print(f"ok   safetensors {dtype} round trip bit exact (data at offset {start})")
+
+
+def main():
+    check_attention()
+    check_gelu_layernorm()
+    check_model(False, (32, 32), 11)
+    check_model(True, (32, 32), 12)
+    check_model(False, (48, 40), 13)
+    check_model(True, (19, 35), 14)  # ragged input: trailing pixels dropped, 2x4 grid
+    check_resample()
+    check_safetensors()
+    print("all reference checks passed")
+
+
+if __name__ == "__main__":
+    main()
