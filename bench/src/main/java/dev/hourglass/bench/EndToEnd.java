@@ -243,6 +243,8 @@ public final class EndToEnd {
     }
 
     private static void rssChild(Path modelDir, Tensor input, int threads) throws IOException {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("rss_at_start_mb", procStatus().get("rss_mb"));
         try (CpuBackend backend = new CpuBackend(threads)) {
             VisionTransformer model;
             try (TensorSource weights = Safetensors.open(modelDir)) {
@@ -250,11 +252,11 @@ public final class EndToEnd {
                         weights);
                 model = VisionTransformer.create(config, weights, backend);
             }
+            m.put("rss_after_load_mb", procStatus().get("rss_mb"));
             try (model) {
                 for (int i = 0; i < 3; i++) {
                     model.classify(input);
                 }
-                Map<String, Object> m = new LinkedHashMap<>();
                 m.putAll(procStatus());
                 m.put("packed_weights_mb", Stats.round(model.weightBytes() / 1048576.0));
                 m.put("java_heap_max_mb", Runtime.getRuntime().maxMemory() / 1048576);

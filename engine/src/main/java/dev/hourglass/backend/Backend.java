@@ -26,7 +26,10 @@ public interface Backend extends AutoCloseable {
 
     // ------------------------------------------------------------------ memory
 
-    /** A zero-filled buffer of {@code floats} values. */
+    /**
+     * A buffer of {@code floats} values whose contents are unspecified (as with device memory): write before reading.
+     * Close it when done; a backend may recycle its memory.
+     */
     Buffer allocate(long floats);
 
     /** A new buffer holding {@code values[offset, offset + count)}. */

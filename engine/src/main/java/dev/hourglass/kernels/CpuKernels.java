@@ -61,13 +61,20 @@ final class CpuKernels {
         return new PackedMatrix(n, k, nr, data);
     }
 
-    /** {@code C[m, N] = epilogue(A[m, K] x W^T + bias)}; A and C are row-major with strides K and N. */
+    /** Floats of scratch space {@link #linear} needs to pack {@code rows} rows of {@code inFeatures} values. */
+    long linearWorkspace(int rows, int inFeatures) {
+        return (long) ((rows + mr - 1) / mr) * mr * inFeatures;
+    }
+
+    /**
+     * {@code C[m, N] = epilogue(A[m, K] x W^T + bias)}; A and C are row-major with strides K and N. {@code packedA}
+     * holds at least {@link #linearWorkspace} floats.
+     */
     void linear(ComputePool pool, float[] a, int aOffset, int m, PackedMatrix w, float[] bias,
-                float[] c, int cOffset, Epilogue epilogue) {
+                float[] c, int cOffset, Epilogue epilogue, float[] packedA) {
         int n = w.outFeatures();
         int k = w.inFeatures();
         int mBlocks = (m + mr - 1) / mr;
-        float[] packedA = new float[mBlocks * mr * k];
         pool.parallelFor(mBlocks, (block, worker) -> packRowBlock(a, aOffset, m, k, block, mBlocks, packedA));
 
         int blocksPerGroup = Math.max(1, MC / mr);

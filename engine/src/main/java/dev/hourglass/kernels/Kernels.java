@@ -56,7 +56,9 @@ public final class Kernels {
     }
 
     /**
-     * A linear layer over {@code rows} rows: {@code C = epilogue(A W^T + bias)}.
+     * A linear layer over {@code rows} rows: {@code C = epilogue(A W^T + bias)}. Allocates its scratch space; see
+     * {@link #linear(ComputePool, float[], int, int, PackedMatrix, float[], float[], int, Epilogue, float[])} to
+     * supply it.
      *
      * @param a       input, {@code rows x w.inFeatures()} from {@code aOffset}
      * @param bias    {@code w.outFeatures()} values, or null
@@ -65,6 +67,25 @@ public final class Kernels {
      */
     public static void linear(ComputePool pool, float[] a, int aOffset, int rows, PackedMatrix w, float[] bias,
                               float[] c, int cOffset, Epilogue epilogue) {
+        float[] workspace = new float[Math.toIntExact(linearWorkspaceSize(rows, w))];
+        linear(pool, a, aOffset, rows, w, bias, c, cOffset, epilogue, workspace);
+    }
+
+    /** Floats of scratch space a {@link #linear} call over {@code rows} rows of {@code w} needs. */
+    public static long linearWorkspaceSize(int rows, PackedMatrix w) {
+        if (rows < 0) {
+            throw new IllegalArgumentException("negative row count " + rows);
+        }
+        return kernels().linearWorkspace(rows, w.inFeatures());
+    }
+
+    /**
+     * {@link #linear(ComputePool, float[], int, int, PackedMatrix, float[], float[], int, Epilogue)} with caller-owned
+     * scratch space of at least {@link #linearWorkspaceSize} floats (its contents are overwritten), so that repeated
+     * calls allocate nothing.
+     */
+    public static void linear(ComputePool pool, float[] a, int aOffset, int rows, PackedMatrix w, float[] bias,
+                              float[] c, int cOffset, Epilogue epilogue, float[] workspace) {
         Objects.requireNonNull(pool, "pool");
         Objects.requireNonNull(epilogue, "epilogue");
         if (w.panelWidth() != kernels().support().panelWidth()) {
@@ -72,6 +93,7 @@ public final class Kernels {
         }
         checkRange("a", a, aOffset, (long) rows * w.inFeatures());
         checkRange("c", c, cOffset, (long) rows * w.outFeatures());
+        checkRange("workspace", workspace, 0, linearWorkspaceSize(rows, w));
         if (bias != null && bias.length < w.outFeatures()) {
             throw new IllegalArgumentException("bias has " + bias.length + " values, " + w + " needs "
                     + w.outFeatures());
@@ -79,7 +101,10 @@ public final class Kernels {
         if (a == c && overlaps(aOffset, (long) rows * w.inFeatures(), cOffset, (long) rows * w.outFeatures())) {
             throw new IllegalArgumentException("linear: input and output overlap");
         }
-        kernels().linear(pool, a, aOffset, rows, w, bias, c, cOffset, epilogue);
+        if (workspace == a || workspace == c) {
+            throw new IllegalArgumentException("linear: the workspace must not be the input or the output");
+        }
+        kernels().linear(pool, a, aOffset, rows, w, bias, c, cOffset, epilogue, workspace);
     }
 
     /** LayerNorm over the last dimension of {@code rows x dim} values. {@code out} may be {@code x}. */

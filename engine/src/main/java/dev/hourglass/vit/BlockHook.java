@@ -14,7 +14,8 @@ public interface BlockHook {
     /**
      * @param block  index of the block just run, from 0
      * @param tokens its output (owned by the forward pass: copy what must outlive the call)
-     * @return the sequence for the next block: {@code tokens} itself, or a new one (another count or buffer)
+     * @return the sequence for the next block: {@code tokens} itself, or a new one (another count or buffer); a new
+     *         buffer becomes the forward pass's, which closes it when the call ends
      */
     TokenSequence afterBlock(int block, TokenSequence tokens);
 

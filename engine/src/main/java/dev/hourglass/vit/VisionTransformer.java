@@ -290,6 +290,9 @@ public final class VisionTransformer implements AutoCloseable {
                     throw new IllegalStateException("hook after block " + i + " changed the batch or width: "
                             + next);
                 }
+                if (next.data() != seq.data() && !owned.contains(next.data())) {
+                    owned.add(next.data());
+                }
                 seq = next;
             }
             return seq;

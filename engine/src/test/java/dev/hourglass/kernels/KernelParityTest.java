@@ -97,17 +97,21 @@ class KernelParityTest {
         System.arraycopy(residual, 0, c, offset, m * n);
         try (Arena arena = Arena.ofShared()) {
             PackedMatrix packed = kernels.pack(Tensor.ofFloats(w, n, k), arena);
-            kernels.linear(pool, a, 0, m, packed, bias, c, offset, epilogue);
+            kernels.linear(pool, a, 0, m, packed, bias, c, offset, epilogue, workspace(kernels, m, k));
             assertClose(impl + " linear", expected, c, offset, dotTolerance(k));
 
             // The split over threads must not change a single bit: each output is summed by one task in one order.
             float[] single = new float[c.length];
             System.arraycopy(residual, 0, single, offset, m * n);
             try (ComputePool one = ComputePool.of(1)) {
-                kernels.linear(one, a, 0, m, packed, bias, single, offset, epilogue);
+                kernels.linear(one, a, 0, m, packed, bias, single, offset, epilogue, workspace(kernels, m, k));
             }
             assertArrayEquals(single, c, impl + ": 1 thread and 3 threads differ");
         }
+    }
+
+    static float[] workspace(CpuKernels kernels, int rows, int k) {
+        return new float[(int) kernels.linearWorkspace(rows, k)];
     }
 
     static List<Arguments> matmulCases() {

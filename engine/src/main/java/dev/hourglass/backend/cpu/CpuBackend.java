@@ -16,7 +16,11 @@ import dev.hourglass.tensor.Tensor;
  * {@link ComputePool} of the user's size. Thread-safe; concurrent forward passes share the pool.
  */
 public final class CpuBackend implements Backend {
+    /** Recycled buffers kept at most: enough for the working set of a few concurrent large forward passes. */
+    private static final long MAX_POOLED_BYTES = 1L << 30;
+
     private final ComputePool pool;
+    private final ArrayPool arrays = new ArrayPool(MAX_POOLED_BYTES);
 
     public CpuBackend(int threads) {
         this.pool = ComputePool.of(threads);
@@ -40,20 +44,22 @@ public final class CpuBackend implements Backend {
 
     @Override
     public Buffer allocate(long floats) {
-        return new CpuBuffer(new float[checkedLength(floats)]);
+        return new CpuBuffer(arrays.take(checkedLength(floats)), arrays);
     }
 
     @Override
     public Buffer upload(float[] values, int offset, int count) {
         Objects.checkFromIndexSize(offset, count, values.length);
-        float[] copy = new float[count];
+        float[] copy = arrays.take(count);
         System.arraycopy(values, offset, copy, 0, count);
-        return new CpuBuffer(copy);
+        return new CpuBuffer(copy, arrays);
     }
 
     @Override
     public Buffer upload(Tensor tensor) {
-        return new CpuBuffer(tensor.toFloatArray());
+        float[] copy = arrays.take(checkedLength(tensor.elementCount()));
+        tensor.copyToFloats(0, copy, 0, copy.length);
+        return new CpuBuffer(copy, arrays);
     }
 
     @Override
@@ -77,8 +83,13 @@ public final class CpuBackend implements Backend {
     public void linear(Buffer x, long xOffset, int rows, LinearWeights layer, Buffer out, long outOffset,
                        Epilogue epilogue) {
         CpuLinear l = (CpuLinear) layer;
-        Kernels.linear(pool, data(x), index(xOffset), rows, l.weight(), l.bias(), data(out), index(outOffset),
-                epilogue);
+        float[] workspace = arrays.take(checkedLength(Kernels.linearWorkspaceSize(rows, l.weight())));
+        try {
+            Kernels.linear(pool, data(x), index(xOffset), rows, l.weight(), l.bias(), data(out), index(outOffset),
+                    epilogue, workspace);
+        } finally {
+            arrays.give(workspace);
+        }
     }
 
     @Override
@@ -89,8 +100,12 @@ public final class CpuBackend implements Backend {
     @Override
     public void attention(Buffer qkv, Buffer out, int batch, int tokens, int heads, int headDim) {
         long size = Kernels.attentionWorkspaceSize(batch, tokens, heads, headDim, pool.threads());
-        float[] workspace = new float[checkedLength(size)];
-        Kernels.attention(pool, data(qkv), 0, batch, tokens, heads, headDim, data(out), 0, workspace);
+        float[] workspace = arrays.take(checkedLength(size));
+        try {
+            Kernels.attention(pool, data(qkv), 0, batch, tokens, heads, headDim, data(out), 0, workspace);
+        } finally {
+            arrays.give(workspace);
+        }
     }
 
     @Override
@@ -183,7 +198,7 @@ public final class CpuBackend implements Backend {
 
     private static float[] data(Buffer b) {
         if (b instanceof CpuBuffer cpu) {
-            return cpu.data;
+            return cpu.data();
         }
         throw new IllegalArgumentException("buffer " + b + " was not made by the CPU backend");
     }

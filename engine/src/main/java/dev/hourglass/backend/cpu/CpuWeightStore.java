@@ -39,7 +39,7 @@ final class CpuWeightStore implements WeightStore {
     @Override
     public Buffer constant(float[] values) {
         bytes.addAndGet((long) values.length * Float.BYTES);
-        return new CpuBuffer(values);
+        return new CpuBuffer(values, null);
     }
 
     @Override
