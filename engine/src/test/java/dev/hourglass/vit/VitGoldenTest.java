@@ -97,8 +97,10 @@ class VitGoldenTest {
                     expected.add(i);
                 }
                 assertEquals(expected, seen);
+                // Not bit-exact: the Vector API's exp is Math.exp until C2 compiles the kernel and a vector
+                // intrinsic afterwards, and the two may round differently in the last place.
                 assertClose(name + " logits through a copying hook", plain.toFloatArray(), copied.toFloatArray(),
-                        absolute(0));
+                        absolute(1e-5));
                 assertEquals(Shape.of(input.shape().dim(0), config.numClasses()), copied.shape());
             }
         }
