@@ -1,0 +1,212 @@
+package dev.hourglass.cli;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+
+import dev.hourglass.tasks.classify.ClassifierOptions;
+import dev.hourglass.tasks.classify.ImageClassifier;
+import dev.hourglass.tasks.classify.Prediction;
+import dev.hourglass.tasks.image.RgbImage;
+import dev.hourglass.tensor.Npy;
+import dev.hourglass.tensor.Shape;
+import dev.hourglass.tensor.Tensor;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code hourglass classify}: the top classes of one image. */
+@Command(name = "classify",
+        mixinStandardHelpOptions = true,
+        description = {"Classifies an image with a ViT/DeiT in timm's hub layout (model.safetensors + config.json),",
+                "preprocessing it exactly as timm does at eval time (resize, center crop, mean/std)."})
+final class ClassifyCommand implements Callable<Integer> {
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Option(names = "--model", required = true, paramLabel = "DIR",
+            description = "Model folder: model.safetensors (or a sharded index) and config.json with pretrained_cfg.")
+    Path model;
+
+    @CommandLine.ArgGroup(multiplicity = "1")
+    Input input;
+
+    static final class Input {
+        @Option(names = "--image", paramLabel = "FILE", description = "Image to classify (PNG, JPEG, ...).")
+        Path image;
+
+        @Option(names = "--input-tensor", paramLabel = "FILE.npy",
+                description = "An already preprocessed float32 NCHW (or CHW) tensor instead of an image.")
+        Path tensor;
+    }
+
+    @Option(names = "--top-k", defaultValue = "5", paramLabel = "K", description = "Classes to show (default: ${DEFAULT-VALUE}).")
+    int topK;
+
+    @Option(names = "--json", description = "Print JSON: predictions and timings.")
+    boolean json;
+
+    @Option(names = "--save-logits", paramLabel = "FILE.npy", description = "Write the logits [batch, classes] as float32 .npy.")
+    Path saveLogits;
+
+    @Option(names = "--threads", paramLabel = "N", description = "Compute threads (default: all available processors).")
+    Integer threads;
+
+    @Option(names = "--repeat", defaultValue = "1", paramLabel = "N",
+            description = "Run the forward pass N times and report the median (default: ${DEFAULT-VALUE}).")
+    int repeat;
+
+    @Override
+    public Integer call() throws IOException {
+        if (topK < 1) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--top-k must be at least 1, got " + topK);
+        }
+        if (repeat < 1) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--repeat must be at least 1, got " + repeat);
+        }
+        ClassifierOptions options = threads == null ? ClassifierOptions.defaults() : threadsOption(threads);
+        long t0 = System.nanoTime();
+        try (ImageClassifier classifier = ImageClassifier.load(model, options)) {
+            double loadMs = millisSince(t0);
+
+            long t1 = System.nanoTime();
+            Tensor batch;
+            Map<String, Object> inputInfo = new LinkedHashMap<>();
+            if (input.image != null) {
+                RgbImage image = RgbImage.read(input.image);
+                batch = classifier.preprocess(image);
+                inputInfo.put("image", input.image.toString());
+                inputInfo.put("width", image.width());
+                inputInfo.put("height", image.height());
+            } else {
+                batch = asBatch(Npy.read(input.tensor), input.tensor);
+                inputInfo.put("tensor", input.tensor.toString());
+            }
+            inputInfo.put("shape", batch.shape().dims());
+            double preprocessMs = millisSince(t1);
+
+            double[] forwardMs = new double[repeat];
+            Tensor logits = null;
+            for (int i = 0; i < repeat; i++) {
+                long s = System.nanoTime();
+                logits = classifier.logits(batch);
+                forwardMs[i] = millisSince(s);
+            }
+            List<List<Prediction>> results = classifier.topK(logits, topK);
+            if (saveLogits != null) {
+                Npy.write(saveLogits, logits.toFloatArray(), logits.shape().dims());
+            }
+            Timing timing = new Timing(loadMs, preprocessMs, forwardMs);
+            PrintWriter out = spec.commandLine().getOut();
+            if (json) {
+                out.println(JSON.writeValueAsString(report(classifier, inputInfo, results, timing)));
+            } else {
+                printText(out, classifier, batch, results, timing);
+            }
+            out.flush();
+            return 0;
+        }
+    }
+
+    private ClassifierOptions threadsOption(int n) {
+        if (n < 1) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--threads must be at least 1, got " + n);
+        }
+        return new ClassifierOptions(n);
+    }
+
+    private static Tensor asBatch(Tensor t, Path file) throws IOException {
+        Shape s = t.shape();
+        if (s.rank() == 3) {
+            return t.reshape(1, s.dim(0), s.dim(1), s.dim(2));
+        }
+        if (s.rank() != 4) {
+            throw new IOException(file + ": expected a float32 tensor [batch, 3, height, width] or [3, height, width],"
+                    + " got shape " + s);
+        }
+        return t;
+    }
+
+    private void printText(PrintWriter out, ImageClassifier classifier, Tensor batch, List<List<Prediction>> results,
+                           Timing timing) {
+        out.println("model    " + classifier.describe());
+        out.println("backend  " + classifier.backendDescription());
+        out.println("input    " + (input.image != null ? input.image : input.tensor) + " -> " + batch.shape());
+        for (int b = 0; b < results.size(); b++) {
+            if (results.size() > 1) {
+                out.println("image " + b);
+            }
+            int rank = 1;
+            for (Prediction p : results.get(b)) {
+                out.printf("  %2d  %7.4f  %s (%d)%n", rank++, p.score(), p.label(), p.index());
+            }
+        }
+        out.printf("time     load %.0f ms, preprocess %.1f ms, forward %.1f ms (median of %d)%n", timing.loadMs,
+                timing.preprocessMs, timing.median(), timing.forwardMs.length);
+    }
+
+    private Map<String, Object> report(ImageClassifier classifier, Map<String, Object> inputInfo,
+                                       List<List<Prediction>> results, Timing timing) {
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("model", Map.of("path", model.toString(), "description", classifier.describe()));
+        r.put("backend", classifier.backendDescription());
+        r.put("input", inputInfo);
+        List<Object> images = new ArrayList<>();
+        for (List<Prediction> preds : results) {
+            List<Object> list = new ArrayList<>();
+            int rank = 1;
+            for (Prediction p : preds) {
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("rank", rank++);
+                m.put("index", p.index());
+                m.put("label", p.label());
+                m.put("score", p.score());
+                m.put("logit", p.logit());
+                list.add(m);
+            }
+            images.add(Map.of("predictions", list));
+        }
+        r.put("results", images);
+        r.put("timing_ms", timing.toMap());
+        return r;
+    }
+
+    private static double millisSince(long start) {
+        return (System.nanoTime() - start) / 1e6;
+    }
+
+    /** Wall-clock times of one run. */
+    record Timing(double loadMs, double preprocessMs, double[] forwardMs) {
+        double median() {
+            double[] s = forwardMs.clone();
+            java.util.Arrays.sort(s);
+            int n = s.length;
+            return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+        }
+
+        Map<String, Object> toMap() {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("load", round(loadMs));
+            m.put("preprocess", round(preprocessMs));
+            m.put("forward_median", round(median()));
+            m.put("forward_min", round(java.util.Arrays.stream(forwardMs).min().orElse(0)));
+            m.put("forward_max", round(java.util.Arrays.stream(forwardMs).max().orElse(0)));
+            m.put("repeat", forwardMs.length);
+            return m;
+        }
+
+        private static double round(double v) {
+            return Math.round(v * 100) / 100.0;
+        }
+    }
+}

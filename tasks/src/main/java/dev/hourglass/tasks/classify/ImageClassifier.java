@@ -1,0 +1,290 @@
+package dev.hourglass.tasks.classify;
+
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Objects;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import dev.hourglass.backend.Backend;
+import dev.hourglass.backend.cpu.CpuBackend;
+import dev.hourglass.safetensors.Safetensors;
+import dev.hourglass.safetensors.TensorSource;
+import dev.hourglass.tasks.image.EvalPreprocessing;
+import dev.hourglass.tasks.image.RgbImage;
+import dev.hourglass.tensor.Shape;
+import dev.hourglass.tensor.Tensor;
+import dev.hourglass.vit.TimmVitConfig;
+import dev.hourglass.vit.VisionTransformer;
+import dev.hourglass.vit.VitConfig;
+
+/**
+ * Image classification with a ViT or DeiT checkpoint in timm's hub layout (a folder with {@code model.safetensors},
+ * or a sharded {@code model.safetensors.index.json}, and {@code config.json} with its {@code pretrained_cfg}).
+ * Images are preprocessed exactly as timm does at eval time (see {@link EvalPreprocessing}), so results match timm on
+ * the same file.
+ *
+ * <pre>{@code
+ * try (ImageClassifier classifier = ImageClassifier.load(Path.of("models/vit_base_patch16_224"))) {
+ *     for (Prediction p : classifier.classify(Path.of("cat.jpg"), 5)) {
+ *         System.out.printf("%.3f %s%n", p.score(), p.label());
+ *     }
+ * }
+ * }</pre>
+ *
+ * <p>Thread-safe: one classifier may serve many threads at once; each call keeps its state to itself. The weights are
+ * read once at load (converted and packed for the CPU kernels), after which the files are no longer needed. Close
+ * the classifier to free them and stop its compute threads.
+ */
+public final class ImageClassifier implements AutoCloseable {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final String name;
+    private final Backend backend;
+    private final VisionTransformer model;
+    private final EvalPreprocessing preprocessing;
+    private final List<String> labels;
+
+    private ImageClassifier(String name, Backend backend, VisionTransformer model, EvalPreprocessing preprocessing,
+                            List<String> labels) {
+        this.name = name;
+        this.backend = backend;
+        this.model = model;
+        this.preprocessing = preprocessing;
+        this.labels = labels;
+    }
+
+    /** Loads a model folder with one thread per processor. */
+    public static ImageClassifier load(Path model) throws IOException {
+        return load(model, ClassifierOptions.defaults());
+    }
+
+    /**
+     * Loads a model folder (or its {@code .safetensors} file, with {@code config.json} beside it).
+     *
+     * @throws IOException naming the file and what is wrong with it
+     */
+    public static ImageClassifier load(Path model, ClassifierOptions options) throws IOException {
+        Objects.requireNonNull(options, "options");
+        Path dir = Files.isDirectory(model) ? model : model.toAbsolutePath().getParent();
+        if (!Files.exists(model)) {
+            throw new IOException(model + ": no such model file or folder");
+        }
+        Path configFile = dir.resolve("config.json");
+        if (!Files.isRegularFile(configFile)) {
+            throw new IOException(configFile + ": missing; a timm model folder has config.json (with its"
+                    + " pretrained_cfg) beside model.safetensors");
+        }
+        JsonNode config = readJson(configFile.toString(), Files.newInputStream(configFile));
+        try (TensorSource weights = Safetensors.open(model)) {
+            return create(dir.getFileName() == null ? model.toString() : dir.getFileName().toString(), config,
+                    configFile.toString(), weights, options);
+        }
+    }
+
+    /**
+     * Loads a model from the class path: {@code resource + "/model.safetensors"} and {@code resource +
+     * "/config.json"}, as found by this class's class loader (so a model can ship inside an application's jar).
+     */
+    public static ImageClassifier loadResource(String resource, ClassifierOptions options) throws IOException {
+        ClassLoader loader = ImageClassifier.class.getClassLoader();
+        String base = resource.endsWith("/") ? resource.substring(0, resource.length() - 1) : resource;
+        try (InputStream weights = loader.getResourceAsStream(base + "/model.safetensors");
+             InputStream config = loader.getResourceAsStream(base + "/config.json")) {
+            if (weights == null || config == null) {
+                throw new IOException("class path resource " + base + ": needs " + base + "/model.safetensors and "
+                        + base + "/config.json; missing " + (weights == null ? "model.safetensors" : "config.json"));
+            }
+            return load(weights, config, base, options);
+        }
+    }
+
+    /**
+     * Loads a model from streams: the safetensors file and its {@code config.json}. The weights are spooled to a
+     * temporary file (deleted before this returns), because they are memory-mapped while being read.
+     *
+     * @param name how error messages and {@link #toString()} call the model
+     */
+    public static ImageClassifier load(InputStream safetensors, InputStream configJson, String name,
+                                       ClassifierOptions options) throws IOException {
+        Objects.requireNonNull(options, "options");
+        JsonNode config = readJson(name + "/config.json", configJson);
+        Path tmp = Files.createTempFile("hourglass-", ".safetensors");
+        try {
+            Files.copy(safetensors, tmp, StandardCopyOption.REPLACE_EXISTING);
+            try (TensorSource weights = Safetensors.open(tmp)) {
+                return create(name, config, name + "/config.json", weights, options);
+            }
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+
+    private static ImageClassifier create(String name, JsonNode config, String configName, TensorSource weights,
+                                          ClassifierOptions options) throws IOException {
+        JsonNode pretrained = config.get("pretrained_cfg");
+        if (pretrained == null || !pretrained.isObject()) {
+            throw new IOException(configName + ": no pretrained_cfg object, so the preprocessing is unknown");
+        }
+        EvalPreprocessing preprocessing;
+        try {
+            preprocessing = EvalPreprocessing.fromPretrainedCfg(pretrained);
+        } catch (IllegalArgumentException e) {
+            throw new IOException(configName + ": pretrained_cfg: " + e.getMessage(), e);
+        }
+        VitConfig vit = TimmVitConfig.read(config, weights);
+        if (vit.numClasses() == 0) {
+            throw new IOException(weights.path().getFileName() + ": the model has no classifier head");
+        }
+        List<String> labels = Labels.forModel(config, vit.numClasses(), configName);
+        Backend backend = new CpuBackend(options.threads());
+        try {
+            VisionTransformer model = VisionTransformer.create(vit, weights, backend);
+            return new ImageClassifier(name, backend, model, preprocessing, labels);
+        } catch (IOException | RuntimeException | Error e) {
+            backend.close();
+            throw e;
+        }
+    }
+
+    private static JsonNode readJson(String name, InputStream in) throws IOException {
+        try (in) {
+            JsonNode node = JSON.readTree(in);
+            if (node == null || !node.isObject()) {
+                throw new IOException(name + ": not a JSON object");
+            }
+            return node;
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IOException(name + ": invalid JSON: " + e.getOriginalMessage(), e);
+        }
+    }
+
+    // ------------------------------------------------------------------ classification
+
+    /** The top {@code k} classes for an image file (any format ImageIO reads). */
+    public List<Prediction> classify(Path image, int k) throws IOException {
+        return classify(RgbImage.read(image), k);
+    }
+
+    /** The top {@code k} classes for an image. */
+    public List<Prediction> classify(BufferedImage image, int k) {
+        return classify(RgbImage.from(image), k);
+    }
+
+    /** The top {@code k} classes for an image. */
+    public List<Prediction> classify(RgbImage image, int k) {
+        return classify(preprocess(image), k).get(0);
+    }
+
+    /**
+     * The top {@code k} classes of each image of an already preprocessed batch ({@code [batch, 3, height, width]},
+     * normalised as {@link #preprocessing()} does).
+     */
+    public List<List<Prediction>> classify(Tensor batch, int k) {
+        return topK(logits(batch), k);
+    }
+
+    /** Raw logits {@code [batch, classes]} of a preprocessed batch. */
+    public Tensor logits(Tensor batch) {
+        return model.classify(batch);
+    }
+
+    /** An image as the model's input: {@code [1, 3, height, width]}. */
+    public Tensor preprocess(RgbImage image) {
+        float[] chw = preprocessing.apply(image);
+        return Tensor.ofFloats(chw, 1, 3, preprocessing.height(), preprocessing.width());
+    }
+
+    /** The highest {@code k} classes of each row of {@code logits}, with softmax scores. */
+    public List<List<Prediction>> topK(Tensor logits, int k) {
+        Shape s = logits.shape();
+        if (s.rank() != 2 || s.dim(1) != labels.size()) {
+            throw new IllegalArgumentException("logits must be [batch, " + labels.size() + "], got " + s);
+        }
+        if (k < 1) {
+            throw new IllegalArgumentException("k must be at least 1, got " + k);
+        }
+        int classes = labels.size();
+        float[] all = logits.toFloatArray();
+        List<List<Prediction>> out = new ArrayList<>();
+        for (int b = 0; b < s.dim(0); b++) {
+            float[] row = Arrays.copyOfRange(all, b * classes, (b + 1) * classes);
+            double max = Double.NEGATIVE_INFINITY;
+            for (float v : row) {
+                max = Math.max(max, v);
+            }
+            double sum = 0;
+            for (float v : row) {
+                sum += Math.exp(v - max);
+            }
+            double norm = sum;
+            double shift = max;
+            List<Integer> order = new ArrayList<>(classes);
+            for (int i = 0; i < classes; i++) {
+                order.add(i);
+            }
+            order.sort(Comparator.<Integer>comparingDouble(i -> -row[i]).thenComparingInt(i -> i));
+            List<Prediction> top = new ArrayList<>();
+            for (int i = 0; i < Math.min(k, classes); i++) {
+                int c = order.get(i);
+                top.add(new Prediction(c, labels.get(c), (float) (Math.exp(row[c] - shift) / norm), row[c]));
+            }
+            out.add(List.copyOf(top));
+        }
+        return List.copyOf(out);
+    }
+
+    // ------------------------------------------------------------------ description
+
+    public List<String> labels() {
+        return labels;
+    }
+
+    public EvalPreprocessing preprocessing() {
+        return preprocessing;
+    }
+
+    public VitConfig config() {
+        return model.config();
+    }
+
+    /** Where the model computes, e.g. {@code "CPU, 2 threads, Vector API, 512-bit (16 floats per vector)"}. */
+    public String backendDescription() {
+        return backend.description();
+    }
+
+    /** One line about the model: name, architecture, input size, classes. */
+    public String describe() {
+        VitConfig c = model.config();
+        return String.format("%s: %s, %d blocks, width %d, %d heads, patch %d, %dx%d input, %d classes", name,
+                c.distilled() ? "DeiT (distilled)" : "ViT", c.depth(), c.embedDim(), c.numHeads(), c.patchSize(),
+                preprocessing.height(), preprocessing.width(), c.numClasses());
+    }
+
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public void close() {
+        try {
+            model.close();
+        } finally {
+            backend.close();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "ImageClassifier[" + describe() + "]";
+    }
+}

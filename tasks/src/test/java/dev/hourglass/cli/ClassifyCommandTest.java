@@ -1,0 +1,129 @@
+package dev.hourglass.cli;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Path;
+
+import javax.imageio.ImageIO;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import dev.hourglass.tasks.classify.ClassifierOptions;
+import dev.hourglass.tasks.classify.ImageClassifier;
+import dev.hourglass.tasks.classify.TinyModels;
+import dev.hourglass.tasks.image.RgbImage;
+import dev.hourglass.tensor.Npy;
+import dev.hourglass.tensor.Tensor;
+
+class ClassifyCommandTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private static Path image(Path dir) throws IOException {
+        byte[] px = new byte[37 * 29 * 3];
+        for (int i = 0; i < px.length; i++) {
+            px[i] = (byte) (i * 31);
+        }
+        Path file = dir.resolve("in.png");
+        ImageIO.write(RgbImage.of(37, 29, px).toBufferedImage(), "png", file.toFile());
+        return file;
+    }
+
+    @Test
+    void jsonHasPredictionsAndTimingsAndMatchesTheApi(@TempDir Path tmp) throws IOException {
+        Path model = TinyModels.write(tmp.resolve("m"), 11);
+        Path img = image(tmp);
+        Path logits = tmp.resolve("logits.npy");
+        CliRunner r = CliRunner.run("classify", "--model", model.toString(), "--image", img.toString(), "--json",
+                "--top-k", "2", "--threads", "1", "--repeat", "3", "--save-logits", logits.toString());
+        assertEquals(0, r.exitCode(), r.err());
+        JsonNode json = JSON.readTree(r.out());
+        JsonNode preds = json.get("results").get(0).get("predictions");
+        assertEquals(2, preds.size());
+        assertEquals(3, json.get("timing_ms").get("repeat").asInt());
+        assertTrue(json.get("timing_ms").get("forward_median").asDouble() > 0);
+
+        try (ImageClassifier api = ImageClassifier.load(model, new ClassifierOptions(1))) {
+            var expected = api.classify(img, 2);
+            assertEquals(expected.get(0).label(), preds.get(0).get("label").asText());
+            assertEquals(expected.get(0).index(), preds.get(0).get("index").asInt());
+            Tensor saved = Npy.read(logits);
+            assertArrayEquals(api.logits(api.preprocess(RgbImage.read(img))).toFloatArray(), saved.toFloatArray(),
+                    1e-5f);
+        }
+    }
+
+    @Test
+    void inputTensorGivesTheSameLogitsAsTheImageItCameFrom(@TempDir Path tmp) throws IOException {
+        Path model = TinyModels.write(tmp.resolve("m"), 12);
+        Path img = image(tmp);
+        Path tensor = tmp.resolve("x.npy");
+        try (ImageClassifier api = ImageClassifier.load(model, new ClassifierOptions(1))) {
+            Tensor x = api.preprocess(RgbImage.read(img));
+            Npy.write(tensor, x.toFloatArray(), 3, 16, 16);
+        }
+        Path a = tmp.resolve("a.npy");
+        Path b = tmp.resolve("b.npy");
+        assertEquals(0, CliRunner.run("classify", "--model", model.toString(), "--image", img.toString(),
+                "--save-logits", a.toString()).exitCode());
+        CliRunner r = CliRunner.run("classify", "--model", model.toString(), "--input-tensor", tensor.toString(),
+                "--save-logits", b.toString());
+        assertEquals(0, r.exitCode(), r.err());
+        assertTrue(r.out().contains("time     load"), r.out());
+        assertArrayEquals(Npy.read(a).toFloatArray(), Npy.read(b).toFloatArray(), 1e-5f);
+    }
+
+    @Test
+    void badInputIsOneLineWithTheFileAndExitCode(@TempDir Path tmp) throws IOException {
+        Path model = TinyModels.write(tmp.resolve("m"), 13);
+        CliRunner missing = CliRunner.run("classify", "--model", model.toString(), "--image",
+                tmp.resolve("nope.png").toString());
+        assertEquals(1, missing.exitCode());
+        assertTrue(missing.err().startsWith("hourglass classify: error: ") && missing.err().contains("nope.png"),
+                missing.err());
+
+        Path wrong = tmp.resolve("wrong.npy");
+        Npy.write(wrong, new float[6], 2, 3);
+        CliRunner shape = CliRunner.run("classify", "--model", model.toString(), "--input-tensor", wrong.toString());
+        assertEquals(1, shape.exitCode());
+        assertTrue(shape.err().contains("wrong.npy") && shape.err().contains("[2, 3]"), shape.err());
+
+        CliRunner size = CliRunner.run("classify", "--model", model.toString(), "--input-tensor",
+                writeTensor(tmp.resolve("odd.npy"), 1, 3, 12, 16).toString());
+        assertEquals(1, size.exitCode());
+        assertTrue(size.err().contains("12x16") && size.err().contains("patch size 8"), size.err());
+
+        CliRunner both = CliRunner.run("classify", "--model", model.toString());
+        assertEquals(2, both.exitCode());
+        assertTrue(both.err().contains("--image") && both.err().contains("--input-tensor"), both.err());
+
+        CliRunner k = CliRunner.run("classify", "--model", model.toString(), "--image", "x.png", "--top-k", "0");
+        assertEquals(2, k.exitCode());
+        assertTrue(k.err().contains("--top-k must be at least 1"), k.err());
+    }
+
+    private static Path writeTensor(Path file, long... dims) throws IOException {
+        long n = 1;
+        for (long d : dims) {
+            n *= d;
+        }
+        Npy.write(file, new float[(int) n], dims);
+        return file;
+    }
+
+    @Test
+    void helpListsEveryOption() {
+        CliRunner r = CliRunner.run("classify", "--help");
+        assertEquals(0, r.exitCode());
+        for (String option : new String[] {"--model", "--image", "--input-tensor", "--top-k", "--json",
+                "--save-logits", "--threads", "--repeat"}) {
+            assertTrue(r.out().contains(option), option + " missing from --help:\n" + r.out());
+        }
+    }
+}

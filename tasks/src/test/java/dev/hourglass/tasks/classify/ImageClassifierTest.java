@@ -1,0 +1,144 @@
+package dev.hourglass.tasks.classify;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import dev.hourglass.tasks.image.RgbImage;
+
+class ImageClassifierTest {
+
+    static RgbImage gradient(int w, int h, int seed) {
+        byte[] px = new byte[w * h * 3];
+        for (int i = 0; i < px.length; i++) {
+            px[i] = (byte) ((i * (seed + 7) + i / 3 * seed) & 0xff);
+        }
+        return RgbImage.of(w, h, px);
+    }
+
+    @Test
+    void loadsAFolderAndReportsScoresThatSumToOne(@TempDir Path tmp) throws IOException {
+        Path dir = TinyModels.write(tmp.resolve("tiny"), 1);
+        try (ImageClassifier c = ImageClassifier.load(dir, new ClassifierOptions(2))) {
+            List<Prediction> all = c.classify(gradient(40, 30, 3), TinyModels.CLASSES);
+            assertEquals(TinyModels.CLASSES, all.size());
+            double sum = 0;
+            for (int i = 0; i < all.size(); i++) {
+                sum += all.get(i).score();
+                if (i > 0) {
+                    assertTrue(all.get(i - 1).logit() >= all.get(i).logit(), "sorted by logit");
+                }
+            }
+            assertEquals(1.0, sum, 1e-5);
+            assertEquals(List.of("apple", "banana", "cherry", "damson"), c.labels());
+            assertTrue(c.describe().contains("1 blocks, width 32"), c.describe());
+        }
+    }
+
+    @Test
+    void streamsFolderAndBufferedImageGiveTheSameAnswer(@TempDir Path tmp) throws IOException {
+        Path dir = TinyModels.write(tmp.resolve("tiny"), 2);
+        RgbImage image = gradient(33, 21, 5);
+        List<Prediction> fromFolder;
+        try (ImageClassifier c = ImageClassifier.load(dir, new ClassifierOptions(1))) {
+            fromFolder = c.classify(image, 3);
+        }
+        try (InputStream w = Files.newInputStream(dir.resolve("model.safetensors"));
+             InputStream cfg = Files.newInputStream(dir.resolve("config.json"));
+             ImageClassifier c = ImageClassifier.load(w, cfg, "tiny", new ClassifierOptions(1))) {
+            BufferedImage buffered = image.toBufferedImage();
+            assertEquals(fromFolder, c.classify(buffered, 3));
+        }
+        try (var files = Files.list(Path.of(System.getProperty("java.io.tmpdir")))) {
+            assertFalse(files.anyMatch(p -> p.getFileName().toString().startsWith("hourglass-")
+                    && p.toString().endsWith(".safetensors") && isRecent(p)), "temporary weight file left behind");
+        }
+    }
+
+    private static boolean isRecent(Path p) {
+        try {
+            return Files.getLastModifiedTime(p).toMillis() > System.currentTimeMillis() - 60_000;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    @Test
+    void oneClassifierServesManyThreads(@TempDir Path tmp) throws Exception {
+        Path dir = TinyModels.write(tmp.resolve("tiny"), 3);
+        List<RgbImage> images = new ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            images.add(gradient(20 + i, 17 + 2 * i, i));
+        }
+        try (ImageClassifier c = ImageClassifier.load(dir, new ClassifierOptions(2))) {
+            List<float[]> serial = new ArrayList<>();
+            for (RgbImage im : images) {
+                serial.add(c.logits(c.preprocess(im)).toFloatArray());
+            }
+            ExecutorService pool = Executors.newFixedThreadPool(4);
+            try {
+                for (int round = 0; round < 3; round++) {
+                    List<Future<float[]>> futures = new ArrayList<>();
+                    for (RgbImage im : images) {
+                        futures.add(pool.submit(() -> c.logits(c.preprocess(im)).toFloatArray()));
+                    }
+                    for (int i = 0; i < images.size(); i++) {
+                        assertArrayEquals(serial.get(i), futures.get(i).get(), 1e-5f, "image " + i);
+                    }
+                }
+            } finally {
+                pool.shutdown();
+            }
+        }
+    }
+
+    @Test
+    void errorsNameTheFileAndTheProblem(@TempDir Path tmp) throws IOException {
+        IOException missing = assertThrows(IOException.class, () -> ImageClassifier.load(tmp.resolve("nope")));
+        assertTrue(missing.getMessage().contains("nope") && missing.getMessage().contains("no such"),
+                missing.getMessage());
+
+        Path dir = TinyModels.write(tmp.resolve("noconfig"), 4);
+        Files.delete(dir.resolve("config.json"));
+        IOException noConfig = assertThrows(IOException.class, () -> ImageClassifier.load(dir));
+        assertTrue(noConfig.getMessage().contains("config.json") && noConfig.getMessage().contains("missing"),
+                noConfig.getMessage());
+
+        Path bad = TinyModels.write(tmp.resolve("badcfg"), 5);
+        Files.writeString(bad.resolve("config.json"), "{\"pretrained_cfg\": {\"input_size\": [3, 16, 16],"
+                + " \"interpolation\": \"lanczos\"}}");
+        IOException badCfg = assertThrows(IOException.class, () -> ImageClassifier.load(bad));
+        assertTrue(badCfg.getMessage().contains("interpolation") && badCfg.getMessage().contains("lanczos"),
+                badCfg.getMessage());
+
+        Path labels = TinyModels.write(tmp.resolve("labels"), 6);
+        Files.writeString(labels.resolve("config.json"), Files.readString(labels.resolve("config.json"))
+                .replace("\"damson\"", ""). replace("\"cherry\",", "\"cherry\""));
+        IOException badLabels = assertThrows(IOException.class, () -> ImageClassifier.load(labels));
+        assertTrue(badLabels.getMessage().contains("label_names") && badLabels.getMessage().contains("3 entries"),
+                badLabels.getMessage());
+    }
+
+    @Test
+    void classPathResourcesThatDoNotExistAreNamed() {
+        IOException e = assertThrows(IOException.class,
+                () -> ImageClassifier.loadResource("no/such/model", ClassifierOptions.defaults()));
+        assertTrue(e.getMessage().contains("no/such/model/model.safetensors"), e.getMessage());
+    }
+}
