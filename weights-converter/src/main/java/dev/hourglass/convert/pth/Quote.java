@@ -56,7 +56,7 @@ final class Quote {
             case Double d -> "the float " + d;
             case Boolean b -> b ? "True" : "False";
             case byte[] b -> "bytes of length " + b.length;
-            case Tuple t -> "a tuple of " + t.size();
+            case Tuple t -> "a tuple of " + t.size() + " items";
             case java.util.List<?> l -> "a list";
             case java.util.Map<?, ?> m -> "a dict";
             case java.util.Set<?> s -> "a set";

@@ -155,7 +155,13 @@ final class Unpickler {
                 case 'X' -> push(utf8(u32(), "BINUNICODE"));
                 case 0x8c -> push(utf8(u8(), "SHORT_BINUNICODE"));
                 case 0x8d -> push(utf8(u64(), "BINUNICODE8"));
-                case 'T' -> push(utf8(i32(), "BINSTRING")); // Python 2 str, decoded as torch.load does: UTF-8
+                case 'T' -> { // BINSTRING: a Python 2 str, decoded as torch.load does (UTF-8)
+                    int n = i32();
+                    if (n < 0) {
+                        throw fail("BINSTRING length " + n + " is negative");
+                    }
+                    push(utf8(n, "BINSTRING"));
+                }
                 case 'U' -> push(utf8(u8(), "SHORT_BINSTRING"));
                 case 'B' -> push(bytes(u32(), "BINBYTES"));
                 case 'C' -> push(bytes(u8(), "SHORT_BINBYTES"));

@@ -237,8 +237,7 @@ final class ZipArchive {
                     return p;
                 }
             }
-            throw damaged("no end of central directory record in its last " + (size - lowest)
-                    + " bytes (truncated or not a complete zip archive)");
+            throw damaged("no end of central directory record in its last " + (size - lowest) + " bytes");
         }
 
         private long readCentralEntry(long p, long cdEnd, Map<String, Entry> entries) throws PthException {

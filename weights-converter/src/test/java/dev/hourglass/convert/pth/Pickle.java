@@ -64,6 +64,11 @@ final class Pickle {
         return this;
     }
 
+    /** LONG1 holding {@code v} in 8 bytes. */
+    Pickle long1(long v) {
+        return raw(0x8a, 8).u64(v);
+    }
+
     /** GLOBAL module name. */
     Pickle global(String module, String name) {
         return op('c').raw((module + "\n" + name + "\n").getBytes(StandardCharsets.UTF_8));
