@@ -14,6 +14,8 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.math.BigDecimal;
 import java.math.BigInteger;
+import java.math.MathContext;
+import java.math.RoundingMode;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
@@ -418,17 +420,41 @@ public final class PthFile implements TensorSource {
         if (d == 0) {
             return (1 / d < 0) ? "-0.0" : "0.0";
         }
-        BigDecimal exact = new BigDecimal(Double.toString(Math.abs(d))).stripTrailingZeros();
-        String digits = exact.unscaledValue().toString();
-        int exponent = digits.length() - 1 - exact.scale();  // d = digits[0].digits[1:] x 10^exponent
+        BigDecimal shortest = shortestDecimal(Math.abs(d));
+        String digits = shortest.unscaledValue().toString();
+        int exponent = digits.length() - 1 - shortest.scale();  // d = digits[0].digits[1:] x 10^exponent
         String sign = d < 0 ? "-" : "";
         if (exponent < -4 || exponent >= 16) {
             String mantissa = digits.length() == 1 ? digits : digits.charAt(0) + "." + digits.substring(1);
             return sign + mantissa + "e" + (exponent < 0 ? "-" : "+") + (Math.abs(exponent) < 10 ? "0" : "")
                     + Math.abs(exponent);
         }
-        String plain = exact.toPlainString();
+        String plain = shortest.toPlainString();
         return sign + (plain.contains(".") ? plain : plain + ".0");
+    }
+
+    /**
+     * The decimal with the fewest significant digits that reads back as {@code d} (positive, finite), the closest to
+     * {@code d} among those: what Python's {@code repr} prints. ({@link Double#toString} always shows two digits, so
+     * it prints 4.9E-324 where Python prints 5e-324.)
+     */
+    private static BigDecimal shortestDecimal(double d) {
+        BigDecimal exact = new BigDecimal(d);
+        for (int precision = 1; precision <= 17; precision++) {
+            BigDecimal best = null;
+            for (RoundingMode mode : new RoundingMode[] {RoundingMode.HALF_EVEN, RoundingMode.FLOOR,
+                RoundingMode.CEILING}) {
+                BigDecimal candidate = exact.round(new MathContext(precision, mode));
+                if (candidate.doubleValue() == d && (best == null
+                        || candidate.subtract(exact).abs().compareTo(best.subtract(exact).abs()) < 0)) {
+                    best = candidate;
+                }
+            }
+            if (best != null) {
+                return best.stripTrailingZeros();
+            }
+        }
+        return exact.stripTrailingZeros();  // unreachable: 17 significant digits always read back
     }
 
     // ---------------------------------------------------------------- the object tree
