@@ -28,16 +28,31 @@ import java.util.Set;
  * nothing from the file: a GLOBAL outside the allow-list is refused where it appears, before anything could use it.
  *
  * <p>Supported: the opcodes of protocols 2 to 5 that {@code torch.save} and Python's pickler emit for such values
- * (protocol 0/1 text opcodes, extension codes and out-of-band buffers are refused). Bounded: at most
- * {@link #MAX_OPS} opcodes; every length is checked against the bytes actually left before anything is allocated;
- * ranks, long integers and global names have small limits; dict keys and set elements must be scalars (so no hashing
- * of deep structures). The result still has to go through {@link ObjectTree#freeze}.
+ * (protocol 0/1 text opcodes, extension codes and out-of-band buffers are refused). Bounded: every length is checked
+ * against the bytes actually left before anything is allocated; the heap the values take is estimated as they are
+ * built (each container, entry, string, memo slot is charged a conservative size) and capped at
+ * {@link #MAX_VALUE_BYTES}, so a small pickle cannot make a large heap (a flood of EMPTY_DICT opcodes would otherwise
+ * cost over 100 bytes of heap per byte of pickle); ranks, long integers and global names have small limits; dict keys
+ * and set elements must be scalars (so no hashing of deep structures). The result still has to go through
+ * {@link ObjectTree#freeze}.
  *
  * <p>Not thread-safe; one instance reads one pickle.
  */
 final class Unpickler {
-    /** Most opcodes one pickle may execute: bounds the objects it can create (about 60 bytes each at worst). */
-    static final int MAX_OPS = 2_000_000;
+    /**
+     * Cap on the estimated heap the unpickled values take: 64 MiB. A checkpoint needs about 2 KB per tensor (6 KB per
+     * parameter with optimizer state), so this admits tens of thousands of tensors.
+     */
+    static final long MAX_VALUE_BYTES = 64L << 20;
+
+    /** Estimated cost of a container: the object, its unmodifiable view, and the freezing pass's bookkeeping. */
+    private static final long CONTAINER_BYTES = 160;
+    /** Estimated cost of one dict or set entry (a hash node and its table slot). */
+    private static final long ENTRY_BYTES = 48;
+    /** Estimated cost of one list, tuple or stack slot. */
+    private static final long SLOT_BYTES = 8;
+    /** Estimated cost of one memo entry (a hash node, its boxed key and table slot). */
+    private static final long MEMO_BYTES = 64;
 
     /** Largest tensor rank accepted (PyTorch's own limit is 64 too). */
     static final int MAX_RANK = 64;
@@ -70,7 +85,7 @@ final class Unpickler {
     private int pos;
     private int opStart;
     private int op;
-    private long ops;
+    private long charged;
 
     private Unpickler(Path file, String entryName, byte[] in, Storages storages) {
         this.file = file;
@@ -98,10 +113,6 @@ final class Unpickler {
             }
             opStart = pos;
             op = in[pos++] & 0xff;
-            if (++ops > MAX_OPS) {
-                throw fail("more than " + MAX_OPS + " opcodes; a checkpoint's pickle needs far fewer (refused to"
-                        + " bound memory)");
-            }
             switch (op) {
                 case 0x80 -> { // PROTO
                     int version = u8();
@@ -136,40 +147,40 @@ final class Unpickler {
                 case 'N' -> push(null);
                 case 0x88 -> push(Boolean.TRUE);
                 case 0x89 -> push(Boolean.FALSE);
-                case 'J' -> push((long) i32()); // BININT
-                case 'K' -> push((long) u8()); // BININT1
-                case 'M' -> push((long) u16()); // BININT2
-                case 0x8a -> push(longInteger(u8())); // LONG1
+                case 'J' -> push(fresh((long) i32())); // BININT
+                case 'K' -> push(fresh((long) u8())); // BININT1
+                case 'M' -> push(fresh((long) u16())); // BININT2
+                case 0x8a -> push(fresh(longInteger(u8()))); // LONG1
                 case 0x8b -> { // LONG4
                     int n = i32();
                     if (n < 0 || n > MAX_LONG_BYTES) {
                         throw fail("LONG4 integer of " + n + " bytes (at most " + MAX_LONG_BYTES + " accepted)");
                     }
-                    push(longInteger(n));
+                    push(fresh(longInteger(n)));
                 }
                 case 'G' -> { // BINFLOAT, big-endian
                     need(8);
-                    push(ByteBuffer.wrap(in, pos, 8).getDouble());
+                    push(fresh(ByteBuffer.wrap(in, pos, 8).getDouble()));
                     pos += 8;
                 }
-                case 'X' -> push(utf8(u32(), "BINUNICODE"));
-                case 0x8c -> push(utf8(u8(), "SHORT_BINUNICODE"));
-                case 0x8d -> push(utf8(u64(), "BINUNICODE8"));
+                case 'X' -> push(fresh(utf8(u32(), "BINUNICODE")));
+                case 0x8c -> push(fresh(utf8(u8(), "SHORT_BINUNICODE")));
+                case 0x8d -> push(fresh(utf8(u64(), "BINUNICODE8")));
                 case 'T' -> { // BINSTRING: a Python 2 str, decoded as torch.load does (UTF-8)
                     int n = i32();
                     if (n < 0) {
                         throw fail("BINSTRING length " + n + " is negative");
                     }
-                    push(utf8(n, "BINSTRING"));
+                    push(fresh(utf8(n, "BINSTRING")));
                 }
-                case 'U' -> push(utf8(u8(), "SHORT_BINSTRING"));
-                case 'B' -> push(bytes(u32(), "BINBYTES"));
-                case 'C' -> push(bytes(u8(), "SHORT_BINBYTES"));
-                case 0x8e -> push(bytes(u64(), "BINBYTES8"));
-                case '}' -> push(new LinkedHashMap<>()); // EMPTY_DICT
-                case ']' -> push(new ArrayList<>()); // EMPTY_LIST
+                case 'U' -> push(fresh(utf8(u8(), "SHORT_BINSTRING")));
+                case 'B' -> push(fresh(bytes(u32(), "BINBYTES")));
+                case 'C' -> push(fresh(bytes(u8(), "SHORT_BINBYTES")));
+                case 0x8e -> push(fresh(bytes(u64(), "BINBYTES8")));
+                case '}' -> push(fresh(new LinkedHashMap<>())); // EMPTY_DICT
+                case ']' -> push(fresh(new ArrayList<>())); // EMPTY_LIST
                 case ')' -> push(Tuple.EMPTY); // EMPTY_TUPLE
-                case 0x8f -> push(new LinkedHashSet<>()); // EMPTY_SET
+                case 0x8f -> push(fresh(new LinkedHashSet<>())); // EMPTY_SET
                 case 'd' -> { // DICT
                     List<Object> items = popMark();
                     if (items.size() % 2 != 0) {
@@ -179,35 +190,37 @@ final class Unpickler {
                     for (int i = 0; i < items.size(); i += 2) {
                         map.put(key(items.get(i), "dict key"), items.get(i + 1));
                     }
-                    push(map);
+                    push(fresh(map));
                 }
-                case 'l' -> push(new ArrayList<>(popMark())); // LIST
-                case 't' -> push(new Tuple(popMark().toArray())); // TUPLE
-                case 0x85 -> push(new Tuple(new Object[] {pop()})); // TUPLE1
+                case 'l' -> push(fresh(new ArrayList<>(popMark()))); // LIST
+                case 't' -> push(fresh(new Tuple(popMark().toArray()))); // TUPLE
+                case 0x85 -> push(fresh(new Tuple(new Object[] {pop()}))); // TUPLE1
                 case 0x86 -> { // TUPLE2
                     Object b = pop();
                     Object a = pop();
-                    push(new Tuple(new Object[] {a, b}));
+                    push(fresh(new Tuple(new Object[] {a, b})));
                 }
                 case 0x87 -> { // TUPLE3
                     Object c = pop();
                     Object b = pop();
                     Object a = pop();
-                    push(new Tuple(new Object[] {a, b, c}));
+                    push(fresh(new Tuple(new Object[] {a, b, c})));
                 }
                 case 0x91 -> { // FROZENSET
                     Set<Object> set = new LinkedHashSet<>();
                     for (Object item : popMark()) {
                         set.add(key(item, "set element"));
                     }
-                    push(set);
+                    push(fresh(set));
                 }
                 case 'a' -> { // APPEND
                     Object value = pop();
+                    charge(SLOT_BYTES);
                     list(top()).add(value);
                 }
                 case 'e' -> { // APPENDS
                     List<Object> items = popMark();
+                    charge(SLOT_BYTES * items.size());
                     list(top()).addAll(items);
                 }
                 case 0x90 -> { // ADDITEMS
@@ -217,6 +230,7 @@ final class Unpickler {
                     }
                     @SuppressWarnings("unchecked")
                     Set<Object> set = (Set<Object>) top();
+                    charge(ENTRY_BYTES * items.size());
                     for (Object item : items) {
                         set.add(key(item, "set element"));
                     }
@@ -224,6 +238,7 @@ final class Unpickler {
                 case 's' -> { // SETITEM
                     Object value = pop();
                     Object key = pop();
+                    charge(ENTRY_BYTES);
                     map(top()).put(key(key, "dict key"), value);
                 }
                 case 'u' -> { // SETITEMS
@@ -232,13 +247,14 @@ final class Unpickler {
                         throw fail("SETITEMS with an odd number (" + items.size() + ") of keys and values");
                     }
                     Map<Object, Object> map = map(top());
+                    charge(ENTRY_BYTES * (items.size() / 2));
                     for (int i = 0; i < items.size(); i += 2) {
                         map.put(key(items.get(i), "dict key"), items.get(i + 1));
                     }
                 }
-                case 'q' -> memo.put((long) u8(), top()); // BINPUT
-                case 'r' -> memo.put(u32(), top()); // LONG_BINPUT
-                case 0x94 -> memo.put((long) memo.size(), top()); // MEMOIZE
+                case 'q' -> memoPut(u8()); // BINPUT
+                case 'r' -> memoPut(u32()); // LONG_BINPUT
+                case 0x94 -> memoPut(memo.size()); // MEMOIZE
                 case 'h' -> push(memoGet(u8())); // BINGET
                 case 'j' -> push(memoGet(u32())); // LONG_BINGET
                 case 'c' -> { // GLOBAL
@@ -258,12 +274,12 @@ final class Unpickler {
                 case 'R' -> { // REDUCE
                     Object args = pop();
                     Object callable = pop();
-                    push(call(callable, args));
+                    push(fresh(call(callable, args)));
                 }
                 case 0x81 -> { // NEWOBJ
                     Object args = pop();
                     Object cls = pop();
-                    push(newObject(cls, args));
+                    push(fresh(newObject(cls, args)));
                 }
                 case 0x92 -> { // NEWOBJ_EX
                     Object kwargs = pop();
@@ -272,7 +288,7 @@ final class Unpickler {
                     if (!(kwargs instanceof Map<?, ?> m) || !m.isEmpty()) {
                         throw fail("NEWOBJ_EX with keyword arguments " + describe(kwargs) + " is not supported");
                     }
-                    push(newObject(cls, args));
+                    push(fresh(newObject(cls, args)));
                 }
                 case 'b' -> { // BUILD
                     Object state = pop();
@@ -390,6 +406,7 @@ final class Unpickler {
             if (!(dictState instanceof Map<?, ?> attributes)) {
                 throw fail("BUILD of " + o.className() + " with " + describe(state) + "; expected an attribute dict");
             }
+            charge(ENTRY_BYTES * attributes.size());
             for (Map.Entry<?, ?> e : attributes.entrySet()) {
                 if (!(e.getKey() instanceof String name)) {
                     throw fail("BUILD of " + o.className() + ": attribute name " + describe(e.getKey())
@@ -596,8 +613,42 @@ final class Unpickler {
 
     // ---------------------------------------------------------------- stack and memo
 
-    private void push(Object value) {
+    private void push(Object value) throws PthException {
+        charge(SLOT_BYTES);
         stack.add(value);
+    }
+
+    private void memoPut(long index) throws PthException {
+        charge(MEMO_BYTES);
+        memo.put(index, top());
+    }
+
+    /** Charges a newly built value's estimated size to the budget, and returns it. */
+    private Object fresh(Object value) throws PthException {
+        charge(switch (value) {
+            case null -> 0;
+            case Long l -> 16;
+            case Double d -> 16;
+            case String s -> 48 + 2L * s.length();
+            case byte[] b -> 24 + b.length;
+            case BigInteger b -> 48 + b.bitLength() / 8;
+            case Tuple t -> t.isEmpty() ? 0 : CONTAINER_BYTES + SLOT_BYTES * t.size();
+            case List<?> l -> CONTAINER_BYTES + SLOT_BYTES * l.size();
+            case Map<?, ?> m -> CONTAINER_BYTES + ENTRY_BYTES * m.size();
+            case Set<?> s -> CONTAINER_BYTES + ENTRY_BYTES * s.size();
+            case PthObject o -> CONTAINER_BYTES;
+            case PthTensorRef t -> CONTAINER_BYTES + 2 * SLOT_BYTES * t.shape().rank();
+            default -> 0;  // Boolean, Global and Storage instances are shared
+        });
+        return value;
+    }
+
+    private void charge(long bytes) throws PthException {
+        charged += bytes;
+        if (charged > MAX_VALUE_BYTES) {
+            throw fail("the values built so far would take more than " + (MAX_VALUE_BYTES >> 20) + " MiB of memory"
+                    + " (estimated); a checkpoint's object tree needs far less (refused to bound memory)");
+        }
     }
 
     private int markBase() {

@@ -199,8 +199,9 @@ class PthRefusedInputTest {
                         .global("torch._utils", "_rebuild_tensor_v2").op('(').persid("FloatStorage", "0", 4)
                         .long1(Long.MAX_VALUE).ints(2).ints(2).raw(0x89).orderedDict().op('t').op('R').stop(),
                         "reaches beyond element 2^63 of storage \"0\"", "archive/data/0", FOUR_FLOATS),
-                pickle("more than 2 million opcodes", tooManyOpcodes(),
-                        "archive/data.pkl byte 2000001 (POP): more than 2000000 opcodes"),
+                pickle("half a million empty dicts (a 500 KB pickle)", dictFlood(500_000),
+                        "(EMPTY_DICT): the values built so far would take more than 64 MiB of memory (estimated); a"
+                        + " checkpoint's object tree needs far less (refused to bound memory)"),
                 pickle("lists nested 200 deep", nestedLists(200), "archive/data.pkl: containers nested more than"
                         + " 100 deep"),
                 pickle("a list that contains itself", Pickle.proto2().op(']').raw('q', 0, 'h', 0).op('a').stop(),
@@ -351,14 +352,11 @@ class PthRefusedInputTest {
                 .sum();
     }
 
-    /** PROTO, then a million NONE + POP pairs: one opcode over the limit, in a 2 MB pickle. */
-    private static Pickle tooManyOpcodes() {
-        byte[] body = new byte[2 * (Unpickler.MAX_OPS / 2)];
-        for (int i = 0; i < body.length; i += 2) {
-            body[i] = 'N';
-            body[i + 1] = '0';
-        }
-        return Pickle.proto2().raw(body).op('N').stop();
+    /** A list of {@code count} empty dicts: about 170 bytes of heap per byte of pickle if nothing stopped it. */
+    private static Pickle dictFlood(int count) {
+        byte[] dicts = new byte[count];
+        Arrays.fill(dicts, (byte) '}');
+        return Pickle.proto2().op('(').raw(dicts).op('l').stop();
     }
 
     /** [[[...]]] nested {@code depth} deep: EMPTY_LIST {@code depth} times, then APPEND {@code depth - 1} times. */
