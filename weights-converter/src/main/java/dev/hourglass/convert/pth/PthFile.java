@@ -78,6 +78,12 @@ public final class PthFile implements TensorSource {
     /** Largest {@code data.pkl} accepted: 32 MiB, hundreds of times what a checkpoint with optimizer state needs. */
     public static final int MAX_PICKLE_BYTES = 32 << 20;
 
+    /**
+     * Largest copy made of a view that repeats elements (a stride of 0, as {@code expand} makes) and so is larger than
+     * the storage it reads: 256 MiB. Any other view is at most as large as its storage.
+     */
+    public static final long MAX_EXPANDED_COPY_BYTES = 256L << 20;
+
     /** The keys of the root dict {@link #open(Path)} tries, in order, before the root itself. */
     public static final List<String> STATE_DICT_KEYS = List.of("model", "state_dict");
 
@@ -533,8 +539,9 @@ public final class PthFile implements TensorSource {
      * The tensor called {@code name}, contiguous and row-major: a slice of the mapped file if the view is contiguous,
      * else a copy on the heap.
      *
-     * @throws SafetensorsException  if there is no such tensor, or its dtype is not F32, F16 or BF16 (use
-     *                               {@link #bytes(String)} or {@link #tensorAsFloat32(String)})
+     * @throws SafetensorsException  if there is no such tensor, its dtype is not F32, F16 or BF16 (use
+     *                               {@link #bytes(String)} or {@link #tensorAsFloat32(String)}), or it is a view
+     *                               repeating elements whose copy would exceed {@link #MAX_EXPANDED_COPY_BYTES}
      * @throws IllegalStateException if the file is closed
      */
     @Override
@@ -550,7 +557,8 @@ public final class PthFile implements TensorSource {
      * The bytes of tensor {@code name} of any dtype, contiguous, row-major and little-endian ({@link TensorInfo#byteSize()}
      * bytes): a slice of the mapped file if the view is contiguous, else a copy on the heap. Slices are read-only.
      *
-     * @throws SafetensorsException  if there is no such tensor
+     * @throws SafetensorsException  if there is no such tensor, or it is a view repeating elements whose copy would
+     *                               exceed {@link #MAX_EXPANDED_COPY_BYTES}
      * @throws IllegalStateException if the file is closed
      */
     public MemorySegment bytes(String name) throws SafetensorsException {
@@ -620,6 +628,11 @@ public final class PthFile implements TensorSource {
         }
         if (ref.isContiguous()) {
             return storage.asSlice(ref.storageOffset() * elementSize, bytes);
+        }
+        if (bytes > storage.byteSize() && bytes > MAX_EXPANDED_COPY_BYTES) {
+            throw new SafetensorsException(path, tensorLabel(n.info().name()) + " is a view with repeated elements"
+                    + " (stride " + Quote.list(ref.stride()) + ") of " + bytes + " bytes over a storage of "
+                    + storage.byteSize() + " bytes; such copies are limited to " + MAX_EXPANDED_COPY_BYTES + " bytes");
         }
         if (bytes > (long) Integer.MAX_VALUE * Long.BYTES) {
             throw new SafetensorsException(path, tensorLabel(n.info().name()) + " is a non-contiguous view of "

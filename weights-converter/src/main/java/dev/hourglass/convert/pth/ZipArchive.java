@@ -108,7 +108,14 @@ final class ZipArchive {
 
     /** A DEFLATE entry's content, inflated into memory from {@code arena}; its CRC is checked. */
     MemorySegment inflate(Entry entry, Arena arena) throws PthException {
-        MemorySegment dst = arena.allocate(Math.max(1, entry.size())).asSlice(0, entry.size());
+        MemorySegment dst;
+        try {
+            dst = arena.allocate(Math.max(1, entry.size())).asSlice(0, entry.size());
+        } catch (OutOfMemoryError e) {
+            // Native memory only (nothing on the heap is affected): report it as the file's problem.
+            throw new PthException(file, entry.name() + ": cannot allocate " + entry.size() + " bytes of native"
+                    + " memory to inflate it", e);
+        }
         inflate(entry, dst);
         checkCrc(entry, dst);
         return dst;

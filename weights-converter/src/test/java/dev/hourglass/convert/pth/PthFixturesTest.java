@@ -219,7 +219,7 @@ class PthFixturesTest {
             assertEquals(0.9, group.get("momentum"));
             assertEquals(List.of(0L, 1L, 2L, 3L, 4L, 5L, 6L, 7L, 8L), group.get("params"));
             assertEquals(Map.of("n_cls", "150", "loss_scaler", "None", "epoch", "3"), pth.metadata());
-            assertThrows(UnsupportedOperationException.class, () -> ((Map<Object, Object>) cast(root)).put("x", 1));
+            assertThrows(UnsupportedOperationException.class, () -> cast(root).put("x", 1));
         }
     }
 

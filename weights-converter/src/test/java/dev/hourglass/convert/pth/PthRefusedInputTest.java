@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.hourglass.safetensors.SafetensorsException;
 import java.io.IOException;
 import java.lang.management.BufferPoolMXBean;
 import java.lang.management.ManagementFactory;
@@ -308,6 +309,22 @@ class PthRefusedInputTest {
             String message = assertThrows(PthException.class, () -> PthFile.open(path)).getMessage();
             String earlier = labelByMessage.put(message, file.label());
             assertNull(earlier, file.label() + " and " + earlier + " both give: " + message);
+        }
+    }
+
+    @Test
+    void aHugeExpandedViewOpensButIsNotCopied() throws IOException {
+        // A 4-byte storage seen as [2^20, 2^10] with strides (0, 0): 4 GiB if materialized.
+        Pickle p = Pickle.proto2().op('}').str("w")
+                .tensor("FloatStorage", "0", 1, 0, new long[] {1 << 20, 1 << 10}, new long[] {0, 0}).op('s').stop();
+        Path path = Pickle.write(folder, "expanded.pth", p.checkpoint("archive/data/0", new byte[4]));
+        try (PthFile pth = PthFile.open(path)) {
+            assertEquals(4L << 30, pth.info("w").orElseThrow().byteSize());
+            SafetensorsException e = assertThrows(SafetensorsException.class, () -> pth.tensor("w"));
+            assertEquals(path + ": tensor \"w\" is a view with repeated elements (stride [0, 0]) of 4294967296 bytes"
+                    + " over a storage of 4 bytes; such copies are limited to 268435456 bytes", e.getMessage());
+            assertThrows(SafetensorsException.class, () -> pth.bytes("w"));
+            assertThrows(SafetensorsException.class, () -> pth.tensorAsFloat32("w"));
         }
     }
 
