@@ -1,6 +1,7 @@
 package dev.hourglass.safetensors;
 
 import com.fasterxml.jackson.core.JsonGenerator;
+import dev.hourglass.io.AtomicFiles;
 import dev.hourglass.tensor.Shape;
 import dev.hourglass.tensor.Tensor;
 import java.io.ByteArrayOutputStream;
@@ -10,14 +11,10 @@ import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
-import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * Writes a safetensors file. Tensors are laid out in the order they are added, back to back, and the header is padded
@@ -85,29 +82,13 @@ public final class SafetensorsWriter {
      */
     public void write(Path destination) throws IOException {
         byte[] header = paddedHeader(destination);
-        Path folder = destination.toAbsolutePath().getParent();
-        Path temp = folder.resolve("." + destination.getFileName() + "."
-                + Long.toUnsignedString(ThreadLocalRandom.current().nextLong(), 36) + ".tmp");
-        // CREATE_NEW: the cleanup below may only ever delete a file this call created.
-        FileChannel out = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-        try {
-            try (out) {
-                ByteBuffer length = ByteBuffer.allocate(SafetensorsFile.LENGTH_PREFIX_BYTES)
-                        .order(ByteOrder.LITTLE_ENDIAN).putLong(0, header.length);
-                writeFully(out, length);
-                writeFully(out, ByteBuffer.wrap(header));
-                writeData(out);
-                out.force(true);
-            }
-            Files.move(temp, destination, StandardCopyOption.ATOMIC_MOVE);
-        } catch (Throwable t) {
-            try {
-                Files.deleteIfExists(temp);
-            } catch (IOException cleanup) {
-                t.addSuppressed(cleanup);
-            }
-            throw t;
-        }
+        AtomicFiles.write(destination, out -> {
+            ByteBuffer length = ByteBuffer.allocate(SafetensorsFile.LENGTH_PREFIX_BYTES)
+                    .order(ByteOrder.LITTLE_ENDIAN).putLong(0, header.length);
+            AtomicFiles.writeFully(out, length);
+            AtomicFiles.writeFully(out, ByteBuffer.wrap(header));
+            writeData(out);
+        });
     }
 
     /** The JSON header followed by the spaces that put the data buffer at a multiple of 8 in the file. */
@@ -162,16 +143,11 @@ public final class SafetensorsWriter {
                 for (long done = 0; done < data.byteSize(); ) {
                     int n = (int) Math.min(COPY_CHUNK_BYTES, data.byteSize() - done);
                     MemorySegment.copy(data, done, chunk, 0, n);
-                    writeFully(out, buffer.clear().limit(n));
+                    AtomicFiles.writeFully(out, buffer.clear().limit(n));
                     done += n;
                 }
             }
         }
     }
 
-    private static void writeFully(FileChannel out, ByteBuffer bytes) throws IOException {
-        while (bytes.hasRemaining()) {
-            out.write(bytes);
-        }
-    }
 }

@@ -2,17 +2,17 @@ package dev.hourglass.tensor;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+
+import dev.hourglass.io.AtomicFiles;
 
 /**
  * NumPy's {@code .npy} format for float arrays, as {@code numpy.save} writes it: the magic {@code \x93NUMPY}, a version,
@@ -146,8 +146,7 @@ public final class Npy {
     }
 
     /**
-     * Writes a float32 {@code .npy} file. The file is written next to its destination and renamed into place, so a
-     * reader never sees half a file.
+     * Writes a float32 {@code .npy} file, atomically ({@link AtomicFiles}): a reader never sees half a file.
      */
     public static void write(Path file, float[] values, long... dims) throws IOException {
         Shape shape = Shape.of(dims);
@@ -169,20 +168,11 @@ public final class Npy {
         int unpadded = MAGIC.length + 2 + 2 + dict.length() + 1;
         int padding = (64 - unpadded % 64) % 64;
         String header = dict + " ".repeat(padding) + "\n";
-        Path parent = file.toAbsolutePath().getParent();
-        Path tmp = Files.createTempFile(parent, "." + file.getFileName(), ".tmp");
-        try {
-            try (OutputStream out = Files.newOutputStream(tmp)) {
-                out.write(MAGIC);
-                out.write(new byte[] {1, 0, (byte) (header.length() & 0xff), (byte) (header.length() >>> 8)});
-                out.write(header.getBytes(StandardCharsets.US_ASCII));
-                ByteBuffer buf = ByteBuffer.allocate(values.length * 4).order(ByteOrder.LITTLE_ENDIAN);
-                buf.asFloatBuffer().put(values);
-                out.write(buf.array());
-            }
-            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+        ByteBuffer buf = ByteBuffer.allocate(MAGIC.length + 4 + header.length() + values.length * 4)
+                .order(ByteOrder.LITTLE_ENDIAN);
+        buf.put(MAGIC).put((byte) 1).put((byte) 0).putShort((short) header.length())
+                .put(header.getBytes(StandardCharsets.US_ASCII));
+        buf.asFloatBuffer().put(values);
+        AtomicFiles.write(file, buf.array());
     }
 }
