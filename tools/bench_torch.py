@@ -4,8 +4,9 @@ for the Java engine).
 
     /usr/bin/python3 tools/bench_torch.py [--models-dir bench-out/models] [--threads 1]
                                           [--warmup 3] [--iterations 20]
-                                          [--openblas-threads same|keep|K]
-                                          [--omp-wait-policy passive|default|active]
+                                          [--blas openmp|system]
+                                          [--openblas-threads auto|same|keep|K]
+                                          [--omp-wait-policy auto|default|passive|active]
     /usr/bin/python3 tools/bench_torch.py --check-threads     # does the thread setting bite?
 
 Loads OUT/vit_base_patch16_224/model.safetensors written by tools/export_onnx.py (or, if it
@@ -13,15 +14,27 @@ is missing, rebuilds the same seeded model) and prints one JSON object:
     {"threads", "median_ms", "min_ms", "max_ms", "p10_ms", "p90_ms", "iterations", "warmup",
      "torch_version", "blas": {...}, "max_abs_vs_reference", ...}
 "blas" says which BLAS the process actually mapped (from /proc/self/maps), how OpenBLAS
-was built (openblas_get_config / openblas_get_parallel) and its thread count.
+was built (openblas_get_config / openblas_get_parallel), its thread count, and which one was
+pinned.
 
-Threads: torch.set_num_threads(N) sizes PyTorch's OpenMP pool (used by oneDNN convolution and
-ATen's element-wise/softmax/LayerNorm kernels), but Debian's torch does its fp32 matmuls in
-the system libblas.so.3, which is OpenBLAS; torch does not forward the thread count to
-OpenBLAS.  So this script also calls openblas_set_num_threads(N) on the loaded library
-(--openblas-threads keep leaves OpenBLAS at its default, which is every core unless
-OPENBLAS_NUM_THREADS / OMP_NUM_THREADS say otherwise).  --check-threads measures CPU time
-over wall time for a ViT-B-sized GEMM with and without that pin to show the difference.
+BLAS: Debian's torch does its fp32 matmuls in whatever libblas.so.3 the system alternatives
+select (normally the pthread OpenBLAS).  The project pins the OpenMP build of OpenBLAS
+(libopenblas0-openmp, /usr/lib/x86_64-linux-gnu/openblas-openmp/): by default (--blas openmp)
+the script re-executes itself, before torch is imported, with LD_LIBRARY_PATH prefixed by that
+folder (unless it is already first there), then checks in /proc/self/maps that the OpenBLAS
+actually mapped is the one from that folder and fails otherwise.  If the folder does not exist
+the system choice is used and reported.  --blas system keeps the system choice.
+
+Threads: with the OpenMP OpenBLAS there is a single OpenMP runtime (libgomp) and a single
+pool: OpenBLAS sizes each call by omp_get_max_threads(), which torch.set_num_threads(N)
+sets, so N governs ATen, oneDNN and BLAS alike (--check-threads measures it) and no
+OpenBLAS call is needed (--openblas-threads auto).  With the pthread OpenBLAS (--blas system)
+torch's setting does not reach OpenBLAS, so auto then also calls openblas_set_num_threads(N).
+OMP_WAIT_POLICY (--omp-wait-policy auto): with the pinned OpenMP OpenBLAS the environment is
+left alone, i.e. libgomp's default spin-then-sleep, which measured faster than PASSIVE (2
+threads: 227 vs 240 ms median; 1 thread: no difference, see tools/README.md); with the pthread
+OpenBLAS the script sets PASSIVE, because spinning libgomp workers starve the OpenBLAS threads
+(2 threads: 755 vs 242 ms median).
 The JSON records the 1-minute load average: on a shared machine, a load above the core
 count means the timings are contaminated by other work.
 """
@@ -34,25 +47,77 @@ import resource
 import sys
 import time
 
-# Thread pools must be configured before torch runs anything parallel, so parse first.
+OPENMP_BLAS_DIR = "/usr/lib/x86_64-linux-gnu/openblas-openmp"  # Debian's libopenblas0-openmp
+REEXEC_MARK = "HOURGLASS_BENCH_TORCH_REEXEC"  # set in the re-executed process (loop guard)
+# OMP_WAIT_POLICY used by --omp-wait-policy auto, per loaded OpenBLAS threading model.
+# pthread: PASSIVE (spinning libgomp workers starve OpenBLAS's own threads; 2 threads measured
+# 755 ms median with the default policy vs 242 ms passive). openmp: one libgomp pool serves
+# ATen and BLAS, so there is nothing to starve, and spinning workers pick up the next parallel
+# region sooner: 227 ms default vs 240 ms passive at 2 threads, equal at 1 (tools/README.md).
+AUTO_WAIT_POLICY = {"pthread": "passive", "openmp": "default"}
+
+# Thread pools must be configured before torch runs anything parallel, and the BLAS must be
+# chosen before torch is even loaded, so parse first.
 ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
 ap.add_argument("--models-dir", default=None, help="export_onnx.py output (default bench-out/models)")
 ap.add_argument("--threads", type=int, default=1)
-ap.add_argument("--openblas-threads", default="same",
-                help="'same' (= --threads, default), 'keep' (leave OpenBLAS alone) or a number")
+ap.add_argument("--blas", choices=["openmp", "system"], default="openmp",
+                help="'openmp' (default): pin the OpenMP build of OpenBLAS from " + OPENMP_BLAS_DIR +
+                     " by re-executing with LD_LIBRARY_PATH prefixed by it (system choice if the folder "
+                     "does not exist); 'system': whatever libblas.so.3 the alternatives select")
+ap.add_argument("--openblas-threads", default="auto",
+                help="'auto' (default: call openblas_set_num_threads(--threads) only when the loaded "
+                     "OpenBLAS is not the OpenMP build, whose threads follow torch.set_num_threads), "
+                     "'same' (always call it with --threads), 'keep' (never) or a number")
 ap.add_argument("--warmup", type=int, default=3)
 ap.add_argument("--iterations", type=int, default=20)
 ap.add_argument("--seed", type=int, default=None, help="rebuild with this seed if no safetensors")
 ap.add_argument("--check-threads", action="store_true",
                 help="measure whether torch/OpenBLAS honour the thread settings, then exit")
-ap.add_argument("--omp-wait-policy", choices=["default", "passive", "active"], default="passive",
-                help="OMP_WAIT_POLICY for libgomp (set before torch loads). With both libgomp and "
-                     "pthread-OpenBLAS pools on the same cores, spinning OpenMP workers starve the "
-                     "OpenBLAS threads (measured 2-4x slower at 2 threads), so the default is "
-                     "'passive'; 'default' leaves the environment as it is (stock behaviour)")
+ap.add_argument("--omp-wait-policy", choices=["auto", "default", "passive", "active"], default="auto",
+                help="OMP_WAIT_POLICY for libgomp (set before torch loads). 'auto' (default): PASSIVE "
+                     "with the pthread OpenBLAS (spinning OpenMP workers starve its threads), untouched "
+                     "with the OpenMP OpenBLAS; 'default' leaves the environment as it is")
 args = ap.parse_args()
-if args.omp_wait_policy != "default":
-    os.environ["OMP_WAIT_POLICY"] = args.omp_wait_policy.upper()
+
+
+def _ld_entries():
+    return [p for p in os.environ.get("LD_LIBRARY_PATH", "").split(":") if p]
+
+
+def _same_dir(a, b):
+    return os.path.realpath(a) == os.path.realpath(b)
+
+
+# Pin the OpenMP OpenBLAS: the dynamic loader reads LD_LIBRARY_PATH only at process start, so
+# prefix it and re-execute this script before torch (and with it libblas.so.3) is loaded.
+PINNED = "system"
+if args.blas == "openmp" and os.path.isdir(OPENMP_BLAS_DIR):
+    entries = _ld_entries()
+    if not (entries and _same_dir(entries[0], OPENMP_BLAS_DIR)):
+        if os.environ.get(REEXEC_MARK):
+            sys.exit(f"bench_torch: re-executed with LD_LIBRARY_PATH={os.environ.get('LD_LIBRARY_PATH')!r} "
+                     f"but {OPENMP_BLAS_DIR} is still not first")
+        os.environ["LD_LIBRARY_PATH"] = ":".join([OPENMP_BLAS_DIR] + entries)
+        os.environ[REEXEC_MARK] = "1"
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.execv(sys.executable, [sys.executable, os.path.abspath(__file__)] + sys.argv[1:])
+    PINNED = "openblas-openmp"
+os.environ.pop(REEXEC_MARK, None)
+
+if args.omp_wait_policy == "auto":
+    # What will be loaded: the pinned OpenMP build, or (system) the pthread one on Debian. The
+    # loaded library is checked after import; this only picks the environment beforehand.
+    # (--blas system: guess from where the libblas.so.3 alternative points.)
+    _system_blas = os.path.realpath("/usr/lib/x86_64-linux-gnu/libblas.so.3")
+    EXPECTED_PARALLEL = "openmp" if PINNED == "openblas-openmp" or "openmp" in _system_blas else "pthread"
+    WAIT_POLICY = AUTO_WAIT_POLICY[EXPECTED_PARALLEL]
+else:
+    EXPECTED_PARALLEL = None
+    WAIT_POLICY = args.omp_wait_policy
+if WAIT_POLICY != "default":
+    os.environ["OMP_WAIT_POLICY"] = WAIT_POLICY.upper()
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -114,7 +179,24 @@ def blas_info(lib, path):
         info["summary"] = f"OpenBLAS ({variant}, {info['openblas']['parallel']} threading)"
     else:
         info["summary"] = "not OpenBLAS: " + ", ".join(info["loaded"])
+    info["pinned"] = PINNED
+    info["requested"] = args.blas
+    info["ld_library_path"] = os.environ.get("LD_LIBRARY_PATH", "")
     return info
+
+
+def verify_pinned(lib):
+    """With the OpenMP OpenBLAS pinned, every BLAS/LAPACK/OpenBLAS library mapped must come
+    from OPENMP_BLAS_DIR and OpenBLAS must report OpenMP threading; exit otherwise."""
+    if PINNED != "openblas-openmp":
+        return
+    torch.ones(64, 64) @ torch.ones(64, 64)  # make sure BLAS is mapped
+    libs = mapped_libraries("blas") + mapped_libraries("lapack")
+    wrong = [p for p in libs if not _same_dir(os.path.dirname(p), OPENMP_BLAS_DIR)]
+    if not any("openblas" in os.path.basename(p) for p in libs) or wrong:
+        sys.exit(f"bench_torch: pinned {OPENMP_BLAS_DIR} but the process mapped {libs}")
+    if lib is None or lib.openblas_get_parallel() != 2:
+        sys.exit("bench_torch: the mapped OpenBLAS does not report OpenMP threading")
 
 
 def parallelism(fn, seconds=0.6):
@@ -132,27 +214,34 @@ def parallelism(fn, seconds=0.6):
 def check_threads(lib):
     """For each thread count: cores busy and ms/call for an fc1-sized GEMM (197x768 @ 768x3072,
     goes to BLAS) and a LayerNorm+GELU (ATen/OpenMP), with only torch.set_num_threads and
-    with OpenBLAS pinned too."""
+    with openblas_set_num_threads(N) as well.  Trust the cores-busy figures: the OpenMP build
+    sizes each call by omp_get_max_threads(), and openblas_get_num_threads() can lag behind it
+    (it still says 2 while torch is at 1 thread and the GEMM keeps exactly 1 core busy)."""
     a, w = torch.randn(197, 768), torch.randn(3072, 768)
     big = torch.randn(8, 197, 3072)
     default_blas = lib.openblas_get_num_threads() if lib else None
     rows = []
     for n in range(1, (os.cpu_count() or 1) + 1):
-        torch.set_num_threads(n)
         if lib:
+            # Undo the previous row's explicit setting first. In the OpenMP build this also calls
+            # omp_set_num_threads, so torch.set_num_threads must come after it.
             lib.openblas_set_num_threads(default_blas)
+        torch.set_num_threads(n)
         gemm_torch_only = parallelism(lambda: torch.nn.functional.linear(a, w))
         eltwise = parallelism(lambda: torch.nn.functional.gelu(torch.nn.functional.layer_norm(big, (3072,))))
         row = {"threads": n, "torch.get_num_threads": torch.get_num_threads(),
-               "openblas_threads_untouched": default_blas,
+               "openblas_threads_at_start": default_blas,
                "gemm_cores_busy_torch_setting_only": gemm_torch_only[0],
                "gemm_ms_torch_setting_only": gemm_torch_only[1],
                "layernorm_gelu_cores_busy": eltwise[0], "layernorm_gelu_ms": eltwise[1]}
         if lib:
+            # What OpenBLAS itself believes after running GEMMs under torch's setting only
+            # (the OpenMP build re-reads omp_get_max_threads() on every call).
+            row["openblas_get_num_threads_torch_setting_only"] = lib.openblas_get_num_threads()
             lib.openblas_set_num_threads(n)
             pinned = parallelism(lambda: torch.nn.functional.linear(a, w))
-            row.update({"openblas_threads_pinned": lib.openblas_get_num_threads(),
-                        "gemm_cores_busy_openblas_pinned": pinned[0], "gemm_ms_openblas_pinned": pinned[1]})
+            row.update({"openblas_threads_explicit": lib.openblas_get_num_threads(),
+                        "gemm_cores_busy_openblas_explicit": pinned[0], "gemm_ms_openblas_explicit": pinned[1]})
         rows.append(row)
     return rows
 
@@ -168,15 +257,30 @@ def load_model(models_dir):
     return build_model(seed), f"rebuilt with seed {seed}"
 
 
+def openblas_threads_to_set(lib):
+    """The explicit openblas_set_num_threads argument --openblas-threads asks for, or None."""
+    if lib is None or args.openblas_threads == "keep":
+        return None
+    if args.openblas_threads == "auto":
+        # OpenMP build: OpenBLAS follows omp_get_max_threads(), i.e. torch.set_num_threads.
+        return None if lib.openblas_get_parallel() == 2 else args.threads
+    return args.threads if args.openblas_threads == "same" else int(args.openblas_threads)
+
+
 def main():
+    torch.ones(64, 64) @ torch.ones(64, 64)  # map the BLAS before looking for it
     lib, lib_path = openblas_handle()
+    verify_pinned(lib)
     if args.check_threads:
         print(json.dumps({"torch_version": torch.__version__, "blas": blas_info(lib, lib_path),
+                          "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "default"),
+                          "load_average_1min": os.getloadavg()[0],
                           "cpu_count": os.cpu_count(), "rows": check_threads(lib)}, indent=2))
         return
 
-    if lib is not None and args.openblas_threads != "keep":
-        lib.openblas_set_num_threads(args.threads if args.openblas_threads == "same" else int(args.openblas_threads))
+    explicit = openblas_threads_to_set(lib)
+    if explicit is not None:
+        lib.openblas_set_num_threads(explicit)
     models_dir = args.models_dir or os.path.join(REPO, "bench-out", "models")
     model, source = load_model(models_dir)
     ref_in = os.path.join(models_dir, "reference_input.npy")
@@ -209,6 +313,9 @@ def main():
         "torch_num_threads": torch.get_num_threads(),
         "torch_interop_threads": torch.get_num_interop_threads(),
         "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "default"),
+        "omp_wait_policy_source": (f"auto for {EXPECTED_PARALLEL} OpenBLAS" if EXPECTED_PARALLEL
+                                   else "--omp-wait-policy " + args.omp_wait_policy),
+        "openblas_set_num_threads": explicit,
         "load_average_1min": os.getloadavg()[0],
         "blas": blas_info(lib, lib_path),
         "model": source,
