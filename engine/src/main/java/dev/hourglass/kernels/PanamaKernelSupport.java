@@ -111,31 +111,44 @@ final class PanamaKernelSupport implements KernelSupport {
             FloatVector.fromArray(S, c, o + L).add(c51).intoArray(c, o + L);
             FloatVector.fromArray(S, c, o + 2 * L).add(c52).intoArray(c, o + 2 * L);
         } else {
-            // Edge tile (last rows or last columns of C): spill to a scratch tile, then add what is inside C.
-            float[] t = new float[MR * NR];
-            c00.intoArray(t, 0);
-            c01.intoArray(t, L);
-            c02.intoArray(t, 2 * L);
-            c10.intoArray(t, NR);
-            c11.intoArray(t, NR + L);
-            c12.intoArray(t, NR + 2 * L);
-            c20.intoArray(t, 2 * NR);
-            c21.intoArray(t, 2 * NR + L);
-            c22.intoArray(t, 2 * NR + 2 * L);
-            c30.intoArray(t, 3 * NR);
-            c31.intoArray(t, 3 * NR + L);
-            c32.intoArray(t, 3 * NR + 2 * L);
-            c40.intoArray(t, 4 * NR);
-            c41.intoArray(t, 4 * NR + L);
-            c42.intoArray(t, 4 * NR + 2 * L);
-            c50.intoArray(t, 5 * NR);
-            c51.intoArray(t, 5 * NR + L);
-            c52.intoArray(t, 5 * NR + 2 * L);
-            for (int i = 0; i < rows; i++) {
-                int ci = cOffset + i * ldc;
-                for (int j = 0; j < cols; j++) {
-                    c[ci + j] += t[i * NR + j];
-                }
+            // Edge tile (last rows or last columns of C): masked stores of the rows that exist; nothing allocated.
+            VectorMask<Float> m0 = S.indexInRange(0, cols);
+            VectorMask<Float> m1 = S.indexInRange(L, cols);
+            VectorMask<Float> m2 = S.indexInRange(2 * L, cols);
+            // Written out rather than looped: a vector passed to a helper that C2 does not inline is boxed.
+            int o = cOffset;
+            FloatVector.fromArray(S, c, o, m0).add(c00).intoArray(c, o, m0);
+            FloatVector.fromArray(S, c, o + L, m1).add(c01).intoArray(c, o + L, m1);
+            FloatVector.fromArray(S, c, o + 2 * L, m2).add(c02).intoArray(c, o + 2 * L, m2);
+            if (rows > 1) {
+                o += ldc;
+                FloatVector.fromArray(S, c, o, m0).add(c10).intoArray(c, o, m0);
+                FloatVector.fromArray(S, c, o + L, m1).add(c11).intoArray(c, o + L, m1);
+                FloatVector.fromArray(S, c, o + 2 * L, m2).add(c12).intoArray(c, o + 2 * L, m2);
+            }
+            if (rows > 2) {
+                o += ldc;
+                FloatVector.fromArray(S, c, o, m0).add(c20).intoArray(c, o, m0);
+                FloatVector.fromArray(S, c, o + L, m1).add(c21).intoArray(c, o + L, m1);
+                FloatVector.fromArray(S, c, o + 2 * L, m2).add(c22).intoArray(c, o + 2 * L, m2);
+            }
+            if (rows > 3) {
+                o += ldc;
+                FloatVector.fromArray(S, c, o, m0).add(c30).intoArray(c, o, m0);
+                FloatVector.fromArray(S, c, o + L, m1).add(c31).intoArray(c, o + L, m1);
+                FloatVector.fromArray(S, c, o + 2 * L, m2).add(c32).intoArray(c, o + 2 * L, m2);
+            }
+            if (rows > 4) {
+                o += ldc;
+                FloatVector.fromArray(S, c, o, m0).add(c40).intoArray(c, o, m0);
+                FloatVector.fromArray(S, c, o + L, m1).add(c41).intoArray(c, o + L, m1);
+                FloatVector.fromArray(S, c, o + 2 * L, m2).add(c42).intoArray(c, o + 2 * L, m2);
+            }
+            if (rows > 5) {
+                o += ldc;
+                FloatVector.fromArray(S, c, o, m0).add(c50).intoArray(c, o, m0);
+                FloatVector.fromArray(S, c, o + L, m1).add(c51).intoArray(c, o + L, m1);
+                FloatVector.fromArray(S, c, o + 2 * L, m2).add(c52).intoArray(c, o + 2 * L, m2);
             }
         }
     }
@@ -320,38 +333,36 @@ final class PanamaKernelSupport implements KernelSupport {
     @Override
     public void softmax(float[] x, int offset, int length, float scale) {
         int bound = S.loopBound(length);
+        VectorMask<Float> tail = S.indexInRange(bound, length);
         FloatVector mv = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
         int i = 0;
         for (; i < bound; i += L) {
             mv = mv.max(FloatVector.fromArray(S, x, offset + i));
         }
-        float max = mv.reduceLanes(VectorOperators.MAX);
-        for (; i < length; i++) {
-            max = Math.max(max, x[offset + i]);
+        if (bound < length) {
+            mv = mv.lanewise(VectorOperators.MAX, FloatVector.fromArray(S, x, offset + bound, tail), tail);
         }
-        FloatVector shift = FloatVector.broadcast(S, max);
+        FloatVector shift = FloatVector.broadcast(S, mv.reduceLanes(VectorOperators.MAX));
         FloatVector sc = FloatVector.broadcast(S, scale);
         FloatVector sv = FloatVector.zero(S);
-        i = 0;
-        for (; i < bound; i += L) {
+        for (i = 0; i < bound; i += L) {
             FloatVector e = FloatVector.fromArray(S, x, offset + i).sub(shift).mul(sc).lanewise(VectorOperators.EXP);
             e.intoArray(x, offset + i);
             sv = sv.add(e);
         }
-        float sum = sv.reduceLanes(VectorOperators.ADD);
-        for (; i < length; i++) {
-            float e = (float) Math.exp(scale * (x[offset + i] - max));
-            x[offset + i] = e;
-            sum += e;
+        if (bound < length) {
+            // The tail in one masked vector, so every value goes through the same exp as the others.
+            FloatVector e = FloatVector.fromArray(S, x, offset + bound, tail).sub(shift).mul(sc)
+                    .lanewise(VectorOperators.EXP);
+            e.intoArray(x, offset + bound, tail);
+            sv = sv.add(e, tail);
         }
-        float inv = 1f / sum;
-        FloatVector iv = FloatVector.broadcast(S, inv);
-        i = 0;
-        for (; i < bound; i += L) {
+        FloatVector iv = FloatVector.broadcast(S, 1f / sv.reduceLanes(VectorOperators.ADD));
+        for (i = 0; i < bound; i += L) {
             FloatVector.fromArray(S, x, offset + i).mul(iv).intoArray(x, offset + i);
         }
-        for (; i < length; i++) {
-            x[offset + i] *= inv;
+        if (bound < length) {
+            FloatVector.fromArray(S, x, offset + bound, tail).mul(iv).intoArray(x, offset + bound, tail);
         }
     }
 

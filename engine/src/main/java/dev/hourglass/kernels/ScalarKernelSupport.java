@@ -8,7 +8,10 @@ import java.lang.foreign.ValueLayout;
  * kernels are tested against. Loops are written so that C2's auto-vectorizer can still use SIMD where it is able.
  */
 final class ScalarKernelSupport implements KernelSupport {
-    /** Same register tile shape as the 512-bit Panama kernel, so packed layouts are alike; any value works. */
+    /**
+     * Panel width and row block of the packed layouts. Any values work; 16 columns is a cache line of floats, which
+     * C2's auto-vectoriser can turn into SIMD.
+     */
     private static final int NR = 16;
     private static final int MR = 4;
 
@@ -35,23 +38,17 @@ final class ScalarKernelSupport implements KernelSupport {
     @Override
     public void gemmTile(float[] a, int aOffset, MemorySegment b, long bByteOffset, int kc,
                          float[] c, int cOffset, int ldc, int rows, int cols) {
-        float[] acc = new float[MR * NR];
-        float[] bRow = new float[NR];
+        // Accumulates straight into C (no scratch tile, so nothing is allocated per call); the loop over a row of
+        // the panel is the one the auto-vectoriser can use.
         for (int k = 0; k < kc; k++) {
-            MemorySegment.copy(b, ValueLayout.JAVA_FLOAT, bByteOffset + (long) k * NR * Float.BYTES, bRow, 0, NR);
+            long bk = bByteOffset + (long) k * NR * Float.BYTES;
             int ak = aOffset + k * MR;
-            for (int i = 0; i < MR; i++) {
+            for (int i = 0; i < rows; i++) {
                 float ai = a[ak + i];
-                int row = i * NR;
-                for (int j = 0; j < NR; j++) {
-                    acc[row + j] += ai * bRow[j];
+                int ci = cOffset + i * ldc;
+                for (int j = 0; j < cols; j++) {
+                    c[ci + j] += ai * b.get(ValueLayout.JAVA_FLOAT, bk + (long) j * Float.BYTES);
                 }
-            }
-        }
-        for (int i = 0; i < rows; i++) {
-            int ci = cOffset + i * ldc;
-            for (int j = 0; j < cols; j++) {
-                c[ci + j] += acc[i * NR + j];
             }
         }
     }

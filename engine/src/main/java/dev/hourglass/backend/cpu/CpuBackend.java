@@ -16,8 +16,11 @@ import dev.hourglass.tensor.Tensor;
  * {@link ComputePool} of the user's size. Thread-safe; concurrent forward passes share the pool.
  */
 public final class CpuBackend implements Backend {
-    /** Recycled buffers kept at most: enough for the working set of a few concurrent large forward passes. */
-    private static final long MAX_POOLED_BYTES = 1L << 30;
+    /**
+     * Recycled buffers kept at most: a quarter of the maximum heap, at most 1 GiB; enough for the working set of a few
+     * concurrent large forward passes without pinning a small heap.
+     */
+    private static final long MAX_POOLED_BYTES = Math.min(1L << 30, Runtime.getRuntime().maxMemory() / 4);
 
     private final ComputePool pool;
     private final ArrayPool arrays = new ArrayPool(MAX_POOLED_BYTES);
