@@ -46,6 +46,8 @@ import dev.hourglass.vit.VitConfig;
  */
 public final class EndToEnd {
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    /** The collector settings bin/hourglass uses unless HOURGLASS_JAVA_OPTS names another collector. */
+    private static final List<String> CLI_GC_OPTIONS = List.of("-XX:+UseSerialGC", "-Xmn32m");
 
     private EndToEnd() {
     }
@@ -113,7 +115,10 @@ public final class EndToEnd {
             runs.add(run);
         }
         report.put("runs", runs);
-        report.put("hourglass_memory", rssInChild(models, 1));
+        Map<String, Object> memory = new LinkedHashMap<>();
+        memory.put("bin_hourglass_jvm_options", rssInChild(models, 1, CLI_GC_OPTIONS));
+        memory.put("jvm_defaults", rssInChild(models, 1, List.of()));
+        report.put("hourglass_memory", memory);
 
         String text = JSON.writeValueAsString(report);
         System.out.println(text);
@@ -222,11 +227,17 @@ public final class EndToEnd {
         return result;
     }
 
-    /** Peak memory of Hourglass alone, in a JVM of its own so that ONNX Runtime's memory is not counted. */
-    private static Map<String, Object> rssInChild(Path models, int threads) throws IOException, InterruptedException {
+    /**
+     * Peak memory of Hourglass alone (load, then three forward passes), in a JVM of its own so that ONNX Runtime's
+     * memory is not counted, started with {@code jvmOptions}.
+     */
+    private static Map<String, Object> rssInChild(Path models, int threads, List<String> jvmOptions)
+            throws IOException, InterruptedException {
         String java = ProcessHandle.current().info().command().orElse("java");
         List<String> cmd = new ArrayList<>(List.of(java, "--add-modules", "jdk.incubator.vector",
-                "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
+                "--enable-native-access=ALL-UNNAMED"));
+        cmd.addAll(jvmOptions);
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"),
                 EndToEnd.class.getName(), "--models", models.toString(), "--rss-child", String.valueOf(threads)));
         Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
@@ -235,6 +246,7 @@ public final class EndToEnd {
         }
         @SuppressWarnings("unchecked")
         Map<String, Object> m = JSON.readValue(out, Map.class);
+        m.put("jvm_options", String.join(" ", jvmOptions));
         long file = Files.size(models.resolve("vit_base_patch16_224").resolve("model.safetensors"));
         m.put("weight_file_mb", Stats.round(file / 1048576.0));
         m.put("peak_rss_minus_weight_file_mb", Stats.round(((Number) m.get("peak_rss_mb")).doubleValue()

@@ -13,9 +13,9 @@ import dev.hourglass.tensor.Tensor;
  * per implementation to compare them. Arguments are already validated by {@link Kernels}.
  */
 final class CpuKernels {
-    /** Columns of K per cache block: a 6 x 256 slice of A (6 KB) and a 256 x 48 panel of B (48 KB) stay in L1/L2. */
+    /** Columns of K per cache block: 6 rows x 256 of A (6 KB) and a 256 x 48 panel of B (48 KB) stay in L1/L2. */
     static final int KC = 256;
-    /** Rows of A per task: about 100 rows x 256 columns (100 KB) of packed A stay in L2 while a panel streams. */
+    /** Rows of A per task: about 100 rows x 256 columns (100 KB) of A stay in L2 while a panel block is reused. */
     static final int MC = 96;
     /** Budget for one attention score tile (query rows x keys), in floats: 64 KB keeps it in L2 with K and V. */
     static final int SCORE_TILE_FLOATS = 16 * 1024;
@@ -61,22 +61,32 @@ final class CpuKernels {
         return new PackedMatrix(n, k, nr, data);
     }
 
-    /** Floats of scratch space {@link #linear} needs to pack {@code rows} rows of {@code inFeatures} values. */
-    long linearWorkspace(int rows, int inFeatures) {
-        return (long) ((rows + mr - 1) / mr) * mr * inFeatures;
+    /**
+     * Floats of scratch space {@link #linear} needs: per thread, a copy of the last rows of A padded to a whole row
+     * block, and one register tile for the edges of C.
+     */
+    long linearWorkspace(int inFeatures, int threads) {
+        return (long) threads * (mr * (long) inFeatures + (long) mr * nr);
     }
 
     /**
-     * {@code C[m, N] = epilogue(A[m, K] x W^T + bias)}; A and C are row-major with strides K and N. {@code packedA}
-     * holds at least {@link #linearWorkspace} floats.
+     * {@code C[m, N] = epilogue(A[m, K] x W^T + bias)}; A and C are row-major with strides K and N.
+     * {@code workspace} holds at least {@link #linearWorkspace} floats.
+     *
+     * <p>Tasks are (group of row blocks) x (panel of columns). Whole register tiles accumulate in C itself, one K block
+     * after another; the first K block starts from the bias and either overwrites C or adds to it (the residual). A
+     * tile that sticks out of C (the last rows when m is not a multiple of the row block, the last columns when N is
+     * not one of the panel width) is computed whole in the worker's scratch tile, its missing rows of A read as zeros,
+     * and only its part inside C is written: the kernels only ever see whole tiles.
      */
     void linear(ComputePool pool, float[] a, int aOffset, int m, PackedMatrix w, float[] bias,
-                float[] c, int cOffset, Epilogue epilogue, float[] packedA) {
+                float[] c, int cOffset, Epilogue epilogue, float[] workspace) {
         int n = w.outFeatures();
         int k = w.inFeatures();
         int mBlocks = (m + mr - 1) / mr;
-        pool.parallelFor(mBlocks, (block, worker) -> packRowBlock(a, aOffset, m, k, block, mBlocks, packedA));
-
+        int fullBlocks = m / mr;
+        int perWorker = mr * k + mr * nr;
+        boolean residual = epilogue == Epilogue.RESIDUAL;
         int blocksPerGroup = Math.max(1, MC / mr);
         int groups = (mBlocks + blocksPerGroup - 1) / blocksPerGroup;
         int panels = w.panelCount();
@@ -87,70 +97,55 @@ final class CpuKernels {
             int panel = task % panels;
             int firstBlock = group * blocksPerGroup;
             int lastBlock = Math.min(mBlocks, firstBlock + blocksPerGroup);
-            int r0 = firstBlock * mr;
-            int r1 = Math.min(m, lastBlock * mr);
             int n0 = panel * nr;
             int cols = Math.min(nr, n - n0);
-            initTile(c, cOffset, n, r0, r1, n0, cols, bias, epilogue == Epilogue.RESIDUAL);
+            int lastWhole = cols == nr ? Math.min(lastBlock, fullBlocks) : firstBlock;
             for (int k0 = 0; k0 < k; k0 += KC) {
                 int kc = Math.min(KC, k - k0);
                 long bOffset = panel * panelBytes + (long) k0 * nr * Float.BYTES;
-                for (int blk = firstBlock; blk < lastBlock; blk++) {
-                    int row = blk * mr;
-                    int aOff = k0 * mBlocks * mr + blk * mr * kc;
-                    support.gemmTile(packedA, aOff, b, bOffset, kc, c, cOffset + row * n + n0, n,
-                            Math.min(mr, m - row), cols);
+                boolean first = k0 == 0;
+                for (int blk = firstBlock; blk < lastWhole; blk++) {
+                    support.gemmTile(a, aOffset + blk * mr * k + k0, k, b, bOffset, kc,
+                            c, cOffset + blk * mr * n + n0, n, first ? bias : null, n0, residual || !first);
+                }
+            }
+            int rowsCopy = worker * perWorker;
+            int tile = rowsCopy + mr * k;
+            for (int blk = Math.max(firstBlock, lastWhole); blk < lastBlock; blk++) {
+                int rows = Math.min(mr, m - blk * mr);
+                float[] src = a;
+                int srcOffset = aOffset + blk * mr * k;
+                if (rows < mr) {
+                    // Past the end of A: copy the rows that exist and pad with zeros, so the tile reads only A.
+                    System.arraycopy(a, srcOffset, workspace, rowsCopy, rows * k);
+                    Arrays.fill(workspace, rowsCopy + rows * k, rowsCopy + mr * k, 0f);
+                    src = workspace;
+                    srcOffset = rowsCopy;
+                }
+                for (int k0 = 0; k0 < k; k0 += KC) {
+                    support.gemmTile(src, srcOffset + k0, k, b, panel * panelBytes + (long) k0 * nr * Float.BYTES,
+                            Math.min(KC, k - k0), workspace, tile, nr, null, 0, k0 != 0);
+                }
+                for (int i = 0; i < rows; i++) {
+                    int dst = cOffset + (blk * mr + i) * n + n0;
+                    if (!residual) {
+                        if (bias != null) {
+                            System.arraycopy(bias, n0, c, dst, cols);
+                        } else {
+                            Arrays.fill(c, dst, dst + cols, 0f);
+                        }
+                    } else if (bias != null) {
+                        support.addInPlace(c, dst, bias, n0, cols);
+                    }
+                    support.addInPlace(c, dst, workspace, tile + i * nr, cols);
                 }
             }
             if (epilogue == Epilogue.GELU) {
-                for (int r = r0; r < r1; r++) {
+                for (int r = firstBlock * mr; r < Math.min(m, lastBlock * mr); r++) {
                     support.gelu(c, cOffset + r * n + n0, cols);
                 }
             }
         });
-    }
-
-    /**
-     * Packs rows {@code [block*MR, block*MR + MR)} of A: for each K block, the MR values of each column k together
-     * (zero rows past m), so the kernel reads A as one contiguous stream.
-     */
-    private void packRowBlock(float[] a, int aOffset, int m, int k, int block, int mBlocks, float[] packed) {
-        int row0 = block * mr;
-        for (int k0 = 0; k0 < k; k0 += KC) {
-            int kc = Math.min(KC, k - k0);
-            int dst = k0 * mBlocks * mr + block * mr * kc;
-            for (int i = 0; i < mr; i++) {
-                int row = row0 + i;
-                if (row < m) {
-                    int src = aOffset + row * k + k0;
-                    for (int kk = 0; kk < kc; kk++) {
-                        packed[dst + kk * mr + i] = a[src + kk];
-                    }
-                } else {
-                    for (int kk = 0; kk < kc; kk++) {
-                        packed[dst + kk * mr + i] = 0f;
-                    }
-                }
-            }
-        }
-    }
-
-    private static void initTile(float[] c, int cOffset, int ldc, int r0, int r1, int n0, int cols, float[] bias,
-                                 boolean residual) {
-        for (int r = r0; r < r1; r++) {
-            int o = cOffset + r * ldc + n0;
-            if (residual) {
-                if (bias != null) {
-                    for (int j = 0; j < cols; j++) {
-                        c[o + j] += bias[n0 + j];
-                    }
-                }
-            } else if (bias != null) {
-                System.arraycopy(bias, n0, c, o, cols);
-            } else {
-                Arrays.fill(c, o, o + cols, 0f);
-            }
-        }
     }
 
     // ---------------------------------------------------------------- row-wise operations

@@ -11,9 +11,7 @@ import java.lang.foreign.MemorySegment;
  *   <li>Packed GEMM weights ({@link PackedMatrix}): the {@code [N, K]} weight is cut into panels of {@link
  *       #panelWidth()} output columns; panel {@code p} holds, for each {@code k}, the {@code panelWidth} values
  *       {@code W[p*NR + j][k]} contiguously (zero padded past {@code N}).
- *   <li>Packed activations: rows are grouped in blocks of {@link #rowBlock()}; for a block and a run of {@code kc}
- *       columns starting at {@code k0}, the block holds, for each {@code k}, its {@code rowBlock} values
- *       contiguously (zero padded past {@code M}).
+ *   <li>Activations are read in place, {@link #rowBlock()} rows at a time.
  * </ul>
  */
 interface KernelSupport {
@@ -31,13 +29,14 @@ interface KernelSupport {
     int rowBlock();
 
     /**
-     * {@code C[rows, cols] += Apacked[rowBlock, kc] x Bpanel[kc, panelWidth]} for one register tile. {@code a} starts
-     * at the block's first packed value, {@code b} at the panel's {@code k0} row (byte offset), {@code c} at the tile's
-     * top-left element with row stride {@code ldc}. {@code rows <= rowBlock}, {@code cols <= panelWidth}; only those
-     * are written.
+     * One whole register tile: {@code C[rowBlock, panelWidth] = (accumulate ? C : 0) + bias + A[rowBlock, kc] x
+     * Bpanel[kc, panelWidth]}. Row {@code i} of A starts at {@code aOffset + i * lda}; {@code b} starts at the panel's
+     * {@code k0} row (byte offset); {@code c} at the tile's top-left element with row stride {@code ldc};
+     * {@code bias} (may be null) at the tile's first column. The caller handles tiles that stick out of C (see
+     * {@link CpuKernels#linear}).
      */
-    void gemmTile(float[] a, int aOffset, MemorySegment b, long bByteOffset, int kc,
-                  float[] c, int cOffset, int ldc, int rows, int cols);
+    void gemmTile(float[] a, int aOffset, int lda, MemorySegment b, long bByteOffset, int kc,
+                  float[] c, int cOffset, int ldc, float[] bias, int biasOffset, boolean accumulate);
 
     /**
      * {@code C[m, n] (+)= A[m, k] x B[k, n]} for small strided operands (attention), all row-major with the given

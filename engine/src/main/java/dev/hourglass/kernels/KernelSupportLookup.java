@@ -50,7 +50,7 @@ final class KernelSupportLookup {
             case "auto", "" -> {
                 if (!vectorModuleReadable()) {
                     LOG.warn("Hourglass kernels: the Vector API module {} is not readable, so the scalar kernels are used"
-                            + " (about 20 times slower). Fix: add --add-modules {} to the java command line.",
+                            + " (15 to 20 times slower). Fix: add --add-modules {} to the java command line.",
                             VECTOR_MODULE, VECTOR_MODULE);
                     return new ScalarKernelSupport();
                 }

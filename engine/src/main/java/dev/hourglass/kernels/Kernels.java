@@ -67,16 +67,13 @@ public final class Kernels {
      */
     public static void linear(ComputePool pool, float[] a, int aOffset, int rows, PackedMatrix w, float[] bias,
                               float[] c, int cOffset, Epilogue epilogue) {
-        float[] workspace = new float[Math.toIntExact(linearWorkspaceSize(rows, w))];
+        float[] workspace = new float[Math.toIntExact(linearWorkspaceSize(pool, w))];
         linear(pool, a, aOffset, rows, w, bias, c, cOffset, epilogue, workspace);
     }
 
-    /** Floats of scratch space a {@link #linear} call over {@code rows} rows of {@code w} needs. */
-    public static long linearWorkspaceSize(int rows, PackedMatrix w) {
-        if (rows < 0) {
-            throw new IllegalArgumentException("negative row count " + rows);
-        }
-        return kernels().linearWorkspace(rows, w.inFeatures());
+    /** Floats of scratch space a {@link #linear} call with {@code w} on {@code pool} needs (any number of rows). */
+    public static long linearWorkspaceSize(ComputePool pool, PackedMatrix w) {
+        return kernels().linearWorkspace(w.inFeatures(), pool.threads());
     }
 
     /**
@@ -93,7 +90,7 @@ public final class Kernels {
         }
         checkRange("a", a, aOffset, (long) rows * w.inFeatures());
         checkRange("c", c, cOffset, (long) rows * w.outFeatures());
-        checkRange("workspace", workspace, 0, linearWorkspaceSize(rows, w));
+        checkRange("workspace", workspace, 0, linearWorkspaceSize(pool, w));
         if (bias != null && bias.length < w.outFeatures()) {
             throw new IllegalArgumentException("bias has " + bias.length + " values, " + w + " needs "
                     + w.outFeatures());

@@ -44,113 +44,104 @@ final class PanamaKernelSupport implements KernelSupport {
         return MR;
     }
 
+    /**
+     * A whole 6 x 3-vector tile: 18 accumulators, 3 panel loads and 6 broadcasts per step of k. The accumulators
+     * start from the bias (or zero) and end added to C or stored over it.
+     */
     @Override
-    public void gemmTile(float[] a, int aOffset, MemorySegment b, long bByteOffset, int kc,
-                         float[] c, int cOffset, int ldc, int rows, int cols) {
-        FloatVector c00 = FloatVector.zero(S), c01 = c00, c02 = c00;
-        FloatVector c10 = c00, c11 = c00, c12 = c00;
-        FloatVector c20 = c00, c21 = c00, c22 = c00;
-        FloatVector c30 = c00, c31 = c00, c32 = c00;
-        FloatVector c40 = c00, c41 = c00, c42 = c00;
-        FloatVector c50 = c00, c51 = c00, c52 = c00;
+    public void gemmTile(float[] a, int aOffset, int lda, MemorySegment b, long bByteOffset, int kc,
+                         float[] c, int cOffset, int ldc, float[] bias, int biasOffset, boolean accumulate) {
+        FloatVector c00, c01, c02;
+        if (bias == null) {
+            c00 = FloatVector.zero(S);
+            c01 = c00;
+            c02 = c00;
+        } else {
+            c00 = FloatVector.fromArray(S, bias, biasOffset);
+            c01 = FloatVector.fromArray(S, bias, biasOffset + L);
+            c02 = FloatVector.fromArray(S, bias, biasOffset + 2 * L);
+        }
+        FloatVector c10 = c00, c11 = c01, c12 = c02;
+        FloatVector c20 = c00, c21 = c01, c22 = c02;
+        FloatVector c30 = c00, c31 = c01, c32 = c02;
+        FloatVector c40 = c00, c41 = c01, c42 = c02;
+        FloatVector c50 = c00, c51 = c01, c52 = c02;
         long vb = (long) L * Float.BYTES;
+        int a0 = aOffset;
+        int a1 = a0 + lda;
+        int a2 = a1 + lda;
+        int a3 = a2 + lda;
+        int a4 = a3 + lda;
+        int a5 = a4 + lda;
         for (int k = 0; k < kc; k++) {
             long bo = bByteOffset + (long) k * NR * Float.BYTES;
-            int ao = aOffset + k * MR;
             FloatVector b0 = FloatVector.fromMemorySegment(S, b, bo, NATIVE);
             FloatVector b1 = FloatVector.fromMemorySegment(S, b, bo + vb, NATIVE);
             FloatVector b2 = FloatVector.fromMemorySegment(S, b, bo + 2 * vb, NATIVE);
-            FloatVector x = FloatVector.broadcast(S, a[ao]);
-            c00 = x.fma(b0, c00);
-            c01 = x.fma(b1, c01);
-            c02 = x.fma(b2, c02);
-            x = FloatVector.broadcast(S, a[ao + 1]);
-            c10 = x.fma(b0, c10);
-            c11 = x.fma(b1, c11);
-            c12 = x.fma(b2, c12);
-            x = FloatVector.broadcast(S, a[ao + 2]);
-            c20 = x.fma(b0, c20);
-            c21 = x.fma(b1, c21);
-            c22 = x.fma(b2, c22);
-            x = FloatVector.broadcast(S, a[ao + 3]);
-            c30 = x.fma(b0, c30);
-            c31 = x.fma(b1, c31);
-            c32 = x.fma(b2, c32);
-            x = FloatVector.broadcast(S, a[ao + 4]);
-            c40 = x.fma(b0, c40);
-            c41 = x.fma(b1, c41);
-            c42 = x.fma(b2, c42);
-            x = FloatVector.broadcast(S, a[ao + 5]);
-            c50 = x.fma(b0, c50);
-            c51 = x.fma(b1, c51);
-            c52 = x.fma(b2, c52);
+            FloatVector x0 = FloatVector.broadcast(S, a[a0 + k]);
+            c00 = x0.fma(b0, c00);
+            c01 = x0.fma(b1, c01);
+            c02 = x0.fma(b2, c02);
+            FloatVector x1 = FloatVector.broadcast(S, a[a1 + k]);
+            c10 = x1.fma(b0, c10);
+            c11 = x1.fma(b1, c11);
+            c12 = x1.fma(b2, c12);
+            FloatVector x2 = FloatVector.broadcast(S, a[a2 + k]);
+            c20 = x2.fma(b0, c20);
+            c21 = x2.fma(b1, c21);
+            c22 = x2.fma(b2, c22);
+            FloatVector x3 = FloatVector.broadcast(S, a[a3 + k]);
+            c30 = x3.fma(b0, c30);
+            c31 = x3.fma(b1, c31);
+            c32 = x3.fma(b2, c32);
+            FloatVector x4 = FloatVector.broadcast(S, a[a4 + k]);
+            c40 = x4.fma(b0, c40);
+            c41 = x4.fma(b1, c41);
+            c42 = x4.fma(b2, c42);
+            FloatVector x5 = FloatVector.broadcast(S, a[a5 + k]);
+            c50 = x5.fma(b0, c50);
+            c51 = x5.fma(b1, c51);
+            c52 = x5.fma(b2, c52);
         }
-        if (rows == MR && cols == NR) {
-            int o = cOffset;
-            FloatVector.fromArray(S, c, o).add(c00).intoArray(c, o);
-            FloatVector.fromArray(S, c, o + L).add(c01).intoArray(c, o + L);
-            FloatVector.fromArray(S, c, o + 2 * L).add(c02).intoArray(c, o + 2 * L);
-            o += ldc;
-            FloatVector.fromArray(S, c, o).add(c10).intoArray(c, o);
-            FloatVector.fromArray(S, c, o + L).add(c11).intoArray(c, o + L);
-            FloatVector.fromArray(S, c, o + 2 * L).add(c12).intoArray(c, o + 2 * L);
-            o += ldc;
-            FloatVector.fromArray(S, c, o).add(c20).intoArray(c, o);
-            FloatVector.fromArray(S, c, o + L).add(c21).intoArray(c, o + L);
-            FloatVector.fromArray(S, c, o + 2 * L).add(c22).intoArray(c, o + 2 * L);
-            o += ldc;
-            FloatVector.fromArray(S, c, o).add(c30).intoArray(c, o);
-            FloatVector.fromArray(S, c, o + L).add(c31).intoArray(c, o + L);
-            FloatVector.fromArray(S, c, o + 2 * L).add(c32).intoArray(c, o + 2 * L);
-            o += ldc;
-            FloatVector.fromArray(S, c, o).add(c40).intoArray(c, o);
-            FloatVector.fromArray(S, c, o + L).add(c41).intoArray(c, o + L);
-            FloatVector.fromArray(S, c, o + 2 * L).add(c42).intoArray(c, o + 2 * L);
-            o += ldc;
-            FloatVector.fromArray(S, c, o).add(c50).intoArray(c, o);
-            FloatVector.fromArray(S, c, o + L).add(c51).intoArray(c, o + L);
-            FloatVector.fromArray(S, c, o + 2 * L).add(c52).intoArray(c, o + 2 * L);
-        } else {
-            // Edge tile (last rows or last columns of C): masked stores of the rows that exist; nothing allocated.
-            VectorMask<Float> m0 = S.indexInRange(0, cols);
-            VectorMask<Float> m1 = S.indexInRange(L, cols);
-            VectorMask<Float> m2 = S.indexInRange(2 * L, cols);
-            // Written out rather than looped: a vector passed to a helper that C2 does not inline is boxed.
-            int o = cOffset;
-            FloatVector.fromArray(S, c, o, m0).add(c00).intoArray(c, o, m0);
-            FloatVector.fromArray(S, c, o + L, m1).add(c01).intoArray(c, o + L, m1);
-            FloatVector.fromArray(S, c, o + 2 * L, m2).add(c02).intoArray(c, o + 2 * L, m2);
-            if (rows > 1) {
-                o += ldc;
-                FloatVector.fromArray(S, c, o, m0).add(c10).intoArray(c, o, m0);
-                FloatVector.fromArray(S, c, o + L, m1).add(c11).intoArray(c, o + L, m1);
-                FloatVector.fromArray(S, c, o + 2 * L, m2).add(c12).intoArray(c, o + 2 * L, m2);
-            }
-            if (rows > 2) {
-                o += ldc;
-                FloatVector.fromArray(S, c, o, m0).add(c20).intoArray(c, o, m0);
-                FloatVector.fromArray(S, c, o + L, m1).add(c21).intoArray(c, o + L, m1);
-                FloatVector.fromArray(S, c, o + 2 * L, m2).add(c22).intoArray(c, o + 2 * L, m2);
-            }
-            if (rows > 3) {
-                o += ldc;
-                FloatVector.fromArray(S, c, o, m0).add(c30).intoArray(c, o, m0);
-                FloatVector.fromArray(S, c, o + L, m1).add(c31).intoArray(c, o + L, m1);
-                FloatVector.fromArray(S, c, o + 2 * L, m2).add(c32).intoArray(c, o + 2 * L, m2);
-            }
-            if (rows > 4) {
-                o += ldc;
-                FloatVector.fromArray(S, c, o, m0).add(c40).intoArray(c, o, m0);
-                FloatVector.fromArray(S, c, o + L, m1).add(c41).intoArray(c, o + L, m1);
-                FloatVector.fromArray(S, c, o + 2 * L, m2).add(c42).intoArray(c, o + 2 * L, m2);
-            }
-            if (rows > 5) {
-                o += ldc;
-                FloatVector.fromArray(S, c, o, m0).add(c50).intoArray(c, o, m0);
-                FloatVector.fromArray(S, c, o + L, m1).add(c51).intoArray(c, o + L, m1);
-                FloatVector.fromArray(S, c, o + 2 * L, m2).add(c52).intoArray(c, o + 2 * L, m2);
-            }
+        int o = cOffset;
+        if (accumulate) {
+            c00 = c00.add(FloatVector.fromArray(S, c, o));
+            c01 = c01.add(FloatVector.fromArray(S, c, o + L));
+            c02 = c02.add(FloatVector.fromArray(S, c, o + 2 * L));
+            c10 = c10.add(FloatVector.fromArray(S, c, o + ldc));
+            c11 = c11.add(FloatVector.fromArray(S, c, o + ldc + L));
+            c12 = c12.add(FloatVector.fromArray(S, c, o + ldc + 2 * L));
+            c20 = c20.add(FloatVector.fromArray(S, c, o + 2 * ldc));
+            c21 = c21.add(FloatVector.fromArray(S, c, o + 2 * ldc + L));
+            c22 = c22.add(FloatVector.fromArray(S, c, o + 2 * ldc + 2 * L));
+            c30 = c30.add(FloatVector.fromArray(S, c, o + 3 * ldc));
+            c31 = c31.add(FloatVector.fromArray(S, c, o + 3 * ldc + L));
+            c32 = c32.add(FloatVector.fromArray(S, c, o + 3 * ldc + 2 * L));
+            c40 = c40.add(FloatVector.fromArray(S, c, o + 4 * ldc));
+            c41 = c41.add(FloatVector.fromArray(S, c, o + 4 * ldc + L));
+            c42 = c42.add(FloatVector.fromArray(S, c, o + 4 * ldc + 2 * L));
+            c50 = c50.add(FloatVector.fromArray(S, c, o + 5 * ldc));
+            c51 = c51.add(FloatVector.fromArray(S, c, o + 5 * ldc + L));
+            c52 = c52.add(FloatVector.fromArray(S, c, o + 5 * ldc + 2 * L));
         }
+        c00.intoArray(c, o);
+        c01.intoArray(c, o + L);
+        c02.intoArray(c, o + 2 * L);
+        c10.intoArray(c, o + ldc);
+        c11.intoArray(c, o + ldc + L);
+        c12.intoArray(c, o + ldc + 2 * L);
+        c20.intoArray(c, o + 2 * ldc);
+        c21.intoArray(c, o + 2 * ldc + L);
+        c22.intoArray(c, o + 2 * ldc + 2 * L);
+        c30.intoArray(c, o + 3 * ldc);
+        c31.intoArray(c, o + 3 * ldc + L);
+        c32.intoArray(c, o + 3 * ldc + 2 * L);
+        c40.intoArray(c, o + 4 * ldc);
+        c41.intoArray(c, o + 4 * ldc + L);
+        c42.intoArray(c, o + 4 * ldc + 2 * L);
+        c50.intoArray(c, o + 5 * ldc);
+        c51.intoArray(c, o + 5 * ldc + L);
+        c52.intoArray(c, o + 5 * ldc + 2 * L);
     }
 
     @Override

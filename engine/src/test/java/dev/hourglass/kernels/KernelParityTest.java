@@ -111,7 +111,7 @@ class KernelParityTest {
     }
 
     static float[] workspace(CpuKernels kernels, int rows, int k) {
-        return new float[(int) kernels.linearWorkspace(rows, k)];
+        return new float[(int) kernels.linearWorkspace(k, pool.threads())];
     }
 
     static List<Arguments> matmulCases() {

@@ -112,7 +112,7 @@ public abstract class LinearBenchmark {
         arena = Arena.ofShared();
         packed = Kernels.pack(Tensor.ofFloats(weight, out, in), arena);
         pool = ComputePool.of(threads);
-        workspace = new float[Math.toIntExact(Kernels.linearWorkspaceSize(tokens, packed))];
+        workspace = new float[Math.toIntExact(Kernels.linearWorkspaceSize(pool, packed))];
 
         Kernels.linear(pool, input, 0, tokens, packed, bias, output, 0, epilogue, workspace);
         for (int[] p : Reference.samplePositions(5, tokens, out)) {

@@ -86,7 +86,7 @@ public final class CpuBackend implements Backend {
     public void linear(Buffer x, long xOffset, int rows, LinearWeights layer, Buffer out, long outOffset,
                        Epilogue epilogue) {
         CpuLinear l = (CpuLinear) layer;
-        float[] workspace = arrays.take(checkedLength(Kernels.linearWorkspaceSize(rows, l.weight())));
+        float[] workspace = arrays.take(checkedLength(Kernels.linearWorkspaceSize(pool, l.weight())));
         try {
             Kernels.linear(pool, data(x), index(xOffset), rows, l.weight(), l.bias(), data(out), index(outOffset),
                     epilogue, workspace);
