@@ -23,6 +23,7 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.hourglass.backend.cpu.CpuBackend;
 import dev.hourglass.kernels.Kernels;
+import dev.hourglass.kernels.Resize;
 import dev.hourglass.safetensors.Safetensors;
 import dev.hourglass.safetensors.TensorSource;
 import dev.hourglass.tensor.Npy;
@@ -32,7 +33,8 @@ import dev.hourglass.vit.VisionTransformer;
 import dev.hourglass.vit.VitConfig;
 
 /**
- * End-to-end latency of ViT-B/16 at 224, batch 1: Hourglass against ONNX Runtime (Java API, same process) and PyTorch
+ * End-to-end latency of ViT-B/16 at 224, batch 1: Hourglass against ONNX Runtime (Java API, same process, timed in
+ * blocks alternating with Hourglass's, so that drift affects both alike) and PyTorch
  * fp32 (tools/bench_torch.py, a child process), measured in one run, for each thread count. Also measures the FMA peak
  * of this machine and, in a child JVM of its own, Hourglass's peak resident memory. Writes one JSON document.
  *
@@ -46,6 +48,11 @@ import dev.hourglass.vit.VitConfig;
  */
 public final class EndToEnd {
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    /** The model the benchmark is about: timm's vit_base_patch16_224. */
+    private static final VitConfig VIT_B_16 = new VitConfig(224, 224, 16, 3, 768, 12, 12, 3072, true, true, false,
+            1000, 1e-6f, Resize.Mode.BICUBIC, true);
+    /** Blocks of timed calls per engine and thread count (see {@link #interleave}). */
+    private static final int BLOCKS = 4;
     /** The collector settings bin/hourglass uses unless HOURGLASS_JAVA_OPTS names another collector. */
     private static final List<String> CLI_GC_OPTIONS = List.of("-XX:+UseSerialGC", "-Xmn32m");
 
@@ -91,27 +98,46 @@ public final class EndToEnd {
             }
             Map<String, Object> run = new LinkedHashMap<>();
             run.put("threads", threads);
-            Map<String, Object> hg = hourglass(modelDir, input, reference, threads, warmup, iterations);
-            run.put("hourglass", hg);
-            double hgMedian = (double) ((Map<?, ?>) hg.get("latency")).get("median_ms");
-            if (!opts.containsKey("no-ort")) {
-                Map<String, Object> ort = onnxRuntime(models.resolve("vit_base_patch16_224.onnx"), input, reference,
-                        threads, warmup, iterations);
-                run.put("onnxruntime", ort);
-                run.put("ratio_hourglass_to_onnxruntime", Stats.round(hgMedian
-                        / (double) ((Map<?, ?>) ort.get("latency")).get("median_ms")));
-            }
-            if (!opts.containsKey("no-torch")) {
-                JsonNode torch = torch(python, models, threads, warmup, iterations);
-                run.put("pytorch", torch);
-                if (torch.has("median_ms")) {
-                    run.put("ratio_hourglass_to_pytorch", Stats.round(hgMedian / torch.get("median_ms").asDouble()));
+            List<Engine> engines = new ArrayList<>();
+            try {
+                engines.add(new HourglassEngine(modelDir, threads));
+                if (!opts.containsKey("no-ort")) {
+                    engines.add(new OrtEngine(models.resolve("vit_base_patch16_224.onnx"), threads));
+                }
+                Map<String, double[]> times = interleave(engines, input, warmup, iterations);
+                for (Engine e : engines) {
+                    Map<String, Object> m = new LinkedHashMap<>(e.info());
+                    m.put("latency", Stats.of(times.get(e.name())).toMap());
+                    m.put("max_abs_vs_pytorch_logits", maxAbs(e.run(input), reference));
+                    run.put(e.name(), m);
+                    System.err.printf("%s: median %.1f ms%n", e.name(), Stats.of(times.get(e.name())).median());
+                }
+                double hgMedian = Stats.of(times.get("hourglass")).median();
+                if (times.containsKey("onnxruntime")) {
+                    run.put("ratio_hourglass_to_onnxruntime",
+                            Stats.round(hgMedian / Stats.of(times.get("onnxruntime")).median()));
+                    run.put("ratio_hourglass_to_onnxruntime_paired_median",
+                            Stats.round(pairedRatio(times.get("hourglass"), times.get("onnxruntime"))));
+                }
+                if (!opts.containsKey("no-torch")) {
+                    JsonNode torch = torch(python, models, threads, warmup, iterations);
+                    run.put("pytorch", torch);
+                    if (torch.has("median_ms")) {
+                        run.put("ratio_hourglass_to_pytorch",
+                                Stats.round(hgMedian / torch.get("median_ms").asDouble()));
+                    }
+                }
+                double gflop = VIT_B_16.flops(224, 224) / 1e9;
+                double gflops = gflop / (hgMedian / 1000);
+                run.put("gflop_per_image", Stats.round(gflop));
+                run.put("hourglass_gflops", Stats.round(gflops));
+                double peakT = threads == 1 ? peak1 : (double) peak.get("gflops_" + threads + "_threads");
+                run.put("hourglass_share_of_fma_peak", Stats.round(gflops / peakT));
+            } finally {
+                for (Engine e : engines) {
+                    e.close();
                 }
             }
-            double gflops = (double) hg.get("gflop") / (hgMedian / 1000);
-            run.put("hourglass_gflops", Stats.round(gflops));
-            double peakT = threads == 1 ? peak1 : (double) peak.get("gflops_" + threads + "_threads");
-            run.put("hourglass_share_of_fma_peak", Stats.round(gflops / peakT));
             runs.add(run);
         }
         report.put("runs", runs);
@@ -132,80 +158,148 @@ public final class EndToEnd {
         }
     }
 
-    private static Map<String, Object> hourglass(Path modelDir, Tensor input, float[] reference, int threads,
-                                                 int warmup, int iterations) throws IOException {
-        try (CpuBackend backend = new CpuBackend(threads)) {
+    /** One implementation under test, loaded once per thread count. */
+    private interface Engine extends AutoCloseable {
+        String name();
+
+        Map<String, Object> info();
+
+        float[] run(Tensor input) throws Exception;
+
+        @Override
+        void close() throws Exception;
+    }
+
+    /** Hourglass: the timm checkpoint loaded into a VisionTransformer on a CPU backend. */
+    private static final class HourglassEngine implements Engine {
+        private final CpuBackend backend;
+        private final VisionTransformer model;
+        private final double loadMs;
+
+        HourglassEngine(Path modelDir, int threads) throws IOException {
+            backend = new CpuBackend(threads);
             long t0 = System.nanoTime();
-            VisionTransformer model;
-            VitConfig config;
             try (TensorSource weights = Safetensors.open(modelDir)) {
-                config = TimmVitConfig.read(JSON.readTree(modelDir.resolve("config.json").toFile()), weights);
+                VitConfig config = TimmVitConfig.read(JSON.readTree(modelDir.resolve("config.json").toFile()),
+                        weights);
+                if (!config.equals(VIT_B_16)) {
+                    throw new IOException(modelDir + " is not the ViT-B/16 this benchmark is about: " + config);
+                }
                 model = VisionTransformer.create(config, weights, backend);
             }
-            double loadMs = (System.nanoTime() - t0) / 1e6;
-            try (model) {
-                float[] logits = null;
-                for (int i = 0; i < warmup; i++) {
-                    logits = model.classify(input).toFloatArray();
-                }
-                double[] times = new double[iterations];
-                for (int i = 0; i < iterations; i++) {
-                    long s = System.nanoTime();
-                    logits = model.classify(input).toFloatArray();
-                    times[i] = (System.nanoTime() - s) / 1e6;
-                }
-                Map<String, Object> m = new LinkedHashMap<>();
-                m.put("backend", backend.description());
-                m.put("load_ms", Stats.round(loadMs));
-                m.put("latency", Stats.of(times).toMap());
-                m.put("max_abs_vs_pytorch_logits", maxAbs(logits, reference));
-                m.put("gflop", config.flops(224, 224) / 1e9);
-                System.err.printf("hourglass: median %.1f ms%n", Stats.of(times).median());
-                return m;
-            }
+            loadMs = (System.nanoTime() - t0) / 1e6;
+        }
+
+        @Override
+        public String name() {
+            return "hourglass";
+        }
+
+        @Override
+        public Map<String, Object> info() {
+            return Map.of("backend", backend.description(), "load_ms", Stats.round(loadMs));
+        }
+
+        @Override
+        public float[] run(Tensor input) {
+            return model.classify(input).toFloatArray();
+        }
+
+        @Override
+        public void close() {
+            model.close();
+            backend.close();
         }
     }
 
-    private static Map<String, Object> onnxRuntime(Path onnx, Tensor input, float[] reference, int threads,
-                                                   int warmup, int iterations) throws OrtException {
-        OrtEnvironment env = OrtEnvironment.getEnvironment();
-        try (OrtSession.SessionOptions so = new OrtSession.SessionOptions()) {
-            so.setIntraOpNumThreads(threads);
-            so.setInterOpNumThreads(1);
-            so.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
-            so.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+    /** ONNX Runtime through its Java API, on the ONNX export of the same model. */
+    private static final class OrtEngine implements Engine {
+        private final OrtEnvironment env = OrtEnvironment.getEnvironment();
+        private final OrtSession.SessionOptions options = new OrtSession.SessionOptions();
+        private final OrtSession session;
+        private final String inputName;
+        private final double loadMs;
+
+        OrtEngine(Path onnx, int threads) throws OrtException {
+            options.setIntraOpNumThreads(threads);
+            options.setInterOpNumThreads(1);
+            options.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
+            options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
             long t0 = System.nanoTime();
-            try (OrtSession session = env.createSession(onnx.toString(), so);
-                 OnnxTensor x = OnnxTensor.createTensor(env, FloatBuffer.wrap(input.toFloatArray()),
-                         input.shape().dims())) {
-                double loadMs = (System.nanoTime() - t0) / 1e6;
-                String name = session.getInputNames().iterator().next();
-                float[] logits = null;
-                for (int i = 0; i < warmup; i++) {
-                    logits = runOrt(session, name, x);
-                }
-                double[] times = new double[iterations];
-                for (int i = 0; i < iterations; i++) {
-                    long s = System.nanoTime();
-                    logits = runOrt(session, name, x);
-                    times[i] = (System.nanoTime() - s) / 1e6;
-                }
-                Map<String, Object> m = new LinkedHashMap<>();
-                m.put("version", env.getVersion());
-                m.put("load_ms", Stats.round(loadMs));
-                m.put("latency", Stats.of(times).toMap());
-                m.put("max_abs_vs_pytorch_logits", maxAbs(logits, reference));
-                System.err.printf("onnxruntime: median %.1f ms%n", Stats.of(times).median());
-                return m;
+            session = env.createSession(onnx.toString(), options);
+            loadMs = (System.nanoTime() - t0) / 1e6;
+            inputName = session.getInputNames().iterator().next();
+        }
+
+        @Override
+        public String name() {
+            return "onnxruntime";
+        }
+
+        @Override
+        public Map<String, Object> info() {
+            return Map.of("version", env.getVersion(), "load_ms", Stats.round(loadMs));
+        }
+
+        @Override
+        public float[] run(Tensor input) throws OrtException {
+            try (OnnxTensor x = OnnxTensor.createTensor(env, FloatBuffer.wrap(input.toFloatArray()),
+                    input.shape().dims());
+                 OrtSession.Result r = session.run(Map.of(inputName, x))) {
+                return ((float[][]) r.get(0).getValue())[0];
             }
+        }
+
+        @Override
+        public void close() throws OrtException {
+            session.close();
+            options.close();
         }
     }
 
-    private static float[] runOrt(OrtSession session, String name, OnnxTensor x) throws OrtException {
-        try (OrtSession.Result r = session.run(Map.of(name, x))) {
-            float[][] out = (float[][]) r.get(0).getValue();
-            return out[0];
+    /**
+     * Warms every engine up, then times them in blocks: each engine in turn runs one untimed call and then a block of
+     * timed calls back to back, the engines' order alternating from block to block. Back to back is the steady state a
+     * busy service sees (a pause between calls lets an idle core fall asleep, which here cost both engines 10-20% at
+     * two threads); the untimed call absorbs the previous engine's threads still spinning (ONNX Runtime's spin for a
+     * while after a run); the blocks spread drift of the machine over all engines alike.
+     */
+    private static Map<String, double[]> interleave(List<Engine> engines, Tensor input, int warmup, int iterations)
+            throws Exception {
+        for (Engine e : engines) {
+            for (int i = 0; i < warmup; i++) {
+                e.run(input);
+            }
         }
+        Map<String, double[]> times = new LinkedHashMap<>();
+        for (Engine e : engines) {
+            times.put(e.name(), new double[iterations]);
+        }
+        int blocks = Math.min(BLOCKS, iterations);
+        int done = 0;
+        for (int blk = 0; blk < blocks; blk++) {
+            int count = (iterations - done) / (blocks - blk);
+            for (int j = 0; j < engines.size(); j++) {
+                Engine e = engines.get((blk % 2 == 0) ? j : engines.size() - 1 - j);
+                e.run(input);
+                for (int i = 0; i < count; i++) {
+                    long s = System.nanoTime();
+                    e.run(input);
+                    times.get(e.name())[done + i] = (System.nanoTime() - s) / 1e6;
+                }
+            }
+            done += count;
+        }
+        return times;
+    }
+
+    /** Median of the ratios a[i] / b[i]: calls at the same place of the same block. */
+    private static double pairedRatio(double[] a, double[] b) {
+        double[] r = new double[a.length];
+        for (int i = 0; i < a.length; i++) {
+            r[i] = a[i] / b[i];
+        }
+        return Stats.of(r).median();
     }
 
     private static JsonNode torch(String python, Path models, int threads, int warmup, int iterations)
