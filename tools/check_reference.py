@@ -7,8 +7,10 @@
 2. GELU == the explicit erf formula; LayerNorm == the explicit formula with eps 1e-6.
 3. Whole model (plain, distilled, resized input) == an independent float64 numpy forward
    written straight from the state_dict (catches wiring mistakes in vit.py itself).
-4. The bicubic+antialias position-embedding resize runs and changes the values.
-5. safetensors round trip for F32/F16/BF16 is bit exact, header aligned, no holes.
+4. norm_eps (1e-12, 1e-5) reaches every LayerNorm and matches the numpy forward; Segmenter's
+   mask-transformer and linear decoders (segmenter.py) == an independent numpy statement.
+5. The bicubic+antialias position-embedding resize runs and changes the values.
+6. safetensors round trip for F32/F16/BF16 is bit exact, header aligned, no holes.
 Takes a few seconds; exits non-zero on the first failure.
 """
 import math
@@ -25,6 +27,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from hourglass_ref import safetensors_io as st  # noqa: E402
 from hourglass_ref.vit import (VisionTransformer, init_random, resample_abs_pos_embed,  # noqa: E402
                                Attention)
+from hourglass_ref.segmenter import MaskTransformer, DecoderLinear, init_random_decoder  # noqa: E402
 
 
 def check(name, got, want, tol):
@@ -64,9 +67,60 @@ def check_gelu_layernorm():
           (x - mu) / torch.sqrt(var + 1e-6) * w + b, 1e-12)
 
 
-def numpy_vit(sd, cfg, x, pos_grid):
+def numpy_layer_norm(v, w, b, eps):
+    mu = v.mean(-1, keepdims=True)
+    return (v - mu) / np.sqrt(((v - mu) ** 2).mean(-1, keepdims=True) + eps) * w + b
+
+
+def numpy_block(sd, pre, h, heads, eps):
+    """One pre-LN transformer block (timm names under `pre`), float64 numpy."""
+    erf = np.vectorize(math.erf)
+    B, T, D = h.shape
+    y = numpy_layer_norm(h, sd[pre + "norm1.weight"], sd[pre + "norm1.bias"], eps)
+    qkv = y @ sd[pre + "attn.qkv.weight"].T + sd[pre + "attn.qkv.bias"]
+    hd = D // heads
+    q, k, v = (qkv[..., j * D:(j + 1) * D].reshape(B, T, heads, hd).transpose(0, 2, 1, 3) for j in range(3))
+    s = q @ k.transpose(0, 1, 3, 2) / math.sqrt(hd)
+    s = np.exp(s - s.max(-1, keepdims=True))
+    s /= s.sum(-1, keepdims=True)
+    o = (s @ v).transpose(0, 2, 1, 3).reshape(B, T, D)
+    h = h + o @ sd[pre + "attn.proj.weight"].T + sd[pre + "attn.proj.bias"]
+    y = numpy_layer_norm(h, sd[pre + "norm2.weight"], sd[pre + "norm2.bias"], eps)
+    m = y @ sd[pre + "mlp.fc1.weight"].T + sd[pre + "mlp.fc1.bias"]
+    m = 0.5 * m * (1 + erf(m / math.sqrt(2)))
+    return h + m @ sd[pre + "mlp.fc2.weight"].T + sd[pre + "mlp.fc2.bias"]
+
+
+def numpy_mask_transformer(sd, patches, n_cls, heads, grid, eps=1e-5):
+    """Independent float64 statement of Segmenter's MaskTransformer.forward at eval, from
+    the decoder's state dict (Segmenter names without 'decoder.'). patches: encoder output
+    without the class token [B, N, D] (numpy). Returns masks [B, n_cls, gh, gw]."""
+    sd = {k: v.detach().double().numpy() for k, v in sd.items()}
+    x = np.asarray(patches, dtype=np.float64)
+    B, N, _ = x.shape
+    x = x @ sd["proj_dec.weight"].T + sd["proj_dec.bias"]
+    x = np.concatenate([x, np.broadcast_to(sd["cls_emb"], (B,) + sd["cls_emb"].shape[1:])], axis=1)
+    i = 0
+    while f"blocks.{i}.norm1.weight" in sd:
+        x = numpy_block(sd, f"blocks.{i}.", x, heads, eps)
+        i += 1
+    x = numpy_layer_norm(x, sd["decoder_norm.weight"], sd["decoder_norm.bias"], eps)
+    p = x[:, :N] @ sd["proj_patch"]
+    c = x[:, N:] @ sd["proj_classes"]
+    p = p / np.sqrt((p ** 2).sum(-1, keepdims=True))
+    c = c / np.sqrt((c ** 2).sum(-1, keepdims=True))
+    m = p @ c.transpose(0, 2, 1)                                  # [B, N, n_cls]
+    m = numpy_layer_norm(m, sd["mask_norm.weight"], sd["mask_norm.bias"], eps)
+    gh, gw = grid
+    out = np.zeros((B, n_cls, gh, gw))
+    for t in range(N):                                            # token t is grid cell (t // gw, t % gw)
+        out[:, :, t // gw, t % gw] = m[:, t, :]
+    return out
+
+
+def numpy_vit(sd, cfg, x, pos_grid, eps=1e-6):
     """Independent float64 forward from a state_dict (numpy only, except the resized
-    position embedding, which is passed in)."""
+    position embedding, which is passed in). eps: every LayerNorm's eps."""
     sd = {k: v.detach().double().numpy() for k, v in sd.items()}
     p, D, Hh = cfg["patch"], cfg["dim"], cfg["heads"]
     x = x.double().numpy()
@@ -82,26 +136,10 @@ def numpy_vit(sd, cfg, x, pos_grid):
     h = np.concatenate(prefix + [tok], axis=1) + pos_grid
 
     def ln(v, w, b):
-        mu = v.mean(-1, keepdims=True)
-        return (v - mu) / np.sqrt(((v - mu) ** 2).mean(-1, keepdims=True) + 1e-6) * w + b
+        return numpy_layer_norm(v, w, b, eps)
 
-    erf = np.vectorize(math.erf)
     for i in range(cfg["depth"]):
-        pre = f"blocks.{i}."
-        y = ln(h, sd[pre + "norm1.weight"], sd[pre + "norm1.bias"])
-        qkv = y @ sd[pre + "attn.qkv.weight"].T + sd[pre + "attn.qkv.bias"]
-        hd = D // Hh
-        T = h.shape[1]
-        q, k, v = (qkv[..., j * D:(j + 1) * D].reshape(B, T, Hh, hd).transpose(0, 2, 1, 3) for j in range(3))
-        s = q @ k.transpose(0, 1, 3, 2) / math.sqrt(hd)
-        s = np.exp(s - s.max(-1, keepdims=True))
-        s /= s.sum(-1, keepdims=True)
-        o = (s @ v).transpose(0, 2, 1, 3).reshape(B, T, D)
-        h = h + o @ sd[pre + "attn.proj.weight"].T + sd[pre + "attn.proj.bias"]
-        y = ln(h, sd[pre + "norm2.weight"], sd[pre + "norm2.bias"])
-        m = y @ sd[pre + "mlp.fc1.weight"].T + sd[pre + "mlp.fc1.bias"]
-        m = 0.5 * m * (1 + erf(m / math.sqrt(2)))
-        h = h + m @ sd[pre + "mlp.fc2.weight"].T + sd[pre + "mlp.fc2.bias"]
+        h = numpy_block(sd, f"blocks.{i}.", h, Hh, eps)
     f = ln(h, sd["norm.weight"], sd["norm.bias"])
     logits = f[:, 0] @ sd["head.weight"].T + sd["head.bias"]
     if "head_dist.weight" in sd:
@@ -125,6 +163,42 @@ def check_model(distilled, in_hw, seed):
     check(f"model logits vs numpy float64 ({tag})", logits, l_ref, 5e-5)
     check(f"forward_features list length ({tag})", [len(seq)], [3], 0)
     print(f"     logits std {logits.std().item():.3f}")
+
+
+def check_norm_eps():
+    """norm_eps reaches every LayerNorm, and the numpy forward with the same eps agrees."""
+    for eps in (1e-12, 1e-5):
+        m = init_random(VisionTransformer(img_size=32, patch_size=8, embed_dim=32, depth=2, num_heads=2,
+                                          num_classes=10, norm_eps=eps), 15).eval()
+        lns = [mod for mod in m.modules() if isinstance(mod, nn.LayerNorm)]
+        assert len(lns) == 5 and all(ln.eps == eps for ln in lns), [ln.eps for ln in lns]
+        x = torch.randn(1, 3, 32, 32, generator=torch.Generator().manual_seed(16))
+        with torch.no_grad():
+            feats, _ = m.forward_features(x, return_blocks=False)
+        f_ref, _ = numpy_vit(m.state_dict(), dict(patch=8, dim=32, heads=2, depth=2), x,
+                             m.pos_embed.detach().double().numpy(), eps=eps)
+        check(f"features with norm_eps={eps:g} vs numpy float64", feats, f_ref, 5e-5)
+
+
+def check_segmenter_decoders():
+    """MaskTransformer / DecoderLinear vs an independent float64 numpy statement."""
+    D, n_cls, grid = 32, 5, (4, 3)
+    dec = init_random_decoder(MaskTransformer(n_cls, D, D, n_layers=2, n_heads=2, d_ff=4 * D), 17).eval()
+    x = torch.randn(2, grid[0] * grid[1], D, generator=torch.Generator().manual_seed(18))
+    with torch.no_grad():
+        masks = dec(x, grid)
+    ref = numpy_mask_transformer(dec.state_dict(), x.double().numpy(), n_cls, 2, grid)
+    check("mask transformer masks vs numpy float64", masks, ref, 5e-5)
+    print(f"     masks std {masks.std().item():.3f}")
+    names = list(dec.state_dict())
+    assert names[:3] == ["cls_emb", "proj_patch", "proj_classes"], names[:3]
+    assert names[-4:] == ["decoder_norm.weight", "decoder_norm.bias", "mask_norm.weight", "mask_norm.bias"]
+    lin = init_random_decoder(DecoderLinear(n_cls, D), 19).eval()
+    with torch.no_grad():
+        lm = lin(x, grid)
+    w, b = lin.head.weight.detach().double().numpy(), lin.head.bias.detach().double().numpy()
+    ref = (x.double().numpy() @ w.T + b).transpose(0, 2, 1).reshape(2, n_cls, *grid)
+    check("linear decoder masks vs numpy float64", lm, ref, 1e-5)
 
 
 def check_resample():
@@ -174,6 +248,8 @@ def main():
     check_model(True, (32, 32), 12)
     check_model(False, (48, 40), 13)
     check_model(True, (19, 35), 14)  # ragged input: trailing pixels dropped, 2x4 grid
+    check_norm_eps()
+    check_segmenter_decoders()
     check_resample()
     check_safetensors()
     print("all reference checks passed")

@@ -105,11 +105,11 @@ class Mlp(nn.Module):
 
 
 class Block(nn.Module):
-    def __init__(self, dim, num_heads, mlp_ratio, qkv_bias):
+    def __init__(self, dim, num_heads, mlp_ratio, qkv_bias, norm_eps=LN_EPS):
         super().__init__()
-        self.norm1 = nn.LayerNorm(dim, eps=LN_EPS)
+        self.norm1 = nn.LayerNorm(dim, eps=norm_eps)
         self.attn = Attention(dim, num_heads, qkv_bias)
-        self.norm2 = nn.LayerNorm(dim, eps=LN_EPS)
+        self.norm2 = nn.LayerNorm(dim, eps=norm_eps)
         self.mlp = Mlp(dim, int(dim * mlp_ratio))
 
     def forward(self, x):
@@ -120,10 +120,13 @@ class Block(nn.Module):
 
 class VisionTransformer(nn.Module):
     """timm VisionTransformer (global_pool='token', class token, no fc_norm) and, with
-    distilled=True, timm/DeiT VisionTransformerDistilled."""
+    distilled=True, timm/DeiT VisionTransformerDistilled.
+
+    norm_eps: every LayerNorm's eps (timm: 1e-6; Hugging Face ViT/DeiT/DPT: 1e-12; Segmenter
+    and LV-ViT: PyTorch's default 1e-5). Parameter names and shapes do not depend on it."""
 
     def __init__(self, img_size=224, patch_size=16, embed_dim=768, depth=12, num_heads=12,
-                 mlp_ratio=4.0, qkv_bias=True, num_classes=1000, distilled=False):
+                 mlp_ratio=4.0, qkv_bias=True, num_classes=1000, distilled=False, norm_eps=LN_EPS):
         super().__init__()
         self.img_size = img_size
         self.patch_size = patch_size
@@ -131,6 +134,7 @@ class VisionTransformer(nn.Module):
         self.num_heads = num_heads
         self.num_classes = num_classes
         self.distilled = distilled
+        self.norm_eps = norm_eps
         self.num_prefix_tokens = 2 if distilled else 1
         self.grid_size = (img_size // patch_size, img_size // patch_size)
         num_patches = self.grid_size[0] * self.grid_size[1]
@@ -141,9 +145,9 @@ class VisionTransformer(nn.Module):
             self.dist_token = nn.Parameter(torch.zeros(1, 1, embed_dim))
         self.pos_embed = nn.Parameter(torch.zeros(1, num_patches + self.num_prefix_tokens, embed_dim))
         self.patch_embed = PatchEmbed(patch_size, embed_dim)
-        self.blocks = nn.Sequential(*[Block(embed_dim, num_heads, mlp_ratio, qkv_bias)
+        self.blocks = nn.Sequential(*[Block(embed_dim, num_heads, mlp_ratio, qkv_bias, norm_eps)
                                       for _ in range(depth)])
-        self.norm = nn.LayerNorm(embed_dim, eps=LN_EPS)
+        self.norm = nn.LayerNorm(embed_dim, eps=norm_eps)
         self.head = nn.Linear(embed_dim, num_classes)
         if distilled:
             self.head_dist = nn.Linear(embed_dim, num_classes)
