@@ -34,8 +34,22 @@ public final class SafetensorsWriter {
     /** Total tensor bytes, summed with overflow checks so that no written offset can wrap around. */
     private long dataBytes;
 
-    private record PendingTensor(String name, String dtype, Shape shape, MemorySegment data) {
+    private record PendingTensor(String name, String dtype, Shape shape, long byteSize, Bytes bytes) {
     }
+
+    /** A tensor's bytes, produced when the writer reaches it (so that converted tensors need not all be in memory). */
+    @FunctionalInterface
+    public interface Bytes {
+        MemorySegment get() throws IOException;
+    }
+
+    /** Told how far the data part of a {@link #write} is: bytes written so far and in all. */
+    @FunctionalInterface
+    public interface Progress {
+        void written(long bytes, long total);
+    }
+
+    private Progress progress = (done, total) -> { };
 
     /** Adds (or replaces) one {@code __metadata__} entry. */
     public SafetensorsWriter metadata(String key, String value) {
@@ -52,21 +66,45 @@ public final class SafetensorsWriter {
      *                                  not the shape's size in that dtype
      */
     public SafetensorsWriter add(String name, String dtype, Shape shape, MemorySegment data) {
+        Objects.requireNonNull(data, "data");
+        long expected = pending(name, dtype, shape);
+        if (data.byteSize() != expected) {
+            throw new IllegalArgumentException(Messages.tensor(name) + ": shape " + shape + " of " + dtype + " needs "
+                    + expected + " bytes, the segment has " + data.byteSize());
+        }
+        return add(name, dtype, shape, () -> data, expected);
+    }
+
+    /**
+     * Adds a tensor whose bytes are produced only when {@link #write} reaches it, so that a writer of many converted
+     * tensors holds one at a time. The bytes must then have the size of the shape in the dtype.
+     */
+    public SafetensorsWriter add(String name, String dtype, Shape shape, Bytes bytes) {
+        Objects.requireNonNull(bytes, "bytes");
+        return add(name, dtype, shape, bytes, pending(name, dtype, shape));
+    }
+
+    private SafetensorsWriter add(String name, String dtype, Shape shape, Bytes bytes, long byteSize) {
+        dataBytes = Math.addExact(dataBytes, byteSize);
+        tensors.put(name, new PendingTensor(name, dtype, shape, byteSize, bytes));
+        return this;
+    }
+
+    /** Checks a new tensor's name, dtype and shape; returns its size in bytes. */
+    private long pending(String name, String dtype, Shape shape) {
         Objects.requireNonNull(name, "name");
         Objects.requireNonNull(shape, "shape");
-        Objects.requireNonNull(data, "data");
         if (name.equals(HeaderParser.METADATA_KEY) || tensors.containsKey(name)) {
             throw new IllegalArgumentException("tensor name " + Messages.quote(name) + " is reserved or already used");
         }
         FormatDtype type = FormatDtype.named(dtype).orElseThrow(() -> new IllegalArgumentException(
                 "dtype " + dtype + " is not a safetensors dtype (known: " + FormatDtype.ALL_NAMES + ")"));
-        long expected = Math.multiplyExact(shape.elementCount(), type.byteSize);
-        if (data.byteSize() != expected) {
-            throw new IllegalArgumentException(Messages.tensor(name) + ": shape " + shape + " of " + dtype + " needs "
-                    + expected + " bytes, the segment has " + data.byteSize());
-        }
-        dataBytes = Math.addExact(dataBytes, expected);
-        tensors.put(name, new PendingTensor(name, dtype, shape, data));
+        return Math.multiplyExact(shape.elementCount(), type.byteSize);
+    }
+
+    /** Reports the progress of {@link #write}'s data part. */
+    public SafetensorsWriter progress(Progress listener) {
+        this.progress = Objects.requireNonNull(listener, "listener");
         return this;
     }
 
@@ -114,7 +152,7 @@ public final class SafetensorsWriter {
                 json.writeEndArray();
                 json.writeArrayFieldStart("data_offsets");
                 json.writeNumber(offset);
-                offset += t.data().byteSize();
+                offset += t.byteSize();
                 json.writeNumber(offset);
                 json.writeEndArray();
                 json.writeEndObject();
@@ -135,16 +173,23 @@ public final class SafetensorsWriter {
 
     /** Copies each tensor through one off-heap chunk, which works for heap segments of any array type too. */
     private void writeData(FileChannel out) throws IOException {
+        long written = 0;
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment chunk = arena.allocate(COPY_CHUNK_BYTES);
             ByteBuffer buffer = chunk.asByteBuffer();
             for (PendingTensor t : tensors.values()) {
-                MemorySegment data = t.data();
+                MemorySegment data = t.bytes().get();
+                if (data.byteSize() != t.byteSize()) {
+                    throw new IOException(Messages.tensor(t.name()) + ": produced " + data.byteSize()
+                            + " bytes, its shape " + t.shape() + " of " + t.dtype() + " needs " + t.byteSize());
+                }
                 for (long done = 0; done < data.byteSize(); ) {
                     int n = (int) Math.min(COPY_CHUNK_BYTES, data.byteSize() - done);
                     MemorySegment.copy(data, done, chunk, 0, n);
                     AtomicFiles.writeFully(out, buffer.clear().limit(n));
                     done += n;
+                    written += n;
+                    progress.written(written, dataBytes);
                 }
             }
         }

@@ -2,10 +2,11 @@ package dev.hourglass.vit;
 
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Locale;
 import java.util.Set;
-import java.util.TreeSet;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
@@ -31,19 +32,77 @@ public final class TimmVitConfig {
     }
 
     /**
+     * What is known about an encoder besides its tensors' shapes; null fields are inferred.
+     *
+     * @param numHeads     attention heads
+     * @param normEps      LayerNorm epsilon (timm: 1e-6)
+     * @param imageSize    trained input {@code [height, width]}
+     * @param architecture a timm architecture name, for the number of heads
+     */
+    public record Hints(Integer numHeads, Float normEps, int[] imageSize, String architecture) {
+        public static final Hints NONE = new Hints(null, null, null, null);
+    }
+
+    /** An inferred configuration and, in words, what was inferred rather than read. */
+    public record Inferred(VitConfig config, List<String> notes) {
+    }
+
+    /**
      * @param hubConfig the checkpoint's {@code config.json} (may be null: everything is then inferred)
-     * @param weights   the checkpoint's tensors
+     * @param weights   the checkpoint's tensors, with timm's names
      */
     public static VitConfig read(JsonNode hubConfig, TensorSource weights) throws IOException {
         String file = weights.path().getFileName().toString();
-        JsonNode modelArgs = hubConfig == null ? null : hubConfig.get("model_args");
         String pool = text(hubConfig, "global_pool");
         if (pool != null && !pool.equals("token")) {
             throw new IOException("config.json: global_pool \"" + pool + "\" is not supported; only \"token\" (class"
                     + " token) pooling is");
         }
+        Map<String, Shape> shapes = new LinkedHashMap<>();
+        for (TensorInfo t : weights.tensors()) {
+            shapes.put(t.name(), t.shape());
+        }
+        VitConfig config = infer(shapes, hints(hubConfig), file).config();
+        refuseUnusedTensors(weights, config, file);
+        return config;
+    }
 
-        Shape conv = require(weights, "patch_embed.proj.weight", 4);
+    /** Hints from a timm hub {@code config.json}: {@code model_args}, {@code architecture}, the input size. */
+    public static Hints hints(JsonNode hubConfig) throws IOException {
+        if (hubConfig == null) {
+            return Hints.NONE;
+        }
+        JsonNode modelArgs = hubConfig.get("model_args");
+        Integer heads = null;
+        JsonNode n = modelArgs == null ? null : modelArgs.get("num_heads");
+        if (n != null) {
+            if (!n.canConvertToInt() || n.asInt() < 1) {
+                throw new IOException("config.json: model_args.num_heads = " + n + " is not a positive integer");
+            }
+            heads = n.asInt();
+        }
+        int[] size = null;
+        JsonNode pretrained = hubConfig.get("pretrained_cfg");
+        JsonNode inputSize = pretrained == null ? null : pretrained.get("input_size");
+        JsonNode imgSize = modelArgs == null ? null : modelArgs.get("img_size");
+        if (inputSize != null && inputSize.isArray() && inputSize.size() == 3) {
+            size = new int[] {inputSize.get(1).asInt(), inputSize.get(2).asInt()};
+        } else if (imgSize != null && imgSize.isInt()) {
+            size = new int[] {imgSize.asInt(), imgSize.asInt()};
+        } else if (imgSize != null && imgSize.isArray() && imgSize.size() == 2) {
+            size = new int[] {imgSize.get(0).asInt(), imgSize.get(1).asInt()};
+        }
+        return new Hints(heads, null, size, text(hubConfig, "architecture"));
+    }
+
+    /**
+     * Infers an encoder's configuration from its tensors' shapes (timm names) and hints.
+     *
+     * @param file names the source in error messages
+     */
+    public static Inferred infer(Map<String, Shape> shapes, Hints hints, String file) throws IOException {
+        List<String> notes = new ArrayList<>();
+        Shape conv = require(shapes, "patch_embed.proj.weight", 4, file);
         int embedDim = conv.intDim(0);
         int inChannels = conv.intDim(1);
         int patch = conv.intDim(2);
@@ -51,106 +110,78 @@ public final class TimmVitConfig {
             throw new IOException(file + ": patch_embed.proj.weight " + conv + " has non-square patches");
         }
         int depth = 0;
-        while (weights.contains("blocks." + depth + ".norm1.weight")) {
+        while (shapes.containsKey("blocks." + depth + ".norm1.weight")) {
             depth++;
         }
-        int mlpHidden = depth == 0 ? 4 * embedDim : require(weights, "blocks.0.mlp.fc1.weight", 2).intDim(0);
-        boolean qkvBias = depth > 0 && weights.contains("blocks.0.attn.qkv.bias");
-        boolean classToken = weights.contains("cls_token");
-        boolean distilled = weights.contains("dist_token");
-        int numClasses = weights.contains("head.weight") ? require(weights, "head.weight", 2).intDim(0) : 0;
+        int mlpHidden = depth == 0 ? 4 * embedDim : require(shapes, "blocks.0.mlp.fc1.weight", 2, file).intDim(0);
+        boolean qkvBias = depth > 0 && shapes.containsKey("blocks.0.attn.qkv.bias");
+        boolean classToken = shapes.containsKey("cls_token");
+        boolean distilled = shapes.containsKey("dist_token");
+        int numClasses = shapes.containsKey("head.weight") ? require(shapes, "head.weight", 2, file).intDim(0) : 0;
         int prefix = (classToken ? 1 : 0) + (distilled ? 1 : 0);
 
-        int[] size = imageSize(hubConfig, modelArgs, weights, prefix, patch, file);
-        int heads = heads(hubConfig, modelArgs, embedDim);
-
-        VitConfig config;
+        int[] size = hints.imageSize();
+        if (size == null) {
+            // No configuration: assume a square grid, as timm does when it loads a bare state dict.
+            long rows = require(shapes, "pos_embed", 3, file).dim(1) - prefix;
+            int side = (int) Math.round(Math.sqrt(rows));
+            if ((long) side * side != rows) {
+                throw new IOException(file + ": pos_embed has " + rows + " grid rows, not a square grid; give the"
+                        + " input size in config.json (pretrained_cfg.input_size)");
+            }
+            size = new int[] {side * patch, side * patch};
+            notes.add("image size " + size[0] + "x" + size[1] + " from the position embedding (a square grid of "
+                    + side + "x" + side + ")");
+        }
+        int heads;
+        if (hints.numHeads() != null) {
+            heads = hints.numHeads();
+        } else {
+            Integer byName = headsOfArchitecture(hints.architecture());
+            if (byName != null) {
+                heads = byName;
+                notes.add("num_heads = " + heads + " from the architecture name " + hints.architecture());
+            } else {
+                heads = Math.max(1, embedDim / 64);
+                notes.add("num_heads = " + heads + " = width " + embedDim + " / 64 (no configuration says;"
+                        + " override with --heads)");
+            }
+        }
+        float eps = hints.normEps() == null ? TIMM_NORM_EPS : hints.normEps();
+        if (hints.normEps() == null) {
+            notes.add("LayerNorm eps 1e-6 (timm's)");
+        }
         try {
-            config = new VitConfig(size[0], size[1], patch, inChannels, embedDim, depth, heads, mlpHidden, qkvBias,
-                    classToken, distilled, numClasses, TIMM_NORM_EPS, Resize.Mode.BICUBIC, true);
+            return new Inferred(new VitConfig(size[0], size[1], patch, inChannels, embedDim, depth, heads, mlpHidden,
+                    qkvBias, classToken, distilled, numClasses, eps, Resize.Mode.BICUBIC, true), List.copyOf(notes));
         } catch (IllegalArgumentException e) {
             throw new IOException(file + ": " + e.getMessage(), e);
         }
-        refuseUnusedTensors(weights, config, file);
-        return config;
     }
 
-    private static int[] imageSize(JsonNode hubConfig, JsonNode modelArgs, TensorSource weights, int prefix, int patch,
-                                   String file) throws IOException {
-        JsonNode pretrained = hubConfig == null ? null : hubConfig.get("pretrained_cfg");
-        JsonNode inputSize = pretrained == null ? null : pretrained.get("input_size");
-        if (inputSize != null && inputSize.isArray() && inputSize.size() == 3) {
-            return new int[] {inputSize.get(1).asInt(), inputSize.get(2).asInt()};
+    /** timm's heads per family name (tiny 3, small 6, base 12, large/huge/giant 16), or null. */
+    private static Integer headsOfArchitecture(String arch) {
+        if (arch == null) {
+            return null;
         }
-        JsonNode imgSize = modelArgs == null ? null : modelArgs.get("img_size");
-        if (imgSize != null && imgSize.isInt()) {
-            return new int[] {imgSize.asInt(), imgSize.asInt()};
+        String a = arch.toLowerCase(Locale.ROOT);
+        if (a.contains("_tiny")) {
+            return 3;
         }
-        if (imgSize != null && imgSize.isArray() && imgSize.size() == 2) {
-            return new int[] {imgSize.get(0).asInt(), imgSize.get(1).asInt()};
+        if (a.contains("_small")) {
+            return 6;
         }
-        // No configuration: assume a square grid, as timm does when it loads a bare state dict.
-        long rows = require(weights, "pos_embed", 3).dim(1) - prefix;
-        int side = (int) Math.round(Math.sqrt(rows));
-        if ((long) side * side != rows) {
-            throw new IOException(file + ": pos_embed has " + rows + " grid rows, not a square grid; give the input"
-                    + " size in config.json (pretrained_cfg.input_size)");
+        if (a.contains("_base")) {
+            return 12;
         }
-        return new int[] {side * patch, side * patch};
-    }
-
-    private static int heads(JsonNode hubConfig, JsonNode modelArgs, int embedDim) throws IOException {
-        JsonNode n = modelArgs == null ? null : modelArgs.get("num_heads");
-        if (n != null) {
-            if (!n.canConvertToInt() || n.asInt() < 1) {
-                throw new IOException("config.json: model_args.num_heads = " + n + " is not a positive integer");
-            }
-            return n.asInt();
+        if (a.contains("_large") || a.contains("_huge") || a.contains("_giant")) {
+            return 16;
         }
-        String arch = text(hubConfig, "architecture");
-        if (arch != null) {
-            String a = arch.toLowerCase(Locale.ROOT);
-            if (a.contains("_tiny")) {
-                return 3;
-            }
-            if (a.contains("_small")) {
-                return 6;
-            }
-            if (a.contains("_base")) {
-                return 12;
-            }
-            if (a.contains("_large") || a.contains("_huge") || a.contains("_giant")) {
-                return 16;
-            }
-        }
-        return Math.max(1, embedDim / 64);
+        return null;
     }
 
     private static void refuseUnusedTensors(TensorSource weights, VitConfig config, String file) throws IOException {
-        Set<String> used = new TreeSet<>(List.of("patch_embed.proj.weight", "patch_embed.proj.bias", "pos_embed",
-                "norm.weight", "norm.bias"));
-        if (config.classToken()) {
-            used.add("cls_token");
-        }
-        if (config.distilled()) {
-            used.add("dist_token");
-        }
-        if (config.numClasses() > 0) {
-            used.addAll(List.of("head.weight", "head.bias"));
-            if (config.distilled()) {
-                used.addAll(List.of("head_dist.weight", "head_dist.bias"));
-            }
-        }
-        for (int i = 0; i < config.depth(); i++) {
-            for (String s : List.of("norm1.weight", "norm1.bias", "attn.qkv.weight", "attn.proj.weight",
-                    "attn.proj.bias", "norm2.weight", "norm2.bias", "mlp.fc1.weight", "mlp.fc1.bias",
-                    "mlp.fc2.weight", "mlp.fc2.bias")) {
-                used.add("blocks." + i + "." + s);
-            }
-            if (config.qkvBias()) {
-                used.add("blocks." + i + ".attn.qkv.bias");
-            }
-        }
+        Set<String> used = TimmVitLayout.expectedShapes(config).keySet();
         List<String> unused = new ArrayList<>();
         for (TensorInfo t : weights.tensors()) {
             if (!used.contains(t.name())) {
@@ -165,14 +196,15 @@ public final class TimmVitConfig {
         }
     }
 
-    private static Shape require(TensorSource weights, String name, int rank) throws IOException {
-        TensorInfo info = weights.info(name).orElseThrow(() -> new IOException(weights.path().getFileName()
-                + ": tensor \"" + name + "\" is missing; is this a timm ViT/DeiT checkpoint?"));
-        if (info.shape().rank() != rank) {
-            throw new IOException(weights.path().getFileName() + ": tensor \"" + name + "\" has shape "
-                    + info.shape() + ", expected rank " + rank);
+    private static Shape require(Map<String, Shape> shapes, String name, int rank, String file) throws IOException {
+        Shape shape = shapes.get(name);
+        if (shape == null) {
+            throw new IOException(file + ": tensor \"" + name + "\" is missing; is this a ViT/DeiT checkpoint?");
         }
-        return info.shape();
+        if (shape.rank() != rank) {
+            throw new IOException(file + ": tensor \"" + name + "\" has shape " + shape + ", expected rank " + rank);
+        }
+        return shape;
     }
 
     private static String text(JsonNode node, String field) {
