@@ -1,0 +1,21 @@
+package dev.hourglass.convert;
+
+/**
+ * What the user says that a checkpoint does not: every field may be null (then it is read or inferred).
+ *
+ * @param layout       the source layout, overriding detection (see {@link Layouts#NAMES})
+ * @param heads        the encoder's attention heads
+ * @param decoderHeads the decoder's attention heads (Segmenter's mask transformer)
+ */
+public record ConvertOptions(String layout, Integer heads, Integer decoderHeads) {
+    public static final ConvertOptions NONE = new ConvertOptions(null, null, null);
+
+    public ConvertOptions {
+        if (heads != null && heads < 1) {
+            throw new IllegalArgumentException("heads must be at least 1, got " + heads);
+        }
+        if (decoderHeads != null && decoderHeads < 1) {
+            throw new IllegalArgumentException("decoder heads must be at least 1, got " + decoderHeads);
+        }
+    }
+}

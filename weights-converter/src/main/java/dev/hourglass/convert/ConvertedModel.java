@@ -1,0 +1,152 @@
+package dev.hourglass.convert;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+import dev.hourglass.model.ModelConfig;
+import dev.hourglass.model.ModelFormat;
+import dev.hourglass.safetensors.SafetensorsException;
+import dev.hourglass.safetensors.TensorInfo;
+import dev.hourglass.safetensors.TensorSource;
+import dev.hourglass.tensor.DType;
+import dev.hourglass.tensor.Shape;
+import dev.hourglass.tensor.Tensor;
+
+/**
+ * A checkpoint seen in Hourglass's canonical layout, without writing anything: canonical names, the model's
+ * configuration in the metadata (as a converted file would have it), tensors read from the original files on demand.
+ * A renamed tensor is the original's bytes (zero copy); a stacked one (Hugging Face's q, k, v) is concatenated once,
+ * on first use. The engine loads it like a converted file; {@link Converter#write} writes it to one.
+ *
+ * <p>Owns the checkpoint: closing this closes the original files. Safe to read from several threads.
+ */
+public final class ConvertedModel implements TensorSource {
+    private final Checkpoint checkpoint;
+    private final String layout;
+    private final ModelConfig config;
+    private final TensorPlan plan;
+    private final List<TensorInfo> infos;
+    private final Map<String, TensorInfo> byName = new LinkedHashMap<>();
+    private final Map<String, Tensor> stacked = new java.util.concurrent.ConcurrentHashMap<>();
+
+    ConvertedModel(Checkpoint checkpoint, String layout, ModelConfig config, TensorPlan plan, Map<String, Shape> shapes)
+            throws SafetensorsException {
+        this.checkpoint = checkpoint;
+        this.layout = layout;
+        this.config = config;
+        this.plan = plan;
+        List<TensorInfo> list = new ArrayList<>();
+        long offset = 0;
+        for (Map.Entry<String, TensorPlan.Source> e : plan.canonical().entrySet()) {
+            String first = e.getValue().rawNames().get(0);
+            TensorInfo raw = checkpoint.tensors().info(first).orElseThrow();
+            Shape shape = shapes.get(e.getKey());
+            long bytes = Math.multiplyExact(shape.elementCount(), (long) rawBytesPerElement(raw));
+            TensorInfo info = new TensorInfo(e.getKey(), raw.dtype(), shape, offset, offset + bytes);
+            offset += bytes;
+            list.add(info);
+            byName.put(info.name(), info);
+        }
+        this.infos = List.copyOf(list);
+    }
+
+    private static int rawBytesPerElement(TensorInfo raw) {
+        long n = raw.shape().elementCount();
+        return n == 0 ? raw.floatType().map(DType::byteSize).orElse(4) : (int) (raw.byteSize() / n);
+    }
+
+    /** The original checkpoint's layout, e.g. {@code "hf-vit"}. */
+    public String layout() {
+        return layout;
+    }
+
+    public ModelConfig config() {
+        return config;
+    }
+
+    /** The checkpoint this view reads. */
+    public Checkpoint checkpoint() {
+        return checkpoint;
+    }
+
+    /** For each canonical tensor, the original tensor(s) it comes from. */
+    public Map<String, List<String>> sources() {
+        Map<String, List<String>> m = new LinkedHashMap<>();
+        plan.canonical().forEach((k, v) -> m.put(k, v.rawNames()));
+        return Collections.unmodifiableMap(m);
+    }
+
+    /** Original tensors left out on purpose, with the reason. */
+    public Map<String, String> dropped() {
+        return plan.dropped();
+    }
+
+    @Override
+    public Path path() {
+        return checkpoint.tensors().path();
+    }
+
+    @Override
+    public List<TensorInfo> tensors() {
+        return infos;
+    }
+
+    @Override
+    public Optional<TensorInfo> info(String name) {
+        return Optional.ofNullable(byName.get(name));
+    }
+
+    @Override
+    public Tensor tensor(String name) throws SafetensorsException {
+        TensorPlan.Source source = plan.source(name).orElseThrow(() -> new SafetensorsException(path(),
+                "no canonical tensor \"" + name + "\""));
+        if (source instanceof TensorPlan.Rename r) {
+            return checkpoint.tensors().tensor(r.raw());
+        }
+        Tensor cached = stacked.get(name);
+        if (cached != null) {
+            return cached;
+        }
+        Tensor made = stack(name, (TensorPlan.Stack) source);
+        Tensor raced = stacked.putIfAbsent(name, made);
+        return raced == null ? made : raced;
+    }
+
+    private Tensor stack(String name, TensorPlan.Stack s) throws SafetensorsException {
+        List<Tensor> parts = new ArrayList<>();
+        long bytes = 0;
+        for (String r : s.raws()) {
+            Tensor t = checkpoint.tensors().tensor(r);
+            parts.add(t);
+            bytes += t.data().byteSize();
+        }
+        MemorySegment out = MemorySegment.ofArray(new byte[Math.toIntExact(bytes)]);
+        long at = 0;
+        for (Tensor t : parts) {
+            MemorySegment.copy(t.data(), 0, out, at, t.data().byteSize());
+            at += t.data().byteSize();
+        }
+        return Tensor.of(byName.get(name).shape(), parts.get(0).dtype(), out);
+    }
+
+    @Override
+    public Map<String, String> metadata() {
+        return ModelFormat.metadata(config);
+    }
+
+    @Override
+    public void close() {
+        checkpoint.close();
+    }
+
+    @Override
+    public String toString() {
+        return "ConvertedModel[" + layout + " " + path() + ", " + infos.size() + " tensors]";
+    }
+}

@@ -1,0 +1,176 @@
+package dev.hourglass.convert;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import dev.hourglass.tensor.Shape;
+import dev.hourglass.vit.TimmVitConfig;
+import dev.hourglass.vit.VitConfig;
+
+/**
+ * DPT (isl-org/DPT) with a ViT encoder: the original {@code .pt} state dict ({@code pretrained.model.*} = a timm ViT,
+ * {@code pretrained.act_postprocess{1..4}.*} = reassemble, {@code scratch.*} = fusion and head), and Hugging Face's
+ * {@code DPTForDepthEstimation} / {@code DPTForSemanticSegmentation} ({@code dpt.*}, {@code neck.*}, {@code head.*}),
+ * mapped back onto the original names, which are canonical under {@code dpt.}: {@code dpt.act_postprocessK.*},
+ * {@code dpt.scratch.*} (and {@code dpt.auxlayer.*} for segmentation). The encoder becomes timm's names.
+ */
+final class DptLayout extends Layout {
+    private static final Pattern FUSION = Pattern.compile(
+            "neck\\.fusion_stage\\.layers\\.(\\d)\\.(projection|residual_layer(\\d)\\.(convolution|batch_norm)(\\d))\\.(.+)");
+
+    private final boolean huggingFace;
+
+    DptLayout(boolean huggingFace) {
+        this.huggingFace = huggingFace;
+    }
+
+    @Override
+    String name() {
+        return huggingFace ? "hf-dpt" : "dpt";
+    }
+
+    @Override
+    boolean matches(Set<String> names) {
+        return huggingFace ? names.contains("dpt.embeddings.cls_token")
+                : names.contains("pretrained.model.patch_embed.proj.weight");
+    }
+
+    @Override
+    Conversion convert(Checkpoint c, ConvertOptions o) throws IOException {
+        Set<String> names = Set.copyOf(c.tensors().names());
+        TensorPlan plan = new TensorPlan();
+        if (huggingFace) {
+            HfVitLayout.mapEmbeddingsAndLayers(plan, names, "dpt.");
+            HfVitLayout.renameIfPresent(plan, names, "norm.weight", "dpt.layernorm.weight");
+            HfVitLayout.renameIfPresent(plan, names, "norm.bias", "dpt.layernorm.bias");
+            for (String n : names) {
+                String canonical = fromHuggingFace(n);
+                if (canonical != null) {
+                    plan.rename(canonical, n);
+                }
+            }
+        } else {
+            mapTimmEncoder(plan, names, "pretrained.model.");
+            for (String n : names) {
+                if (n.startsWith("pretrained.act_postprocess")) {
+                    plan.rename("dpt." + n.substring("pretrained.".length()), n);
+                } else if (n.startsWith("scratch.") || n.startsWith("auxlayer.")) {
+                    plan.rename("dpt." + n, n);
+                }
+            }
+        }
+        for (String n : names) {
+            if (n.endsWith("num_batches_tracked")) {
+                plan.drop(n, "BatchNorm step counter, unused at inference");
+            }
+        }
+        List<String> problems = new ArrayList<>();
+        Map<String, Shape> shapes = plan.shapes(c.tensors(), problems);
+        Map<String, Shape> encoderShapes = new LinkedHashMap<>();
+        shapes.forEach((k, v) -> {
+            if (!k.startsWith("dpt.")) {
+                encoderShapes.put(k, v);
+            }
+        });
+        JsonNode cfg = c.config().orElse(null);
+        TimmVitConfig.Hints hints = huggingFace ? HfVitLayout.hints(cfg) : TimmVitConfig.Hints.NONE;
+        TimmVitConfig.Inferred encoder = encoder(encoderShapes, withOptions(hints, o), c.fileName(), problems);
+        List<String> notes = new ArrayList<>();
+        ObjectNode decoder = null;
+        ObjectNode preprocessing = null;
+        if (encoder != null) {
+            decoder = decoder(shapes, encoder.config(), cfg, notes, problems);
+            preprocessing = HfVitLayout.preprocessing(c.preprocessorConfig().orElse(null),
+                    encoder.config().imageHeight(), encoder.config().imageWidth(), new ArrayList<>());
+            preprocessing.put("interpolation", "bicubic");
+            notes.add("preprocessing: DPT resizes keeping the aspect ratio to a multiple of 32 (bicubic) and"
+                    + " normalises with mean = std = 0.5");
+        }
+        return conclude(c, name(), "dpt", plan, shapes, encoder, preprocessing, List.of(), decoder, notes, problems);
+    }
+
+    /** Hugging Face's neck and head names mapped onto the original DPT's (under {@code dpt.}), or null. */
+    static String fromHuggingFace(String n) {
+        String[] p = n.split("\\.");
+        if (n.startsWith("neck.reassemble_stage.readout_projects.")) {
+            return "dpt.act_postprocess" + (Integer.parseInt(p[3]) + 1) + ".0.project.0." + p[5];
+        }
+        if (n.startsWith("neck.reassemble_stage.layers.")) {
+            int k = Integer.parseInt(p[3]) + 1;
+            return switch (p[4]) {
+                case "projection" -> "dpt.act_postprocess" + k + ".3." + p[5];
+                case "resize" -> "dpt.act_postprocess" + k + ".4." + p[5];
+                default -> null;
+            };
+        }
+        if (n.startsWith("neck.convs.")) {
+            return "dpt.scratch.layer" + (Integer.parseInt(p[2]) + 1) + "_rn." + p[3];
+        }
+        Matcher m = FUSION.matcher(n);
+        if (m.matches()) {
+            int refinenet = 4 - Integer.parseInt(m.group(1));
+            String base = "dpt.scratch.refinenet" + refinenet + ".";
+            if (m.group(2).equals("projection")) {
+                return base + "out_conv." + m.group(6);
+            }
+            String kind = m.group(4).equals("convolution") ? "conv" : "bn";
+            return base + "resConfUnit" + m.group(3) + "." + kind + m.group(5) + "." + m.group(6);
+        }
+        if (n.startsWith("head.head.")) {
+            return "dpt.scratch.output_conv." + n.substring("head.head.".length());
+        }
+        if (n.startsWith("auxiliary_head.head.")) {
+            return "dpt.auxlayer." + n.substring("auxiliary_head.head.".length());
+        }
+        return null;
+    }
+
+    /** DPT's settings: which blocks it taps, the reassemble widths, the fusion width, the head. */
+    private static ObjectNode decoder(Map<String, Shape> shapes, VitConfig enc, JsonNode cfg, List<String> notes,
+                                      List<String> problems) {
+        ObjectNode d = NODES.objectNode();
+        ArrayNode hooks = d.putArray("hooks");
+        JsonNode given = cfg == null ? null : cfg.get("backbone_out_indices");
+        if (given != null && given.isArray()) {
+            given.forEach(h -> hooks.add(h.asInt()));
+        } else {
+            // DPT taps four evenly spaced blocks: [5, 11, 17, 23] of ViT-L, [2, 5, 8, 11] of ViT-B.
+            int l = enc.depth();
+            for (int k = 1; k <= 4; k++) {
+                hooks.add(k * l / 4 - 1);
+            }
+            notes.add("DPT hooks " + hooks + " (four evenly spaced blocks; the weights do not say)");
+        }
+        d.put("readout", shapes.containsKey("dpt.act_postprocess1.0.project.0.weight") ? "project" : "ignore");
+        ArrayNode features = d.putArray("features");
+        for (int k = 1; k <= 4; k++) {
+            Shape s = shapes.get("dpt.act_postprocess" + k + ".3.weight");
+            if (s == null) {
+                problems.add("missing: dpt.act_postprocess" + k + ".3.weight (DPT reassemble projection)");
+            } else {
+                features.add(s.dim(0));
+            }
+        }
+        Shape fusion = shapes.get("dpt.scratch.refinenet1.out_conv.weight");
+        if (fusion == null) {
+            problems.add("missing: dpt.scratch.refinenet1.out_conv.weight (DPT fusion)");
+        } else {
+            d.put("fusion_features", fusion.dim(0));
+        }
+        d.putArray("reassemble_factors").add(4).add(2).add(1).add(0.5);
+        Shape out = shapes.get("dpt.scratch.output_conv.4.weight");
+        d.put("head", out != null && out.dim(0) == 1 ? "depth" : "segmentation");
+        d.put("use_bn", shapes.keySet().stream().anyMatch(k -> k.contains(".bn1.")));
+        return d;
+    }
+}

@@ -1,0 +1,186 @@
+package dev.hourglass.convert;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import dev.hourglass.tensor.Shape;
+import dev.hourglass.vit.TimmVitConfig;
+
+/**
+ * Hugging Face transformers' {@code ViTForImageClassification} ({@code vit.*}) and
+ * {@code DeiTForImageClassificationWithTeacher} ({@code deit.*}), with their {@code config.json} and
+ * {@code preprocessor_config.json}. q, k and v are separate projections there; stacked in that order they are timm's
+ * fused qkv. Hugging Face's LayerNorm epsilon is {@code layer_norm_eps} (1e-12), not timm's 1e-6.
+ */
+final class HfVitLayout extends Layout {
+
+    @Override
+    String name() {
+        return "hf-vit";
+    }
+
+    @Override
+    boolean matches(Set<String> names) {
+        return names.stream().anyMatch(n -> n.startsWith("vit.embeddings.") || n.startsWith("deit.embeddings."));
+    }
+
+    @Override
+    Conversion convert(Checkpoint c, ConvertOptions o) throws IOException {
+        Set<String> names = Set.copyOf(c.tensors().names());
+        String p = names.stream().anyMatch(n -> n.startsWith("deit.")) ? "deit." : "vit.";
+        TensorPlan plan = new TensorPlan();
+        mapEmbeddingsAndLayers(plan, names, p);
+        renameIfPresent(plan, names, "norm.weight", p + "layernorm.weight");
+        renameIfPresent(plan, names, "norm.bias", p + "layernorm.bias");
+        if (p.equals("deit.")) {
+            renameIfPresent(plan, names, "head.weight", "cls_classifier.weight");
+            renameIfPresent(plan, names, "head.bias", "cls_classifier.bias");
+            renameIfPresent(plan, names, "head_dist.weight", "distillation_classifier.weight");
+            renameIfPresent(plan, names, "head_dist.bias", "distillation_classifier.bias");
+        } else {
+            renameIfPresent(plan, names, "head.weight", "classifier.weight");
+            renameIfPresent(plan, names, "head.bias", "classifier.bias");
+        }
+        for (String n : names) {
+            if (n.startsWith(p + "pooler.")) {
+                plan.drop(n, "pooler (not used for classification from the class token)");
+            }
+        }
+
+        List<String> problems = new ArrayList<>();
+        Map<String, Shape> shapes = plan.shapes(c.tensors(), problems);
+        JsonNode cfg = c.config().orElse(null);
+        TimmVitConfig.Inferred encoder = encoder(shapes, withOptions(hints(cfg), o), c.fileName(), problems);
+        List<String> notes = new ArrayList<>();
+        ObjectNode preprocessing = null;
+        if (encoder != null) {
+            preprocessing = preprocessing(c.preprocessorConfig().orElse(null), encoder.config().imageHeight(),
+                    encoder.config().imageWidth(), notes);
+        }
+        String family = p.equals("deit.") ? "deit" : "vit";
+        return conclude(c, name(), family, plan, shapes, encoder, preprocessing, labels(cfg), null, notes, problems);
+    }
+
+    /** Embeddings and encoder layers of a Hugging Face ViT under {@code p} ("vit.", "deit.", "dpt."). */
+    static void mapEmbeddingsAndLayers(TensorPlan plan, Set<String> names, String p) {
+        renameIfPresent(plan, names, "cls_token", p + "embeddings.cls_token");
+        renameIfPresent(plan, names, "dist_token", p + "embeddings.distillation_token");
+        renameIfPresent(plan, names, "pos_embed", p + "embeddings.position_embeddings");
+        renameIfPresent(plan, names, "patch_embed.proj.weight", p + "embeddings.patch_embeddings.projection.weight");
+        renameIfPresent(plan, names, "patch_embed.proj.bias", p + "embeddings.patch_embeddings.projection.bias");
+        for (int i = 0; names.contains(p + "encoder.layer." + i + ".layernorm_before.weight"); i++) {
+            String l = p + "encoder.layer." + i + ".";
+            String b = "blocks." + i + ".";
+            for (String w : new String[] {"weight", "bias"}) {
+                renameIfPresent(plan, names, b + "norm1." + w, l + "layernorm_before." + w);
+                if (names.contains(l + "attention.attention.query." + w)) {
+                    plan.stack(b + "attn.qkv." + w, l + "attention.attention.query." + w,
+                            l + "attention.attention.key." + w, l + "attention.attention.value." + w);
+                }
+                renameIfPresent(plan, names, b + "attn.proj." + w, l + "attention.output.dense." + w);
+                renameIfPresent(plan, names, b + "norm2." + w, l + "layernorm_after." + w);
+                renameIfPresent(plan, names, b + "mlp.fc1." + w, l + "intermediate.dense." + w);
+                renameIfPresent(plan, names, b + "mlp.fc2." + w, l + "output.dense." + w);
+            }
+        }
+    }
+
+    static void renameIfPresent(TensorPlan plan, Set<String> names, String canonical, String raw) {
+        if (names.contains(raw)) {
+            plan.rename(canonical, raw);
+        }
+    }
+
+    /** Encoder hints from a Hugging Face {@code config.json}. */
+    static TimmVitConfig.Hints hints(JsonNode cfg) {
+        if (cfg == null) {
+            return TimmVitConfig.Hints.NONE;
+        }
+        Integer heads = cfg.has("num_attention_heads") ? cfg.get("num_attention_heads").asInt() : null;
+        Float eps = cfg.has("layer_norm_eps") ? (float) cfg.get("layer_norm_eps").asDouble() : null;
+        int[] size = null;
+        JsonNode s = cfg.get("image_size");
+        if (s != null && s.canConvertToInt()) {
+            size = new int[] {s.asInt(), s.asInt()};
+        } else if (s != null && s.isArray() && s.size() == 2) {
+            size = new int[] {s.get(0).asInt(), s.get(1).asInt()};
+        }
+        return new TimmVitConfig.Hints(heads, eps, size, null);
+    }
+
+    /**
+     * A Hugging Face image processor as timm-style preprocessing: it resizes straight to the model's size (timm's
+     * {@code crop_mode "squash"}), with PIL's filter {@code resample} (2 bilinear, 3 bicubic), then normalises.
+     */
+    static ObjectNode preprocessing(JsonNode pp, int height, int width, List<String> notes) {
+        ObjectNode out = NODES.objectNode();
+        int h = height;
+        int w = width;
+        String interpolation = "bilinear";
+        double[] mean = HALF;
+        double[] std = HALF;
+        if (pp == null) {
+            notes.add("preprocessing: no preprocessor_config.json; resize to " + h + "x" + w
+                    + ", bilinear, mean = std = 0.5 (Hugging Face's ViT defaults)");
+        } else {
+            JsonNode size = pp.get("size");
+            if (size != null && size.has("height") && size.has("width")) {
+                h = size.get("height").asInt();
+                w = size.get("width").asInt();
+            } else if (size != null && size.canConvertToInt()) {
+                h = size.asInt();
+                w = h;
+            }
+            int resample = pp.has("resample") ? pp.get("resample").asInt() : 2;
+            interpolation = switch (resample) {
+                case 3 -> "bicubic";
+                case 2 -> "bilinear";
+                default -> {
+                    notes.add("preprocessing: PIL resample " + resample + " is approximated by bilinear");
+                    yield "bilinear";
+                }
+            };
+            mean = doubles(pp.get("image_mean"), HALF);
+            std = doubles(pp.get("image_std"), HALF);
+        }
+        out.putArray("input_size").add(3).add(h).add(w);
+        out.put("interpolation", interpolation);
+        out.put("crop_pct", 1.0);
+        out.put("crop_mode", "squash");
+        var m = out.putArray("mean");
+        for (double v : mean) {
+            m.add(v);
+        }
+        var s = out.putArray("std");
+        for (double v : std) {
+            s.add(v);
+        }
+        return out;
+    }
+
+    private static double[] doubles(JsonNode n, double[] otherwise) {
+        if (n == null || !n.isArray() || n.size() != 3) {
+            return otherwise;
+        }
+        return new double[] {n.get(0).asDouble(), n.get(1).asDouble(), n.get(2).asDouble()};
+    }
+
+    /** {@code id2label} in index order. */
+    static List<String> labels(JsonNode cfg) {
+        List<String> out = new ArrayList<>();
+        JsonNode m = cfg == null ? null : cfg.get("id2label");
+        if (m != null && m.isObject()) {
+            Map<Integer, String> sorted = new TreeMap<>();
+            m.fields().forEachRemaining(e -> sorted.put(Integer.parseInt(e.getKey()), e.getValue().asText()));
+            out.addAll(sorted.values());
+        }
+        return out;
+    }
+}

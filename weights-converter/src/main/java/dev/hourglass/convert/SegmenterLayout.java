@@ -1,0 +1,254 @@
+package dev.hourglass.convert;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import dev.hourglass.tensor.Shape;
+import dev.hourglass.vit.TimmVitConfig;
+import dev.hourglass.vit.VitConfig;
+
+/**
+ * Segmenter (rstrudel/segmenter): {@code checkpoint.pth} = {@code {'model': {'encoder.*', 'decoder.*'}, 'n_cls', ...}}
+ * with {@code variant.yml} beside it; and the same weights renamed by Expedit's mmseg conversion
+ * ({@code backbone.*}, {@code decode_head.*}). The encoder becomes timm's names; the decoder keeps Segmenter's names
+ * under {@code decoder.}: the mask transformer ({@code cls_emb}, {@code proj_dec}, {@code blocks.i.*},
+ * {@code decoder_norm}, {@code proj_patch}, {@code proj_classes}, {@code mask_norm}) or the linear head
+ * ({@code head.*}). LayerNorm eps: 1e-5 in Segmenter's own code, 1e-6 for the encoder in Expedit's mmseg configs; the
+ * decoder keeps 1e-5 in both.
+ */
+final class SegmenterLayout extends Layout {
+    static final float SEGMENTER_EPS = 1e-5f;
+    static final float MMSEG_ENCODER_EPS = 1e-6f;
+
+    private final boolean mmseg;
+
+    SegmenterLayout(boolean mmseg) {
+        this.mmseg = mmseg;
+    }
+
+    @Override
+    String name() {
+        return mmseg ? "segmenter-mmseg" : "segmenter";
+    }
+
+    @Override
+    boolean matches(Set<String> names) {
+        return mmseg
+                ? names.contains("backbone.layers.0.ln1.weight") && names.stream().anyMatch(n -> n.startsWith("decode_head."))
+                : names.contains("encoder.patch_embed.proj.weight") && names.stream().anyMatch(n -> n.startsWith("decoder."));
+    }
+
+    @Override
+    Conversion convert(Checkpoint c, ConvertOptions o) throws IOException {
+        Set<String> names = Set.copyOf(c.tensors().names());
+        TensorPlan plan = new TensorPlan();
+        String decoderPrefix = mmseg ? "decode_head." : "decoder.";
+        if (mmseg) {
+            mapMmsegBackbone(plan, names);
+            // Expedit's conversion leaves the encoder's unused ImageNet head under its old name.
+            HfVitLayout.renameIfPresent(plan, names, "head.weight", "encoder.head.weight");
+            HfVitLayout.renameIfPresent(plan, names, "head.bias", "encoder.head.bias");
+        } else {
+            mapTimmEncoder(plan, names, "encoder.");
+        }
+        for (String n : names) {
+            if (n.startsWith(decoderPrefix)) {
+                plan.rename("decoder." + n.substring(decoderPrefix.length()), n);
+            }
+        }
+
+        List<String> problems = new ArrayList<>();
+        Map<String, Shape> shapes = plan.shapes(c.tensors(), problems);
+        Map<String, Object> variant = c.variant().orElse(Map.of());
+        Map<String, Object> net = map(variant.get("net_kwargs"));
+        Integer heads = o.heads() != null ? o.heads() : integer(net.get("n_heads"));
+        int[] size = null;
+        if (net.get("image_size") instanceof List<?> l && l.size() == 2) {
+            size = new int[] {((Number) l.get(0)).intValue(), ((Number) l.get(1)).intValue()};
+        }
+        float eps = mmseg ? MMSEG_ENCODER_EPS : SEGMENTER_EPS;
+        List<String> notes = new ArrayList<>();
+        if (c.variant().isEmpty()) {
+            notes.add("no variant.yml: window size and stride default to the training size; normalisation to 'vit'");
+        }
+        Map<String, Shape> encoderShapes = new LinkedHashMap<>();
+        shapes.forEach((k, v) -> {
+            if (!k.startsWith("decoder.")) {
+                encoderShapes.put(k, v);
+            }
+        });
+        TimmVitConfig.Inferred encoder = encoder(encoderShapes,
+                new TimmVitConfig.Hints(heads, eps, size, null), c.fileName(), problems);
+        ObjectNode decoder = null;
+        ObjectNode preprocessing = null;
+        if (encoder != null) {
+            decoder = decoder(c, shapes, encoder.config(), variant, o, problems, notes);
+            preprocessing = preprocessing(encoder.config(), variant, decoder);
+        }
+        return conclude(c, name(), "segmenter", plan, shapes, encoder, preprocessing, List.of(), decoder, notes,
+                problems);
+    }
+
+    private static void mapMmsegBackbone(TensorPlan plan, Set<String> names) {
+        HfVitLayout.renameIfPresent(plan, names, "cls_token", "backbone.cls_token");
+        HfVitLayout.renameIfPresent(plan, names, "pos_embed", "backbone.pos_embed");
+        HfVitLayout.renameIfPresent(plan, names, "patch_embed.proj.weight", "backbone.patch_embed.projection.weight");
+        HfVitLayout.renameIfPresent(plan, names, "patch_embed.proj.bias", "backbone.patch_embed.projection.bias");
+        HfVitLayout.renameIfPresent(plan, names, "norm.weight", "backbone.ln1.weight");
+        HfVitLayout.renameIfPresent(plan, names, "norm.bias", "backbone.ln1.bias");
+        for (int i = 0; names.contains("backbone.layers." + i + ".ln1.weight"); i++) {
+            String l = "backbone.layers." + i + ".";
+            String b = "blocks." + i + ".";
+            for (String w : new String[] {"weight", "bias"}) {
+                HfVitLayout.renameIfPresent(plan, names, b + "norm1." + w, l + "ln1." + w);
+                HfVitLayout.renameIfPresent(plan, names, b + "attn.qkv." + w, l + "attn.attn.in_proj_" + w);
+                HfVitLayout.renameIfPresent(plan, names, b + "attn.proj." + w, l + "attn.attn.out_proj." + w);
+                HfVitLayout.renameIfPresent(plan, names, b + "norm2." + w, l + "ln2." + w);
+                HfVitLayout.renameIfPresent(plan, names, b + "mlp.fc1." + w, l + "ffn.layers.0.0." + w);
+                HfVitLayout.renameIfPresent(plan, names, b + "mlp.fc2." + w, l + "ffn.layers.1." + w);
+            }
+        }
+    }
+
+    /** The decoder's settings, and a check of its tensors' shapes. */
+    private ObjectNode decoder(Checkpoint c, Map<String, Shape> shapes, VitConfig enc, Map<String, Object> variant,
+                               ConvertOptions o, List<String> problems, List<String> notes) {
+        Map<String, Object> net = map(variant.get("net_kwargs"));
+        Map<String, Object> dec = map(net.get("decoder"));
+        Map<String, Object> inference = map(variant.get("inference_kwargs"));
+        boolean linear = shapes.containsKey("decoder.head.weight");
+        ObjectNode d = NODES.objectNode();
+        d.put("type", linear ? "linear" : "mask_transformer");
+        Integer nCls = integer(net.get("n_cls"));
+        if (nCls == null) {
+            nCls = nClsFromCheckpoint(c).orElse(null);
+        }
+        Shape classShape = linear ? shapes.get("decoder.head.weight") : shapes.get("decoder.cls_emb");
+        if (nCls == null && classShape != null) {
+            nCls = (int) (linear ? classShape.dim(0) : classShape.dim(1));
+            notes.add("n_cls = " + nCls + " from the decoder's shapes");
+        }
+        if (nCls == null) {
+            problems.add("missing: the number of classes (no variant.yml, no n_cls, no decoder head)");
+            return d;
+        }
+        d.put("n_cls", nCls);
+        Map<String, Shape> expected = new LinkedHashMap<>();
+        if (linear) {
+            expected.put("decoder.head.weight", Shape.of((long) nCls, (long) enc.embedDim()));
+            expected.put("decoder.head.bias", Shape.of((long) nCls));
+        } else {
+            Shape proj = shapes.get("decoder.proj_dec.weight");
+            long dModel = proj != null ? proj.dim(0) : enc.embedDim();
+            int layers = 0;
+            while (shapes.containsKey("decoder.blocks." + layers + ".norm1.weight")) {
+                layers++;
+            }
+            Shape fc1 = shapes.get("decoder.blocks.0.mlp.fc1.weight");
+            long dff = fc1 != null ? fc1.dim(0) : 4 * dModel;
+            Integer heads = o.decoderHeads() != null ? o.decoderHeads() : (int) (dModel / 64);
+            if (o.decoderHeads() == null) {
+                notes.add("decoder heads = d_model / 64 = " + heads + " (Segmenter's rule; override with"
+                        + " --decoder-heads)");
+            }
+            if (heads < 1 || dModel % heads != 0) {
+                problems.add("missing: decoder heads (d_model " + dModel + " / 64 = " + heads + " is not usable;"
+                        + " give --decoder-heads)");
+            }
+            d.put("n_layers", layers);
+            d.put("d_model", dModel);
+            d.put("num_heads", heads);
+            d.put("mlp_hidden", dff);
+            d.put("norm_eps", (double) SEGMENTER_EPS);
+            expected.put("decoder.cls_emb", Shape.of(1L, (long) nCls, dModel));
+            expected.put("decoder.proj_dec.weight", Shape.of(dModel, (long) enc.embedDim()));
+            expected.put("decoder.proj_dec.bias", Shape.of(dModel));
+            for (int i = 0; i < layers; i++) {
+                String b = "decoder.blocks." + i + ".";
+                for (String norm : new String[] {"norm1", "norm2"}) {
+                    expected.put(b + norm + ".weight", Shape.of(dModel));
+                    expected.put(b + norm + ".bias", Shape.of(dModel));
+                }
+                expected.put(b + "attn.qkv.weight", Shape.of(3 * dModel, dModel));
+                expected.put(b + "attn.qkv.bias", Shape.of(3 * dModel));
+                expected.put(b + "attn.proj.weight", Shape.of(dModel, dModel));
+                expected.put(b + "attn.proj.bias", Shape.of(dModel));
+                expected.put(b + "mlp.fc1.weight", Shape.of(dff, dModel));
+                expected.put(b + "mlp.fc1.bias", Shape.of(dff));
+                expected.put(b + "mlp.fc2.weight", Shape.of(dModel, dff));
+                expected.put(b + "mlp.fc2.bias", Shape.of(dModel));
+            }
+            expected.put("decoder.decoder_norm.weight", Shape.of(dModel));
+            expected.put("decoder.decoder_norm.bias", Shape.of(dModel));
+            expected.put("decoder.proj_patch", Shape.of(dModel, dModel));
+            expected.put("decoder.proj_classes", Shape.of(dModel, dModel));
+            expected.put("decoder.mask_norm.weight", Shape.of((long) nCls));
+            expected.put("decoder.mask_norm.bias", Shape.of((long) nCls));
+        }
+        Map<String, Shape> actual = new LinkedHashMap<>();
+        shapes.forEach((k, v) -> {
+            if (k.startsWith("decoder.")) {
+                actual.put(k, v);
+            }
+        });
+        checkShapes(expected, actual, problems);
+        checkNoExtra(expected.keySet(), actual, problems);
+        int window = integer(inference.get("window_size")) != null ? integer(inference.get("window_size"))
+                : enc.imageHeight();
+        int stride = integer(inference.get("window_stride")) != null ? integer(inference.get("window_stride"))
+                : window;
+        d.put("window_size", window);
+        d.put("window_stride", stride);
+        if (integer(inference.get("im_size")) != null) {
+            d.put("image_size", integer(inference.get("im_size")));
+        }
+        Object name = dec.get("name");
+        if (name != null && !String.valueOf(name).equals(d.get("type").asText())) {
+            problems.add("mis-shaped: variant.yml says decoder " + name + ", the weights are a " + d.get("type").asText()
+                    + " decoder");
+        }
+        return d;
+    }
+
+    private static Optional<Integer> nClsFromCheckpoint(Checkpoint c) {
+        String fromMetadata = c.tensors().metadata().get("n_cls");
+        if (fromMetadata != null) {
+            return Optional.of(Integer.parseInt(fromMetadata));
+        }
+        // Expedit's mmseg checkpoints keep it in meta.n_cls.
+        if (c.pickleRoot().orElse(null) instanceof Map<?, ?> root && root.get("meta") instanceof Map<?, ?> meta
+                && meta.get("n_cls") instanceof Number n) {
+            return Optional.of(n.intValue());
+        }
+        return Optional.empty();
+    }
+
+    private static ObjectNode preprocessing(VitConfig enc, Map<String, Object> variant, ObjectNode decoder) {
+        Map<String, Object> net = map(variant.get("net_kwargs"));
+        Object normalization = net.getOrDefault("normalization", map(variant.get("dataset_kwargs"))
+                .getOrDefault("normalization", "vit"));
+        boolean deit = "deit".equals(String.valueOf(normalization));
+        ObjectNode p = timmDefaultPreprocessing(enc, 1.0, deit ? IMAGENET_MEAN : HALF, deit ? IMAGENET_STD : HALF);
+        int window = decoder.has("window_size") ? decoder.get("window_size").asInt() : enc.imageHeight();
+        p.putArray("input_size").add(3).add(window).add(window);
+        p.put("interpolation", "bilinear");
+        p.put("crop_mode", "squash");
+        return p;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> map(Object o) {
+        return o instanceof Map<?, ?> m ? (Map<String, Object>) m : Map.of();
+    }
+
+    private static Integer integer(Object o) {
+        return o instanceof Number n ? n.intValue() : null;
+    }
+}

@@ -1,0 +1,66 @@
+package dev.hourglass.convert;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import dev.hourglass.tensor.Shape;
+import dev.hourglass.vit.TimmVitConfig;
+
+/**
+ * timm's ViT/DeiT: a hub folder ({@code model.safetensors} + {@code config.json} with {@code pretrained_cfg}), a bare
+ * state dict in safetensors, or a {@code .pth} like facebookresearch/deit's ({@code {'model': state_dict, ...}}).
+ * The names are already canonical.
+ */
+final class TimmLayout extends Layout {
+
+    @Override
+    String name() {
+        return "timm";
+    }
+
+    @Override
+    boolean matches(Set<String> names) {
+        return names.contains("patch_embed.proj.weight") && names.contains("pos_embed")
+                && !names.contains("pos_embed_list.0");
+    }
+
+    @Override
+    Conversion convert(Checkpoint c, ConvertOptions o) throws IOException {
+        Set<String> names = Set.copyOf(c.tensors().names());
+        TensorPlan plan = new TensorPlan();
+        mapTimmEncoder(plan, names, "");
+        List<String> problems = new ArrayList<>();
+        Map<String, Shape> shapes = plan.shapes(c.tensors(), problems);
+        JsonNode hub = c.config().filter(j -> j.has("pretrained_cfg") || j.has("architecture")).orElse(null);
+        TimmVitConfig.Inferred encoder = encoder(shapes, withOptions(TimmVitConfig.hints(hub), o), c.fileName(),
+                problems);
+        List<String> notes = new ArrayList<>();
+        ObjectNode preprocessing = null;
+        List<String> labels = List.of();
+        if (hub != null && hub.get("pretrained_cfg") instanceof ObjectNode cfg) {
+            preprocessing = cfg.deepCopy();
+            preprocessing.retain("input_size", "interpolation", "crop_pct", "crop_mode", "mean", "std");
+            labels = labels(hub.has("label_names") ? hub.get("label_names") : cfg.get("label_names"));
+        } else if (encoder != null) {
+            preprocessing = timmDefaultPreprocessing(encoder.config(), 0.875, IMAGENET_MEAN, IMAGENET_STD);
+            notes.add("preprocessing: timm's defaults (resize to 1/0.875, center crop, bicubic, ImageNet mean/std);"
+                    + " no pretrained_cfg given");
+        }
+        String family = encoder != null && encoder.config().distilled() ? "deit" : "vit";
+        return conclude(c, name(), family, plan, shapes, encoder, preprocessing, labels, null, notes, problems);
+    }
+
+    static List<String> labels(JsonNode names) {
+        List<String> out = new ArrayList<>();
+        if (names != null && names.isArray()) {
+            names.forEach(n -> out.add(n.asText()));
+        }
+        return out;
+    }
+}

@@ -1,0 +1,179 @@
+package dev.hourglass.convert;
+
+import static dev.hourglass.testing.Assertions2.absolute;
+import static dev.hourglass.testing.Assertions2.assertClose;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import dev.hourglass.backend.cpu.CpuBackend;
+import dev.hourglass.model.ModelConfig;
+import dev.hourglass.safetensors.SafetensorsFile;
+import dev.hourglass.safetensors.TensorInfo;
+import dev.hourglass.safetensors.TensorSource;
+import dev.hourglass.tensor.Npy;
+import dev.hourglass.tensor.Tensor;
+import dev.hourglass.testing.Fixtures;
+import dev.hourglass.vit.BlockHook;
+import dev.hourglass.vit.VisionTransformer;
+import dev.hourglass.vit.VitConfig;
+
+/**
+ * Every source layout's fixture ({@code tools/make_converter_fixtures.py}: tiny models with the original projects'
+ * names and shapes, random weights) converted and checked three ways: every canonical tensor bit-identical to the one
+ * the script derived; the configuration as the script records it; and, where the encoder runs, the converted model's
+ * outputs equal to the same weights loaded in timm's layout (exactly, for F32) and to PyTorch's (1e-4).
+ */
+class ConverterFixturesTest {
+    private static final Path ROOT = Fixtures.path("convert");
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static CpuBackend backend;
+
+    @BeforeAll
+    static void start() {
+        backend = new CpuBackend(2);
+    }
+
+    @AfterAll
+    static void stop() {
+        backend.close();
+    }
+
+    static List<String> layouts() {
+        List<String> out = new ArrayList<>();
+        for (JsonNode f : Fixtures.json(ROOT.resolve("fixtures.json")).get("fixtures")) {
+            out.add(f.get("layout").asText());
+        }
+        return out;
+    }
+
+    /** The options a user would give: the heads the files do not carry. */
+    static ConvertOptions options(JsonNode fixture) {
+        Set<String> missing = new LinkedHashSet<>();
+        fixture.path("not_in_source").forEach(n -> missing.add(n.asText()));
+        Integer heads = missing.contains("num_heads") ? fixture.get("encoder").get("num_heads").asInt() : null;
+        Integer decoderHeads = missing.contains("decoder_heads")
+                ? fixture.get("segmenter").get("decoder_heads").asInt() : null;
+        return new ConvertOptions(null, heads, decoderHeads);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("layouts")
+    void canonicalTensorsAreTheScriptsBitForBit(String layout) throws IOException {
+        Path dir = ROOT.resolve(layout);
+        JsonNode fixture = Fixtures.json(dir.resolve("fixture.json"));
+        try (ConvertedModel model = Converter.open(dir, options(fixture));
+             SafetensorsFile expected = SafetensorsFile.open(dir.resolve("expected/canonical.safetensors"))) {
+            assertEquals(Set.copyOf(expected.names()), Set.copyOf(model.names()), "canonical tensor names");
+            for (TensorInfo t : expected.tensors()) {
+                Tensor want = expected.tensor(t.name());
+                Tensor got = model.tensor(t.name());
+                assertEquals(want.shape(), got.shape(), t.name());
+                assertEquals(want.dtype(), got.dtype(), t.name());
+                assertEquals(-1L, want.data().mismatch(got.data()), t.name() + " differs");
+            }
+            checkEncoderConfig(fixture.get("encoder"), model.config().encoder(), layout);
+        }
+    }
+
+    private static void checkEncoderConfig(JsonNode e, VitConfig c, String layout) {
+        assertEquals(e.get("img_size").asInt(), c.imageHeight(), layout + " image size");
+        assertEquals(e.get("patch_size").asInt(), c.patchSize(), layout + " patch");
+        assertEquals(e.get("embed_dim").asInt(), c.embedDim(), layout + " width");
+        assertEquals(e.get("depth").asInt(), c.depth(), layout + " depth");
+        assertEquals(e.get("num_heads").asInt(), c.numHeads(), layout + " heads");
+        assertEquals(e.get("mlp_hidden").asInt(), c.mlpHidden(), layout + " MLP");
+        assertEquals(e.get("qkv_bias").asBoolean(), c.qkvBias(), layout + " qkv bias");
+        assertEquals(e.get("class_token").asBoolean(), c.classToken(), layout + " class token");
+        assertEquals(e.get("dist_token").asBoolean(), c.distilled(), layout + " distillation token");
+        assertEquals(e.get("num_classes").asInt(), c.numClasses(), layout + " classes");
+        if (!layout.equals("segmenter_mmseg_pth")) {
+            // Expedit's mmseg configs build the encoder with eps 1e-6 (ALGORITHMS.md 1.7); the script used 1e-5.
+            assertEquals((float) e.get("norm_eps").asDouble(), c.normEps(), layout + " LayerNorm eps");
+        }
+    }
+
+    /** The configuration as JSON text parsed back, so that an int and a long of the same value compare equal. */
+    private static JsonNode normalized(ModelConfig config) throws IOException {
+        return JSON.readTree(config.toJson().toString());
+    }
+
+    static List<String> runnableLayouts() {
+        List<String> out = new ArrayList<>();
+        for (String l : layouts()) {
+            if (Files.exists(ROOT.resolve(l).resolve("expected/features.npy"))) {
+                out.add(l);
+            }
+        }
+        return out;
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("runnableLayouts")
+    void convertedModelRunsLikeTheTimmLayoutAndPyTorch(String layout) throws IOException {
+        Path dir = ROOT.resolve(layout);
+        JsonNode fixture = Fixtures.json(dir.resolve("fixture.json"));
+        Tensor input = Npy.read(dir.resolve("expected/input.npy"));
+        try (ConvertedModel model = Converter.open(dir, options(fixture));
+             SafetensorsFile timm = SafetensorsFile.open(dir.resolve("expected/canonical.safetensors"));
+             VisionTransformer converted = VisionTransformer.create(model.config().encoder(), model, backend);
+             VisionTransformer reference = VisionTransformer.create(model.config().encoder(), timm, backend)) {
+            Tensor features = converted.features(input, BlockHook.NONE);
+            assertArrayEquals(reference.features(input, BlockHook.NONE).toFloatArray(), features.toFloatArray(),
+                    layout + ": converted and timm-layout features differ");
+            if (!layout.equals("segmenter_mmseg_pth")) {
+                assertClose(layout + " features vs PyTorch", Npy.read(dir.resolve("expected/features.npy"))
+                        .toFloatArray(), features.toFloatArray(), absolute(1e-4));
+            }
+            Path logits = dir.resolve("expected/logits.npy");
+            if (Files.exists(logits)) {
+                assertClose(layout + " logits vs PyTorch", Npy.read(logits).toFloatArray(),
+                        converted.classify(input).toFloatArray(), absolute(1e-4));
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("layouts")
+    void writtenFileRoundTripsThroughInspectAndLoad(String layout, @TempDir Path tmp) throws IOException {
+        Path dir = ROOT.resolve(layout);
+        JsonNode fixture = Fixtures.json(dir.resolve("fixture.json"));
+        Path out = tmp.resolve("model.safetensors");
+        ModelConfig config;
+        try (ConvertedModel model = Converter.open(dir, options(fixture))) {
+            config = model.config();
+            Converter.write(model, out, null, false, Converter.Progress.NONE);
+        }
+        Inspection inspection = Converter.inspect(out, ConvertOptions.NONE);
+        assertEquals("hourglass", inspection.layout());
+        assertEquals(List.of(), inspection.problems());
+        assertEquals(normalized(config), normalized(inspection.config()));
+        try (ConvertedModel again = Converter.open(out, ConvertOptions.NONE);
+             TensorSource expected = SafetensorsFile.open(dir.resolve("expected/canonical.safetensors"))) {
+            assertEquals(normalized(config), normalized(again.config()));
+            for (TensorInfo t : expected.tensors()) {
+                assertEquals(-1L, expected.tensor(t.name()).data().mismatch(again.tensor(t.name()).data()), t.name());
+            }
+        }
+        try (var files = Files.list(tmp)) {
+            assertEquals(1, files.count(), "temporary files left behind");
+        }
+    }
+}
