@@ -26,17 +26,21 @@ import picocli.CommandLine.Option;
 /** {@code hourglass classify}: the top classes of one image. */
 @Command(name = "classify",
         mixinStandardHelpOptions = true,
-        description = {"Classifies an image with a ViT/DeiT in timm's hub layout (model.safetensors + config.json),",
-                "preprocessing it exactly as timm does at eval time (resize, center crop, mean/std)."})
+        description = {"Classifies an image with a ViT or DeiT, preprocessing it exactly as timm does at eval time",
+                "(resize, center crop, mean/std, from the model's configuration)."})
 final class ClassifyCommand implements Callable<Integer> {
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--model", required = true, paramLabel = "DIR",
-            description = "Model folder: model.safetensors (or a sharded index) and config.json with pretrained_cfg.")
+    @Option(names = "--model", required = true, paramLabel = "MODEL",
+            description = {"An Hourglass model file (hourglass convert), a timm hub folder (model.safetensors and",
+                    "config.json with pretrained_cfg), a Hugging Face ViT/DeiT folder, or a DeiT .pth."})
     Path model;
+
+    @CommandLine.Mixin
+    ConversionOptions conversion;
 
     @CommandLine.ArgGroup(multiplicity = "1")
     Input input;
@@ -76,7 +80,7 @@ final class ClassifyCommand implements Callable<Integer> {
         }
         ClassifierOptions options = threads == null ? ClassifierOptions.defaults() : threadsOption(threads);
         long t0 = System.nanoTime();
-        try (ImageClassifier classifier = ImageClassifier.load(model, options)) {
+        try (ImageClassifier classifier = ImageClassifier.load(model, options, conversion.toOptions())) {
             double loadMs = millisSince(t0);
 
             long t1 = System.nanoTime();

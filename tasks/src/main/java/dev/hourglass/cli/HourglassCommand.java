@@ -11,7 +11,8 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         versionProvider = HourglassCommand.Version.class,
         description = "Vision Transformers on the JVM: ViT/DeiT inference with the Vector API, no native runtime.",
-        subcommands = {ClassifyCommand.class, DemoCommand.class, CommandLine.HelpCommand.class},
+        subcommands = {ClassifyCommand.class, ConvertCommand.class, InspectCommand.class, DemoCommand.class,
+                CommandLine.HelpCommand.class},
         footer = {"", "JVM options come from HOURGLASS_JAVA_OPTS (bin/hourglass); -Dhourglass.kernels=scalar|panama"
                 + " forces the kernel implementation."})
 public final class HourglassCommand implements Runnable {

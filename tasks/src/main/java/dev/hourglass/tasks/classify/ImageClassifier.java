@@ -5,33 +5,31 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Objects;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-
 import dev.hourglass.backend.Backend;
 import dev.hourglass.backend.cpu.CpuBackend;
-import dev.hourglass.safetensors.Safetensors;
+import dev.hourglass.convert.ConvertOptions;
+import dev.hourglass.convert.ConvertedModel;
+import dev.hourglass.convert.Converter;
+import dev.hourglass.model.ModelConfig;
 import dev.hourglass.safetensors.TensorSource;
 import dev.hourglass.tasks.image.EvalPreprocessing;
 import dev.hourglass.tasks.image.RgbImage;
 import dev.hourglass.tensor.Shape;
 import dev.hourglass.tensor.Tensor;
-import dev.hourglass.vit.TimmVitConfig;
 import dev.hourglass.vit.VisionTransformer;
 import dev.hourglass.vit.VitConfig;
 
 /**
- * Image classification with a ViT or DeiT checkpoint in timm's hub layout (a folder with {@code model.safetensors},
- * or a sharded {@code model.safetensors.index.json}, and {@code config.json} with its {@code pretrained_cfg}).
- * Images are preprocessed exactly as timm does at eval time (see {@link EvalPreprocessing}), so results match timm on
- * the same file.
+ * Image classification with a ViT or DeiT: an Hourglass model file, a timm hub folder ({@code model.safetensors}, or a
+ * sharded {@code model.safetensors.index.json}, and {@code config.json} with its {@code pretrained_cfg}), a Hugging
+ * Face ViT/DeiT folder or a DeiT {@code .pth}. Images are preprocessed as the model's configuration says, exactly as
+ * timm does at eval time (see {@link EvalPreprocessing}), so results match timm on the same file.
  *
  * <pre>{@code
  * try (ImageClassifier classifier = ImageClassifier.load(Path.of("models/vit_base_patch16_224"))) {
@@ -46,7 +44,8 @@ import dev.hourglass.vit.VitConfig;
  * the classifier to free them and stop its compute threads.
  */
 public final class ImageClassifier implements AutoCloseable {
-    private static final ObjectMapper JSON = new ObjectMapper();
+    /** Model families this class runs. */
+    private static final java.util.Set<String> CLASSIFIERS = java.util.Set.of("vit", "deit");
 
     private final String name;
     private final Backend backend;
@@ -63,89 +62,96 @@ public final class ImageClassifier implements AutoCloseable {
         this.labels = labels;
     }
 
-    /** Loads a model folder with one thread per processor. */
+    /** Loads a model with one thread per processor. */
     public static ImageClassifier load(Path model) throws IOException {
         return load(model, ClassifierOptions.defaults());
     }
 
+    /** Loads a model: see {@link #load(Path, ClassifierOptions, ConvertOptions)}. */
+    public static ImageClassifier load(Path model, ClassifierOptions options) throws IOException {
+        return load(model, options, ConvertOptions.NONE);
+    }
+
     /**
-     * Loads a model folder (or its {@code .safetensors} file, with {@code config.json} beside it).
+     * Loads a model in any form the converter reads: an Hourglass model file, a timm hub folder (or its
+     * {@code model.safetensors} with {@code config.json} beside it), a Hugging Face ViT/DeiT folder, a DeiT
+     * {@code .pth}. Original checkpoints are read through the converter in memory; nothing is written.
      *
+     * @param conversion what the checkpoint does not say (heads), or which layout it is
      * @throws IOException naming the file and what is wrong with it
      */
-    public static ImageClassifier load(Path model, ClassifierOptions options) throws IOException {
+    public static ImageClassifier load(Path model, ClassifierOptions options, ConvertOptions conversion)
+            throws IOException {
         Objects.requireNonNull(options, "options");
-        Path dir = Files.isDirectory(model) ? model : model.toAbsolutePath().getParent();
-        if (!Files.exists(model)) {
-            throw new IOException(model + ": no such model file or folder");
-        }
-        Path configFile = dir.resolve("config.json");
-        if (!Files.isRegularFile(configFile)) {
-            throw new IOException(configFile + ": missing; a timm model folder has config.json (with its"
-                    + " pretrained_cfg) beside model.safetensors");
-        }
-        JsonNode config = readJson(configFile.toString(), Files.newInputStream(configFile));
-        try (TensorSource weights = Safetensors.open(model)) {
-            return create(dir.getFileName() == null ? model.toString() : dir.getFileName().toString(), config,
-                    configFile.toString(), weights, options);
+        try (ConvertedModel converted = Converter.open(model, conversion)) {
+            Path name = Files.isDirectory(model) ? model.getFileName() : model.getFileName();
+            return create(name == null ? model.toString() : name.toString(), converted.config(), converted,
+                    options);
         }
     }
 
     /**
-     * Loads a model from the class path: {@code resource + "/model.safetensors"} and {@code resource +
-     * "/config.json"}, as found by this class's class loader (so a model can ship inside an application's jar).
+     * Loads a model from the class path: {@code resource + "/model.safetensors"}, with {@code resource +
+     * "/config.json"} beside it unless the weights are an Hourglass model file (so a model can ship inside an
+     * application's jar).
      */
     public static ImageClassifier loadResource(String resource, ClassifierOptions options) throws IOException {
         ClassLoader loader = ImageClassifier.class.getClassLoader();
         String base = resource.endsWith("/") ? resource.substring(0, resource.length() - 1) : resource;
         try (InputStream weights = loader.getResourceAsStream(base + "/model.safetensors");
              InputStream config = loader.getResourceAsStream(base + "/config.json")) {
-            if (weights == null || config == null) {
-                throw new IOException("class path resource " + base + ": needs " + base + "/model.safetensors and "
-                        + base + "/config.json; missing " + (weights == null ? "model.safetensors" : "config.json"));
+            if (weights == null) {
+                throw new IOException("class path resource " + base + ": needs " + base + "/model.safetensors");
             }
             return load(weights, config, base, options);
         }
     }
 
     /**
-     * Loads a model from streams: the safetensors file and its {@code config.json}. The weights are spooled to a
-     * temporary file (deleted before this returns), because they are memory-mapped while being read.
+     * Loads a model from streams: a safetensors file and its {@code config.json} (null for an Hourglass model file,
+     * which carries its configuration). They are spooled to a temporary folder (deleted before this returns),
+     * because weights are memory-mapped while being read.
      *
      * @param name how error messages and {@link #toString()} call the model
      */
     public static ImageClassifier load(InputStream safetensors, InputStream configJson, String name,
                                        ClassifierOptions options) throws IOException {
         Objects.requireNonNull(options, "options");
-        JsonNode config = readJson(name + "/config.json", configJson);
-        Path tmp = Files.createTempFile("hourglass-", ".safetensors");
+        Path dir = Files.createTempDirectory("hourglass-");
         try {
-            Files.copy(safetensors, tmp, StandardCopyOption.REPLACE_EXISTING);
-            try (TensorSource weights = Safetensors.open(tmp)) {
-                return create(name, config, name + "/config.json", weights, options);
+            Files.copy(safetensors, dir.resolve("model.safetensors"));
+            if (configJson != null) {
+                Files.copy(configJson, dir.resolve("config.json"));
+            }
+            try (ConvertedModel converted = Converter.open(dir, ConvertOptions.NONE)) {
+                return create(name, converted.config(), converted, options);
+            } catch (IOException e) {
+                throw new IOException(name + ": " + e.getMessage(), e);
             }
         } finally {
-            Files.deleteIfExists(tmp);
+            Files.deleteIfExists(dir.resolve("model.safetensors"));
+            Files.deleteIfExists(dir.resolve("config.json"));
+            Files.deleteIfExists(dir);
         }
     }
 
-    private static ImageClassifier create(String name, JsonNode config, String configName, TensorSource weights,
+    private static ImageClassifier create(String name, ModelConfig config, TensorSource weights,
                                           ClassifierOptions options) throws IOException {
-        JsonNode pretrained = config.get("pretrained_cfg");
-        if (pretrained == null || !pretrained.isObject()) {
-            throw new IOException(configName + ": no pretrained_cfg object, so the preprocessing is unknown");
+        if (!CLASSIFIERS.contains(config.family())) {
+            throw new IOException(name + " is a " + config.family() + " model; classification runs ViT and DeiT"
+                    + " classifiers");
+        }
+        VitConfig vit = config.encoder();
+        if (vit.numClasses() == 0 || !vit.classToken()) {
+            throw new IOException(name + ": the model has no classifier head on a class token");
         }
         EvalPreprocessing preprocessing;
         try {
-            preprocessing = EvalPreprocessing.fromPretrainedCfg(pretrained);
+            preprocessing = EvalPreprocessing.fromPretrainedCfg(config.preprocessing());
         } catch (IllegalArgumentException e) {
-            throw new IOException(configName + ": pretrained_cfg: " + e.getMessage(), e);
+            throw new IOException(name + ": preprocessing: " + e.getMessage(), e);
         }
-        VitConfig vit = TimmVitConfig.read(config, weights);
-        if (vit.numClasses() == 0) {
-            throw new IOException(weights.path().getFileName() + ": the model has no classifier head");
-        }
-        List<String> labels = Labels.forModel(config, vit.numClasses(), configName);
+        List<String> labels = Labels.of(config.labels(), vit.numClasses(), name);
         Backend backend = new CpuBackend(options.threads());
         try {
             VisionTransformer model = VisionTransformer.create(vit, weights, backend);
@@ -153,18 +159,6 @@ public final class ImageClassifier implements AutoCloseable {
         } catch (IOException | RuntimeException | Error e) {
             backend.close();
             throw e;
-        }
-    }
-
-    private static JsonNode readJson(String name, InputStream in) throws IOException {
-        try (in) {
-            JsonNode node = JSON.readTree(in);
-            if (node == null || !node.isObject()) {
-                throw new IOException(name + ": not a JSON object");
-            }
-            return node;
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            throw new IOException(name + ": invalid JSON: " + e.getOriginalMessage(), e);
         }
     }
 

@@ -9,11 +9,10 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 
-import com.fasterxml.jackson.databind.JsonNode;
 
 /**
- * Class names for a model's outputs: its own {@code label_names} (top level of {@code config.json} or inside
- * {@code pretrained_cfg}) when given, ImageNet-1k's when it has 1000 classes, otherwise {@code "class N"}.
+ * Class names for a model's outputs: its own (timm's {@code label_names}, Hugging Face's {@code id2label}) when given,
+ * ImageNet-1k's when it has 1000 classes, otherwise {@code "class N"}.
  */
 final class Labels {
     private static final String IMAGENET_1K = "dev/hourglass/tasks/imagenet-1k.txt";
@@ -21,21 +20,17 @@ final class Labels {
     private Labels() {
     }
 
-    static List<String> forModel(JsonNode config, int classes, String source) throws IOException {
-        JsonNode names = config == null ? null : config.get("label_names");
-        if (names == null && config != null && config.has("pretrained_cfg")) {
-            names = config.get("pretrained_cfg").get("label_names");
-        }
-        if (names != null && !names.isNull()) {
-            if (!names.isArray() || names.size() != classes) {
+    /**
+     * The model's own names if it has them (one per class), else ImageNet-1k's for 1000 classes, else
+     * {@code "class N"}.
+     */
+    static List<String> of(List<String> names, int classes, String source) throws IOException {
+        if (!names.isEmpty()) {
+            if (names.size() != classes) {
                 throw new IOException(source + ": label_names must be an array of " + classes + " names, got "
-                        + (names.isArray() ? names.size() + " entries" : names.getNodeType().toString()));
+                        + names.size() + " entries");
             }
-            List<String> out = new ArrayList<>(classes);
-            for (JsonNode n : names) {
-                out.add(n.asText());
-            }
-            return List.copyOf(out);
+            return List.copyOf(names);
         }
         if (classes == 1000) {
             return ImageNet.NAMES;

@@ -5,7 +5,8 @@ import java.util.Arrays;
 import java.util.Objects;
 
 /**
- * timm's eval-time transform for a model, {@code crop_mode 'center'}: what timm's {@code create_transform(...,
+ * timm's eval-time transform for a model ({@code crop_mode 'center'}, or {@code 'squash'}: see {@link CropMode}):
+ * what timm's {@code create_transform(...,
  * is_training=False)} builds from a {@code pretrained_cfg}, run on a Pillow image with torchvision 0.14:
  * <ol>
  *   <li>{@code scale = floor(size / crop_pct)} per axis;</li>
@@ -27,9 +28,26 @@ import java.util.Objects;
  * @param interpolation the Pillow filter of the resize ({@code interpolation})
  * @param mean          per-channel mean, R, G, B, in the 0..1 scale of {@code ToTensor}
  * @param std           per-channel standard deviation, R, G, B; non-zero in float32
+ * @param cropMode      how the image is resized before the crop
  */
 public record EvalPreprocessing(int height, int width, double cropPct, Filter interpolation, float[] mean,
-                                float[] std) {
+                                float[] std, CropMode cropMode) {
+
+    /** How the image is resized before the crop. */
+    public enum CropMode {
+        /** timm's {@code "center"}: a square target resizes the shorter side, keeping the aspect ratio. */
+        CENTER,
+        /**
+         * timm's {@code "squash"}: resize to exactly {@code floor(height / crop_pct) x floor(width / crop_pct)},
+         * ignoring the aspect ratio (what Hugging Face's image processors do with {@code crop_pct} 1).
+         */
+        SQUASH
+    }
+
+    /** The usual {@code "center"} crop mode. */
+    public EvalPreprocessing(int height, int width, double cropPct, Filter interpolation, float[] mean, float[] std) {
+        this(height, width, cropPct, interpolation, mean, std, CropMode.CENTER);
+    }
 
     /** timm's {@code DEFAULT_CROP_PCT}, used when a {@code pretrained_cfg} has no {@code crop_pct}. */
     public static final double DEFAULT_CROP_PCT = 0.875;
@@ -56,6 +74,7 @@ public record EvalPreprocessing(int height, int width, double cropPct, Filter in
                     + " input to less than one pixel");
         }
         Objects.requireNonNull(interpolation, "interpolation");
+        Objects.requireNonNull(cropMode, "cropMode");
         mean = checkedChannels("mean", mean, false);
         std = checkedChannels("std", std, true);
     }
@@ -109,7 +128,7 @@ public record EvalPreprocessing(int height, int width, double cropPct, Filter in
     ResizeTarget resizeTarget(int imageWidth, int imageHeight) {
         int scaleHeight = (int) Math.floor(height / cropPct);
         int scaleWidth = (int) Math.floor(width / cropPct);
-        if (scaleHeight == scaleWidth) {
+        if (scaleHeight == scaleWidth && cropMode == CropMode.CENTER) {
             return ResizeTarget.shorterSide(imageWidth, imageHeight, scaleHeight);
         }
         return new ResizeTarget(scaleWidth, scaleHeight);
@@ -145,19 +164,20 @@ public record EvalPreprocessing(int height, int width, double cropPct, Filter in
     public boolean equals(Object other) {
         return other instanceof EvalPreprocessing that && height == that.height && width == that.width
                 && Double.compare(cropPct, that.cropPct) == 0 && interpolation == that.interpolation
-                && Arrays.equals(mean, that.mean) && Arrays.equals(std, that.std);
+                && Arrays.equals(mean, that.mean) && Arrays.equals(std, that.std) && cropMode == that.cropMode;
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(height, width, cropPct, interpolation, Arrays.hashCode(mean), Arrays.hashCode(std));
+        return Objects.hash(height, width, cropPct, interpolation, Arrays.hashCode(mean), Arrays.hashCode(std),
+                cropMode);
     }
 
     @Override
     public String toString() {
         return "EvalPreprocessing[height=" + height + ", width=" + width + ", cropPct=" + cropPct
                 + ", interpolation=" + interpolation.timmName() + ", mean=" + Arrays.toString(mean) + ", std="
-                + Arrays.toString(std) + "]";
+                + Arrays.toString(std) + ", crop_mode=" + cropMode.name().toLowerCase(java.util.Locale.ROOT) + "]";
     }
 
     private static float[] checkedChannels(String key, float[] values, boolean nonZero) {

@@ -16,11 +16,11 @@ final class PretrainedCfgReader {
         int[] inputSize = inputSize(cfg);
         double cropPct = cropPct(cfg);
         Filter interpolation = interpolation(cfg);
-        checkCropMode(cfg);
+        EvalPreprocessing.CropMode cropMode = cropMode(cfg);
         float[] mean = channels(cfg, "mean", EvalPreprocessing.imagenetDefaultMean());
         float[] std = channels(cfg, "std", EvalPreprocessing.imagenetDefaultStd());
         try {
-            return new EvalPreprocessing(inputSize[1], inputSize[2], cropPct, interpolation, mean, std);
+            return new EvalPreprocessing(inputSize[1], inputSize[2], cropPct, interpolation, mean, std, cropMode);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("pretrained_cfg: " + e.getMessage(), e);
         }
@@ -73,11 +73,18 @@ final class PretrainedCfgReader {
         }
     }
 
-    private static void checkCropMode(JsonNode cfg) {
+    private static EvalPreprocessing.CropMode cropMode(JsonNode cfg) {
         JsonNode node = present(cfg, "crop_mode");
-        if (node != null && !(node.isTextual() && node.textValue().equals("center"))) {
-            throw invalid("crop_mode", node, "only 'center' is supported");
+        if (node == null) {
+            return EvalPreprocessing.CropMode.CENTER;
         }
+        if (node.isTextual() && node.textValue().equals("center")) {
+            return EvalPreprocessing.CropMode.CENTER;
+        }
+        if (node.isTextual() && node.textValue().equals("squash")) {
+            return EvalPreprocessing.CropMode.SQUASH;
+        }
+        throw invalid("crop_mode", node, "only 'center' and 'squash' are supported");
     }
 
     private static float[] channels(JsonNode cfg, String key, float[] absent) {

@@ -114,11 +114,20 @@ class ImageClassifierTest {
         assertTrue(missing.getMessage().contains("nope") && missing.getMessage().contains("no such"),
                 missing.getMessage());
 
+        Path empty = Files.createDirectories(tmp.resolve("empty"));
+        IOException noWeights = assertThrows(IOException.class, () -> ImageClassifier.load(empty));
+        assertTrue(noWeights.getMessage().contains("no weights found") && noWeights.getMessage().contains(
+                "model.safetensors"), noWeights.getMessage());
+
+        // Without config.json the weights load as a bare timm state dict: shapes tell the architecture, timm's
+        // defaults the preprocessing, and the heads default to width / 64 (here 1: say --heads to override).
         Path dir = TinyModels.write(tmp.resolve("noconfig"), 4);
         Files.delete(dir.resolve("config.json"));
-        IOException noConfig = assertThrows(IOException.class, () -> ImageClassifier.load(dir));
-        assertTrue(noConfig.getMessage().contains("config.json") && noConfig.getMessage().contains("missing"),
-                noConfig.getMessage());
+        try (ImageClassifier bare = ImageClassifier.load(dir, new ClassifierOptions(1))) {
+            assertEquals(0.875, bare.preprocessing().cropPct());
+            assertEquals(1, bare.config().numHeads());
+            assertEquals(List.of("class 0", "class 1", "class 2", "class 3"), bare.labels());
+        }
 
         Path bad = TinyModels.write(tmp.resolve("badcfg"), 5);
         Files.writeString(bad.resolve("config.json"), "{\"pretrained_cfg\": {\"input_size\": [3, 16, 16],"

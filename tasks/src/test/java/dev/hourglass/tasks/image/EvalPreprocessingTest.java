@@ -56,8 +56,8 @@ class EvalPreprocessingTest {
             + " number such as 0.875",
         "{\"input_size\": [3, 224, 224], \"interpolation\": \"nearest\"}|pretrained_cfg: unsupported interpolation"
             + " \"nearest\": expected 'bicubic' or 'bilinear'",
-        "{\"input_size\": [3, 224, 224], \"crop_mode\": \"squash\"}|pretrained_cfg: unsupported crop_mode \"squash\":"
-            + " only 'center' is supported",
+        "{\"input_size\": [3, 224, 224], \"crop_mode\": \"border\"}|pretrained_cfg: unsupported crop_mode \"border\":"
+            + " only 'center' and 'squash' are supported",
         "{\"input_size\": [3, 224, 224], \"mean\": [0.5, 0.5]}|pretrained_cfg: unsupported mean [0.5,0.5]: expected 3"
             + " numbers (R, G, B)",
         "{\"input_size\": [3, 224, 224], \"std\": [0.5, 0, 0.5]}|pretrained_cfg: std must be 3 finite, non-zero"
@@ -88,6 +88,16 @@ class EvalPreprocessingTest {
         EvalPreprocessing p = new EvalPreprocessing(256, 320, 0.875, Filter.BILINEAR,
                 EvalPreprocessing.imagenetDefaultMean(), EvalPreprocessing.imagenetDefaultStd());
         assertEquals(new ResizeTarget(365, 292), p.resizeTarget(203, 257), "floor(320 / 0.875), floor(256 / 0.875)");
+    }
+
+    @Test
+    void squashResizesEvenASquareTargetToExactlyItsSize() throws Exception {
+        EvalPreprocessing p = parse("{\"input_size\": [3, 224, 224], \"crop_pct\": 1.0, \"crop_mode\": \"squash\"}");
+        assertEquals(EvalPreprocessing.CropMode.SQUASH, p.cropMode());
+        assertEquals(new ResizeTarget(224, 224), p.resizeTarget(451, 300), "no aspect ratio kept");
+        RgbImage out = p.resizeAndCrop(RgbImage.of(451, 300, new byte[451 * 300 * 3]));
+        assertEquals(224, out.width());
+        assertEquals(224, out.height());
     }
 
     @Test
