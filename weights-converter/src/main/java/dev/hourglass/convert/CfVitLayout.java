@@ -39,7 +39,7 @@ final class CfVitLayout extends Layout {
 
     @Override
     Conversion convert(Checkpoint c, ConvertOptions o) throws IOException {
-        Set<String> names = Set.copyOf(c.tensors().names());
+        Set<String> names = new java.util.LinkedHashSet<>(c.tensors().names());
         boolean lvvit = names.contains("patch_embed.conv1.weight");
         TensorPlan plan = new TensorPlan();
         for (String n : names) {

@@ -41,14 +41,27 @@ public final class ConvertedModel implements TensorSource {
         this.layout = layout;
         this.config = config;
         this.plan = plan;
+        // timm's order for the encoder (cls_token, pos_embed, patch_embed, blocks, norm, heads), then the rest in
+        // the order the source listed them, so a written file reads like a timm checkpoint.
+        List<String> order = new ArrayList<>();
+        for (String n : dev.hourglass.vit.TimmVitLayout.expectedShapes(config.encoder()).keySet()) {
+            if (plan.canonical().containsKey(n)) {
+                order.add(n);
+            }
+        }
+        for (String n : plan.canonical().keySet()) {
+            if (!order.contains(n)) {
+                order.add(n);
+            }
+        }
         List<TensorInfo> list = new ArrayList<>();
         long offset = 0;
-        for (Map.Entry<String, TensorPlan.Source> e : plan.canonical().entrySet()) {
-            String first = e.getValue().rawNames().get(0);
-            TensorInfo raw = checkpoint.tensors().info(first).orElseThrow();
-            Shape shape = shapes.get(e.getKey());
+        for (String name : order) {
+            TensorPlan.Source source = plan.canonical().get(name);
+            TensorInfo raw = checkpoint.tensors().info(source.rawNames().get(0)).orElseThrow();
+            Shape shape = shapes.get(name);
             long bytes = Math.multiplyExact(shape.elementCount(), (long) rawBytesPerElement(raw));
-            TensorInfo info = new TensorInfo(e.getKey(), raw.dtype(), shape, offset, offset + bytes);
+            TensorInfo info = new TensorInfo(name, raw.dtype(), shape, offset, offset + bytes);
             offset += bytes;
             list.add(info);
             byName.put(info.name(), info);

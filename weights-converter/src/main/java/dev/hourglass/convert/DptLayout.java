@@ -47,7 +47,7 @@ final class DptLayout extends Layout {
 
     @Override
     Conversion convert(Checkpoint c, ConvertOptions o) throws IOException {
-        Set<String> names = Set.copyOf(c.tensors().names());
+        Set<String> names = new java.util.LinkedHashSet<>(c.tensors().names());
         TensorPlan plan = new TensorPlan();
         if (huggingFace) {
             HfVitLayout.mapEmbeddingsAndLayers(plan, names, "dpt.");

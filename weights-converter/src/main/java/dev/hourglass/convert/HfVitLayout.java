@@ -33,7 +33,7 @@ final class HfVitLayout extends Layout {
 
     @Override
     Conversion convert(Checkpoint c, ConvertOptions o) throws IOException {
-        Set<String> names = Set.copyOf(c.tensors().names());
+        Set<String> names = new java.util.LinkedHashSet<>(c.tensors().names());
         String p = names.stream().anyMatch(n -> n.startsWith("deit.")) ? "deit." : "vit.";
         TensorPlan plan = new TensorPlan();
         mapEmbeddingsAndLayers(plan, names, p);

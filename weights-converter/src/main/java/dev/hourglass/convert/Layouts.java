@@ -43,7 +43,7 @@ final class Layouts {
         if (hourglass) {
             return identity(c);
         }
-        Set<String> names = Set.copyOf(c.tensors().names());
+        Set<String> names = new java.util.LinkedHashSet<>(c.tensors().names());
         for (Layout l : ALL) {
             if (l.matches(names)) {
                 return l.convert(c, o);

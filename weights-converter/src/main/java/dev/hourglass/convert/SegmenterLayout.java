@@ -47,7 +47,7 @@ final class SegmenterLayout extends Layout {
 
     @Override
     Conversion convert(Checkpoint c, ConvertOptions o) throws IOException {
-        Set<String> names = Set.copyOf(c.tensors().names());
+        Set<String> names = new java.util.LinkedHashSet<>(c.tensors().names());
         TensorPlan plan = new TensorPlan();
         String decoderPrefix = mmseg ? "decode_head." : "decoder.";
         if (mmseg) {

@@ -32,7 +32,7 @@ final class TimmLayout extends Layout {
 
     @Override
     Conversion convert(Checkpoint c, ConvertOptions o) throws IOException {
-        Set<String> names = Set.copyOf(c.tensors().names());
+        Set<String> names = new java.util.LinkedHashSet<>(c.tensors().names());
         TensorPlan plan = new TensorPlan();
         mapTimmEncoder(plan, names, "");
         List<String> problems = new ArrayList<>();
