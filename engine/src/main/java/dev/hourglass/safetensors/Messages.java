@@ -1,35 +1,19 @@
 package dev.hourglass.safetensors;
 
+import dev.hourglass.io.UntrustedText;
+
 /**
  * Formatting of values quoted in error messages. Names and strings come from untrusted files, so they are escaped and
  * cut short: an error message must stay readable and small whatever the file contains.
  */
 final class Messages {
-    private static final int MAX_QUOTED_CHARS = 120;
-    private static final int MAX_LISTED_VALUES = 8;
 
     private Messages() {
     }
 
-    /** {@code s} in double quotes, with quotes, backslashes and control characters escaped, cut after ~120 chars. */
+    /** See {@link UntrustedText#quote}. */
     static String quote(String s) {
-        StringBuilder out = new StringBuilder().append('"');
-        int shown = 0;
-        for (; shown < s.length() && out.length() <= MAX_QUOTED_CHARS; shown++) {
-            char c = s.charAt(shown);
-            if (c == '"' || c == '\\') {
-                out.append('\\').append(c);
-            } else if (c < 0x20 || c == 0x7f) {
-                out.append(String.format("\\u%04x", (int) c));
-            } else {
-                out.append(c);
-            }
-        }
-        out.append('"');
-        if (shown < s.length()) {
-            out.append("...(").append(s.length()).append(" chars)");
-        }
-        return out.toString();
+        return UntrustedText.quote(s);
     }
 
     /** {@code tensor "name"}, the prefix of every message about one tensor. */
@@ -37,16 +21,8 @@ final class Messages {
         return "tensor " + quote(name);
     }
 
-    /** {@code [1, 2, 3]}, listing at most 8 values. */
+    /** See {@link UntrustedText#list}. */
     static String list(long[] values) {
-        StringBuilder out = new StringBuilder("[");
-        int shown = Math.min(values.length, MAX_LISTED_VALUES);
-        for (int i = 0; i < shown; i++) {
-            out.append(i == 0 ? "" : ", ").append(values[i]);
-        }
-        if (shown < values.length) {
-            out.append(", ... (").append(values.length).append(" values)");
-        }
-        return out.append(']').toString();
+        return UntrustedText.list(values);
     }
 }
