@@ -1,5 +1,6 @@
 package dev.hourglass.backend;
 
+import dev.hourglass.kernels.ClusteringParameters;
 import dev.hourglass.kernels.Epilogue;
 import dev.hourglass.tensor.Tensor;
 
@@ -86,6 +87,38 @@ public interface Backend extends AutoCloseable {
 
     /** {@code x[i] = (x[i] + y[i]) * scale} over {@code count} values. */
     void addScaled(Buffer x, Buffer y, long count, float scale);
+
+    /** Copies {@code count} values from {@code src} at {@code srcOffset} to {@code dst} at {@code dstOffset}. */
+    void copy(Buffer src, long srcOffset, Buffer dst, long dstOffset, long count);
+
+    /** Divides each of {@code rows} rows of {@code dim} values by its L2 norm (no epsilon, as Segmenter does). */
+    void normalizeRows(Buffer x, long offset, int rows, int dim);
+
+    /**
+     * {@code out[rows, bRows] = a[rows, inner] b[bRows, inner]^T}, for products of two activations (a decoder's
+     * patch-class scores); {@code b} is read as if it were a weight, so this costs one packing of {@code b}.
+     */
+    void matmulTransposed(Buffer a, long aOffset, int rows, Buffer b, long bOffset, int bRows, int inner, Buffer out,
+                          long outOffset);
+
+    /**
+     * Expedit's token clustering layer for one image (see {@link dev.hourglass.kernels.Kernels#clusterTokens}):
+     * {@code gridHeight x gridWidth} tokens of {@code dim} values at {@code offset} become {@code p.clusters()}
+     * centres at {@code centresOffset}. {@code hardLabels} (host memory, may be null) receives each token's nearest
+     * final centre.
+     */
+    void clusterTokens(Buffer tokens, long offset, int gridHeight, int gridWidth, int dim, ClusteringParameters p,
+                       Buffer centres, long centresOffset, int[] hardLabels, int labelsOffset);
+
+    /**
+     * Expedit's token reconstruction layer for one image (see
+     * {@link dev.hourglass.kernels.Kernels#reconstructTokens}): {@code out[tokens, channels]} from
+     * {@code values[clusters, channels]}, weighted by the distances between {@code before[tokens, dim]} and
+     * {@code after[clusters, dim]}.
+     */
+    void reconstructTokens(Buffer values, long valuesOffset, int clusters, int channels, Buffer before,
+                           long beforeOffset, int tokens, Buffer after, long afterOffset, int dim, int topK,
+                           float temperature, Buffer out, long outOffset);
 
     /** Releases what the backend holds (threads, device memory). Buffers it made are unusable afterwards. */
     @Override

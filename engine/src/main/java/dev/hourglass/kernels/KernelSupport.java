@@ -58,4 +58,10 @@ interface KernelSupport {
 
     /** {@code x[i] += y[i]}. */
     void addInPlace(float[] x, int xOffset, float[] y, int yOffset, int length);
+
+    /** {@code sum_i a[i] * b[i]} over {@code length} values. */
+    float dot(float[] a, int aOffset, float[] b, int bOffset, int length);
+
+    /** {@code y[i] += alpha * x[i]} over {@code length} values. */
+    void axpy(float alpha, float[] x, int xOffset, float[] y, int yOffset, int length);
 }

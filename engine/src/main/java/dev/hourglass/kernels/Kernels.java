@@ -21,6 +21,8 @@ public final class Kernels {
 
     private static final class Holder {
         static final CpuKernels KERNELS = new CpuKernels(KernelSupportLookup.Holder.SUPPORT);
+        static final TokenClusteringKernel CLUSTERING = new TokenClusteringKernel(KERNELS);
+        static final TokenReconstructionKernel RECONSTRUCTION = new TokenReconstructionKernel(KERNELS);
 
         private Holder() {
         }
@@ -190,6 +192,86 @@ public final class Kernels {
             throw new IllegalArgumentException("attention: qkv and out overlap");
         }
         kernels().attention(pool, qkv, qkvOffset, batch, tokens, heads, headDim, out, outOffset, workspace);
+    }
+
+    /**
+     * Expedit's token clustering layer for one image: the {@code gridHeight x gridWidth} tokens of {@code dim} values
+     * (row-major, from {@code offset}) become {@code p.clusters()} centres, written row-major in cluster-grid order to
+     * {@code centres}. With {@code hardLabels} non-null, each token's nearest final centre (over all centres, first
+     * index on ties) is written there too; that costs a dense {@code tokens x clusters} distance pass, so pass null
+     * when it is not needed.
+     */
+    public static void clusterTokens(ComputePool pool, float[] tokens, int offset, int gridHeight, int gridWidth,
+                                     int dim, ClusteringParameters p, float[] centres, int centresOffset,
+                                     int[] hardLabels, int labelsOffset) {
+        Objects.requireNonNull(pool, "pool");
+        Objects.requireNonNull(p, "parameters");
+        if (gridHeight < 1 || gridWidth < 1 || dim < 1) {
+            throw new IllegalArgumentException("clusterTokens: grid " + gridHeight + "x" + gridWidth + " and width "
+                    + dim + " must be positive");
+        }
+        long n = (long) gridHeight * gridWidth;
+        checkRange("tokens", tokens, offset, n * dim);
+        checkRange("centres", centres, centresOffset, (long) p.clusters() * dim);
+        if (hardLabels != null) {
+            Objects.checkFromIndexSize(labelsOffset, n, hardLabels.length);
+        }
+        if (tokens == centres && overlaps(offset, n * dim, centresOffset, (long) p.clusters() * dim)) {
+            throw new IllegalArgumentException("clusterTokens: tokens and centres overlap");
+        }
+        Holder.CLUSTERING.cluster(pool, tokens, offset, gridHeight, gridWidth, dim, p, centres, centresOffset,
+                hardLabels, labelsOffset);
+    }
+
+    /**
+     * Expedit's token reconstruction layer for one image: {@code out[tokens, channels]} from the cluster values
+     * {@code values[clusters, channels]}, weighted by the distances between {@code before[tokens, dim]} (the
+     * features entering clustering) and {@code after[clusters, dim]} (the final centres).
+     *
+     * @param topK        weights kept per token (ties at the threshold are all kept), at most {@code clusters};
+     *                    negative keeps all
+     * @param temperature {@code τ} in {@code exp(-τ·d²)}, positive
+     */
+    public static void reconstructTokens(ComputePool pool, float[] values, int valuesOffset, int clusters,
+                                         int channels, float[] before, int beforeOffset, int tokens, float[] after,
+                                         int afterOffset, int dim, int topK, float temperature, float[] out,
+                                         int outOffset) {
+        Objects.requireNonNull(pool, "pool");
+        if (clusters < 1 || channels < 1 || tokens < 1 || dim < 1) {
+            throw new IllegalArgumentException("reconstructTokens: sizes must be positive: clusters=" + clusters
+                    + " channels=" + channels + " tokens=" + tokens + " dim=" + dim);
+        }
+        if (topK == 0 || topK > clusters) {
+            throw new IllegalArgumentException("reconstructTokens: k must be in [1, " + clusters
+                    + "] (or negative for all), got " + topK);
+        }
+        if (!(temperature > 0f) || Float.isInfinite(temperature)) {
+            throw new IllegalArgumentException("reconstructTokens: the temperature must be positive and finite, got "
+                    + temperature);
+        }
+        checkRange("values", values, valuesOffset, (long) clusters * channels);
+        checkRange("before", before, beforeOffset, (long) tokens * dim);
+        checkRange("after", after, afterOffset, (long) clusters * dim);
+        checkRange("out", out, outOffset, (long) tokens * channels);
+        if (out == values && overlaps(outOffset, (long) tokens * channels, valuesOffset, (long) clusters * channels)) {
+            throw new IllegalArgumentException("reconstructTokens: values and out overlap");
+        }
+        Holder.RECONSTRUCTION.reconstruct(pool, values, valuesOffset, clusters, channels, before, beforeOffset,
+                tokens, after, afterOffset, dim, topK, temperature, out, outOffset);
+    }
+
+    /** {@code sum_i a[i] * b[i]}. */
+    public static float dot(float[] a, int aOffset, float[] b, int bOffset, int length) {
+        checkRange("a", a, aOffset, length);
+        checkRange("b", b, bOffset, length);
+        return kernels().support().dot(a, aOffset, b, bOffset, length);
+    }
+
+    /** {@code y[i] += alpha * x[i]}. */
+    public static void axpy(float alpha, float[] x, int xOffset, float[] y, int yOffset, int length) {
+        checkRange("x", x, xOffset, length);
+        checkRange("y", y, yOffset, length);
+        kernels().support().axpy(alpha, x, xOffset, y, yOffset, length);
     }
 
     static void checkRange(String name, float[] array, long offset, long length) {

@@ -398,4 +398,40 @@ final class PanamaKernelSupport implements KernelSupport {
             x[xOffset + i] += y[yOffset + i];
         }
     }
+
+    @Override
+    public float dot(float[] a, int aOffset, float[] b, int bOffset, int length) {
+        // Two accumulators hide the FMA latency; rows here are ViT widths (192 to 1280), many vectors long.
+        int bound2 = length - length % (2 * L);
+        FloatVector s0 = FloatVector.zero(S);
+        FloatVector s1 = FloatVector.zero(S);
+        int i = 0;
+        for (; i < bound2; i += 2 * L) {
+            s0 = FloatVector.fromArray(S, a, aOffset + i).fma(FloatVector.fromArray(S, b, bOffset + i), s0);
+            s1 = FloatVector.fromArray(S, a, aOffset + i + L).fma(FloatVector.fromArray(S, b, bOffset + i + L), s1);
+        }
+        int bound = S.loopBound(length);
+        for (; i < bound; i += L) {
+            s0 = FloatVector.fromArray(S, a, aOffset + i).fma(FloatVector.fromArray(S, b, bOffset + i), s0);
+        }
+        float sum = s0.add(s1).reduceLanes(VectorOperators.ADD);
+        for (; i < length; i++) {
+            sum += a[aOffset + i] * b[bOffset + i];
+        }
+        return sum;
+    }
+
+    @Override
+    public void axpy(float alpha, float[] x, int xOffset, float[] y, int yOffset, int length) {
+        FloatVector av = FloatVector.broadcast(S, alpha);
+        int bound = S.loopBound(length);
+        int i = 0;
+        for (; i < bound; i += L) {
+            FloatVector.fromArray(S, x, xOffset + i).fma(av, FloatVector.fromArray(S, y, yOffset + i))
+                    .intoArray(y, yOffset + i);
+        }
+        for (; i < length; i++) {
+            y[yOffset + i] += alpha * x[xOffset + i];
+        }
+    }
 }

@@ -8,7 +8,7 @@ import dev.hourglass.tensor.Shape;
 import dev.hourglass.tensor.Tensor;
 
 /** Looks tensors up by their timm names and checks each one's shape against the configuration. */
-final class TimmVitNames {
+final class TimmVitNames implements TensorLookup {
     private final TensorSource source;
     private final VitConfig config;
 
@@ -17,7 +17,8 @@ final class TimmVitNames {
         this.config = config;
     }
 
-    Tensor tensor(String name, long... expectedDims) throws IOException {
+    @Override
+    public Tensor tensor(String name, long... expectedDims) throws IOException {
         if (!source.contains(name)) {
             throw new IOException(source.path().getFileName() + ": tensor \"" + name + "\" is missing (needed by a ViT with "
                     + config.depth() + " blocks, width " + config.embedDim() + ")");

@@ -33,15 +33,11 @@ public final class VisionTransformer implements AutoCloseable {
     private final Buffer prefix;
     private final float[] trainedPositions;
     private final Map<Long, Buffer> positionsByGrid = new ConcurrentHashMap<>();
-    private final List<Block> blocks;
+    private final List<TransformerBlock> blocks;
     private final Buffer normWeight;
     private final Buffer normBias;
     private final LinearWeights head;
     private final LinearWeights headDist;
-
-    private record Block(Buffer norm1Weight, Buffer norm1Bias, LinearWeights qkv, LinearWeights proj,
-                         Buffer norm2Weight, Buffer norm2Bias, LinearWeights fc1, LinearWeights fc2) {
-    }
 
     private VisionTransformer(VitConfig config, TensorSource weights, Backend backend, WeightStore store)
             throws IOException {
@@ -68,21 +64,10 @@ public final class VisionTransformer implements AutoCloseable {
         trainedPositions = names.tensor("pos_embed", 1, config.prefixTokens() + gridTokens, d).toFloatArray();
         positionsByGrid.put(gridKey(config.gridHeight(), config.gridWidth()), store.constant(trainedPositions));
 
-        List<Block> list = new ArrayList<>(config.depth());
+        List<TransformerBlock> list = new ArrayList<>(config.depth());
         for (int i = 0; i < config.depth(); i++) {
-            String p = "blocks." + i + ".";
-            list.add(new Block(
-                    store.constant(names.tensor(p + "norm1.weight", d)),
-                    store.constant(names.tensor(p + "norm1.bias", d)),
-                    store.linear(names.tensor(p + "attn.qkv.weight", 3L * d, d),
-                            config.qkvBias() ? names.tensor(p + "attn.qkv.bias", 3L * d) : null),
-                    store.linear(names.tensor(p + "attn.proj.weight", d, d), names.tensor(p + "attn.proj.bias", d)),
-                    store.constant(names.tensor(p + "norm2.weight", d)),
-                    store.constant(names.tensor(p + "norm2.bias", d)),
-                    store.linear(names.tensor(p + "mlp.fc1.weight", config.mlpHidden(), d),
-                            names.tensor(p + "mlp.fc1.bias", config.mlpHidden())),
-                    store.linear(names.tensor(p + "mlp.fc2.weight", d, config.mlpHidden()),
-                            names.tensor(p + "mlp.fc2.bias", d))));
+            list.add(TransformerBlock.load(store, names, "blocks." + i + ".", d, config.mlpHidden(),
+                    config.numHeads(), config.qkvBias(), config.normEps()));
         }
         blocks = List.copyOf(list);
         normWeight = store.constant(names.tensor("norm.weight", d));
@@ -186,15 +171,56 @@ public final class VisionTransformer implements AutoCloseable {
      * {@code forward_features}).
      */
     public Tensor features(Tensor images, BlockHook hook) {
+        try (Encoded e = encode(images, hook)) {
+            TokenSequence t = e.tokens();
+            float[] out = new float[Math.toIntExact(t.size())];
+            backend.download(t.data(), 0, out, 0, out.length);
+            return Tensor.ofFloats(out, t.batch(), t.tokens(), t.dim());
+        }
+    }
+
+    /**
+     * The encoder's output kept on the backend for a head to read (a dense decoder): every token after the final
+     * LayerNorm, with the grid and prefix the hooks left. Close it to free the call's activations.
+     */
+    public Encoded encode(Tensor images, BlockHook hook) {
         int batch = batchOf(images);
-        try (Forward f = new Forward(batch)) {
+        Forward f = new Forward(batch);
+        try {
             TokenSequence tokens = f.encoderBlocks(images, hook);
-            int rows = batch * tokens.tokens();
-            Buffer normed = f.scratch((long) rows * config.embedDim());
-            backend.layerNorm(tokens.data(), normed, rows, config.embedDim(), normWeight, normBias, config.normEps());
-            float[] out = new float[rows * config.embedDim()];
-            backend.download(normed, 0, out, 0, out.length);
-            return Tensor.ofFloats(out, batch, tokens.tokens(), config.embedDim());
+            long rows = (long) batch * tokens.tokens();
+            Buffer normed = f.scratch(rows * config.embedDim());
+            backend.layerNorm(tokens.data(), normed, Math.toIntExact(rows), config.embedDim(), normWeight, normBias,
+                    config.normEps());
+            return new Encoded(new TokenSequence(normed, batch, tokens.tokens(), tokens.dim(), tokens.prefixTokens(),
+                    tokens.gridHeight(), tokens.gridWidth()), f);
+        } catch (RuntimeException | Error e) {
+            f.close();
+            throw e;
+        }
+    }
+
+    /** The result of {@link #encode}: tokens on the backend, valid until closed. Not thread-safe. */
+    public static final class Encoded implements AutoCloseable {
+        private final TokenSequence tokens;
+        private final AutoCloseable owner;
+
+        private Encoded(TokenSequence tokens, AutoCloseable owner) {
+            this.tokens = tokens;
+            this.owner = owner;
+        }
+
+        public TokenSequence tokens() {
+            return tokens;
+        }
+
+        @Override
+        public void close() {
+            try {
+                owner.close();
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
         }
     }
 
@@ -232,11 +258,7 @@ public final class VisionTransformer implements AutoCloseable {
     private final class Forward implements AutoCloseable {
         private final int batch;
         private final List<Buffer> owned = new ArrayList<>();
-        private Buffer normed;
-        private Buffer qkv;
-        private Buffer attended;
-        private Buffer hidden;
-        private int capacityTokens;
+        private final TransformerBlock.Scratch blockScratch = new TransformerBlock.Scratch(backend);
 
         Forward(int batch) {
             this.batch = batch;
@@ -246,19 +268,6 @@ public final class VisionTransformer implements AutoCloseable {
             Buffer b = backend.allocate(floats);
             owned.add(b);
             return b;
-        }
-
-        private void ensureCapacity(int tokens) {
-            if (tokens <= capacityTokens) {
-                return;
-            }
-            long rows = (long) batch * tokens;
-            int d = config.embedDim();
-            normed = scratch(rows * d);
-            qkv = scratch(rows * 3 * d);
-            attended = scratch(rows * d);
-            hidden = scratch(rows * config.mlpHidden());
-            capacityTokens = tokens;
         }
 
         TokenSequence encoderBlocks(Tensor images, BlockHook hook) {
@@ -284,7 +293,7 @@ public final class VisionTransformer implements AutoCloseable {
 
             TokenSequence seq = new TokenSequence(x, batch, tokens, d, prefixCount, gh, gw);
             for (int i = 0; i < blocks.size(); i++) {
-                runBlock(blocks.get(i), seq);
+                blocks.get(i).run(backend, seq.data(), batch, seq.tokens(), blockScratch);
                 TokenSequence next = hook.afterBlock(i, seq);
                 if (next.dim() != d || next.batch() != batch) {
                     throw new IllegalStateException("hook after block " + i + " changed the batch or width: "
@@ -298,22 +307,9 @@ public final class VisionTransformer implements AutoCloseable {
             return seq;
         }
 
-        private void runBlock(Block blk, TokenSequence seq) {
-            ensureCapacity(seq.tokens());
-            int rows = batch * seq.tokens();
-            int d = config.embedDim();
-            Buffer x = seq.data();
-            backend.layerNorm(x, normed, rows, d, blk.norm1Weight(), blk.norm1Bias(), config.normEps());
-            backend.linear(normed, 0, rows, blk.qkv(), qkv, 0, Epilogue.NONE);
-            backend.attention(qkv, attended, batch, seq.tokens(), config.numHeads(), config.headDim());
-            backend.linear(attended, 0, rows, blk.proj(), x, 0, Epilogue.RESIDUAL);
-            backend.layerNorm(x, normed, rows, d, blk.norm2Weight(), blk.norm2Bias(), config.normEps());
-            backend.linear(normed, 0, rows, blk.fc1(), hidden, 0, Epilogue.GELU);
-            backend.linear(hidden, 0, rows, blk.fc2(), x, 0, Epilogue.RESIDUAL);
-        }
-
         @Override
         public void close() {
+            blockScratch.close();
             for (Buffer b : owned) {
                 b.close();
             }

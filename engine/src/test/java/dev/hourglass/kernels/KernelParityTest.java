@@ -259,4 +259,25 @@ class KernelParityTest {
             assertClose(impl + " add n=" + n, expected, x, 1, mixed(0, 0));
         }
     }
+
+    @ParameterizedTest(name = "{0} dot and axpy")
+    @ValueSource(strings = {"scalar", "panama"})
+    void dotAndAxpyMatchReference(String impl) {
+        CpuKernels kernels = kernels(impl);
+        for (int n : SIZES) {
+            SplittableRandom r = new SplittableRandom(31L * n);
+            float[] a = random(r, n + 3, -2, 2);
+            float[] b = random(r, n + 1, -2, 2);
+            double expectedDot = 0;
+            double[] expectedAxpy = new double[n];
+            for (int i = 0; i < n; i++) {
+                expectedDot += (double) a[3 + i] * b[1 + i];
+                expectedAxpy[i] = b[1 + i] + 0.75 * a[3 + i];
+            }
+            float dot = kernels.support().dot(a, 3, b, 1, n);
+            assertClose(impl + " dot n=" + n, new double[] {expectedDot}, new float[] {dot}, 0, dotTolerance(n));
+            kernels.support().axpy(0.75f, a, 3, b, 1, n);
+            assertClose(impl + " axpy n=" + n, expectedAxpy, b, 1, mixed(1e-6, 1e-6));
+        }
+    }
 }

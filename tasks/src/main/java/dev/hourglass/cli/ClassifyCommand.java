@@ -185,7 +185,7 @@ final class ClassifyCommand implements Callable<Integer> {
         return r;
     }
 
-    private static double millisSince(long start) {
+    static double millisSince(long start) {
         return (System.nanoTime() - start) / 1e6;
     }
 

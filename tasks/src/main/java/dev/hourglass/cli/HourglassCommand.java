@@ -10,8 +10,9 @@ import picocli.CommandLine.Command;
 @Command(name = "hourglass",
         mixinStandardHelpOptions = true,
         versionProvider = HourglassCommand.Version.class,
-        description = "Vision Transformers on the JVM: ViT/DeiT inference with the Vector API, no native runtime.",
-        subcommands = {ClassifyCommand.class, ConvertCommand.class, InspectCommand.class, DemoCommand.class,
+        description = {"Vision Transformers on the JVM: ViT/DeiT classification and Segmenter segmentation (with Expedit",
+                "token reduction) on the Vector API, no native runtime."},
+        subcommands = {ClassifyCommand.class, SegmentCommand.class, ConvertCommand.class, InspectCommand.class, DemoCommand.class,
                 CommandLine.HelpCommand.class},
         footer = {"", "JVM options come from HOURGLASS_JAVA_OPTS (bin/hourglass); -Dhourglass.kernels=scalar|panama"
                 + " forces the kernel implementation."})

@@ -1,14 +1,20 @@
 package dev.hourglass.backend.cpu;
 
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.util.Objects;
 
 import dev.hourglass.backend.Backend;
 import dev.hourglass.backend.Buffer;
 import dev.hourglass.backend.LinearWeights;
 import dev.hourglass.backend.WeightStore;
+import dev.hourglass.kernels.ClusteringParameters;
 import dev.hourglass.kernels.ComputePool;
 import dev.hourglass.kernels.Epilogue;
 import dev.hourglass.kernels.Kernels;
+import dev.hourglass.kernels.PackedMatrix;
+import dev.hourglass.tensor.DType;
+import dev.hourglass.tensor.Shape;
 import dev.hourglass.tensor.Tensor;
 
 /**
@@ -185,6 +191,62 @@ public final class CpuBackend implements Backend {
         for (int i = 0; i < n; i++) {
             a[i] = (a[i] + b[i]) * scale;
         }
+    }
+
+    @Override
+    public void copy(Buffer src, long srcOffset, Buffer dst, long dstOffset, long count) {
+        System.arraycopy(data(src), index(srcOffset), data(dst), index(dstOffset), index(count));
+    }
+
+    @Override
+    public void normalizeRows(Buffer x, long offset, int rows, int dim) {
+        float[] a = data(x);
+        int start = index(offset);
+        checkSize("rows", a, (long) start + (long) rows * dim);
+        for (int r = 0; r < rows; r++) {
+            int o = start + r * dim;
+            float inv = 1f / (float) Math.sqrt(Kernels.dot(a, o, a, o, dim));
+            for (int i = o; i < o + dim; i++) {
+                a[i] *= inv;
+            }
+        }
+    }
+
+    @Override
+    public void matmulTransposed(Buffer a, long aOffset, int rows, Buffer b, long bOffset, int bRows, int inner,
+                                 Buffer out, long outOffset) {
+        float[] bData = data(b);
+        long bytes = (long) bRows * inner * Float.BYTES;
+        checkSize("b", bData, bOffset + (long) bRows * inner);
+        Tensor weight = Tensor.of(Shape.of(bRows, inner), DType.F32,
+                MemorySegment.ofArray(bData).asSlice(bOffset * Float.BYTES, bytes));
+        try (Arena arena = Arena.ofShared()) {
+            PackedMatrix packed = Kernels.pack(weight, arena);
+            float[] workspace = arrays.take(checkedLength(Kernels.linearWorkspaceSize(pool, packed)));
+            try {
+                Kernels.linear(pool, data(a), index(aOffset), rows, packed, null, data(out), index(outOffset),
+                        Epilogue.NONE, workspace);
+            } finally {
+                arrays.give(workspace);
+            }
+        }
+    }
+
+    @Override
+    public void clusterTokens(Buffer tokens, long offset, int gridHeight, int gridWidth, int dim,
+                              ClusteringParameters p, Buffer centres, long centresOffset, int[] hardLabels,
+                              int labelsOffset) {
+        Kernels.clusterTokens(pool, data(tokens), index(offset), gridHeight, gridWidth, dim, p, data(centres),
+                index(centresOffset), hardLabels, labelsOffset);
+    }
+
+    @Override
+    public void reconstructTokens(Buffer values, long valuesOffset, int clusters, int channels, Buffer before,
+                                  long beforeOffset, int tokens, Buffer after, long afterOffset, int dim, int topK,
+                                  float temperature, Buffer out, long outOffset) {
+        Kernels.reconstructTokens(pool, data(values), index(valuesOffset), clusters, channels, data(before),
+                index(beforeOffset), tokens, data(after), index(afterOffset), dim, topK, temperature, data(out),
+                index(outOffset));
     }
 
     @Override

@@ -1,0 +1,135 @@
+package dev.hourglass.vit;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+
+import dev.hourglass.backend.Backend;
+import dev.hourglass.backend.Buffer;
+import dev.hourglass.backend.LinearWeights;
+import dev.hourglass.backend.WeightStore;
+import dev.hourglass.kernels.Epilogue;
+
+/**
+ * One pre-LayerNorm transformer block in timm's layout ({@code norm1}, {@code attn.qkv}, {@code attn.proj},
+ * {@code norm2}, {@code mlp.fc1}, GELU, {@code mlp.fc2}, two residuals): the ViT's encoder blocks and Segmenter's
+ * decoder blocks alike. Immutable once loaded; {@link #run} keeps its activations in the caller's {@link Scratch}.
+ */
+public final class TransformerBlock {
+    private final Buffer norm1Weight;
+    private final Buffer norm1Bias;
+    private final LinearWeights qkv;
+    private final LinearWeights proj;
+    private final Buffer norm2Weight;
+    private final Buffer norm2Bias;
+    private final LinearWeights fc1;
+    private final LinearWeights fc2;
+    private final int dim;
+    private final int hidden;
+    private final int heads;
+    private final float eps;
+
+    private TransformerBlock(Buffer norm1Weight, Buffer norm1Bias, LinearWeights qkv, LinearWeights proj,
+                             Buffer norm2Weight, Buffer norm2Bias, LinearWeights fc1, LinearWeights fc2, int dim,
+                             int hidden, int heads, float eps) {
+        this.norm1Weight = norm1Weight;
+        this.norm1Bias = norm1Bias;
+        this.qkv = qkv;
+        this.proj = proj;
+        this.norm2Weight = norm2Weight;
+        this.norm2Bias = norm2Bias;
+        this.fc1 = fc1;
+        this.fc2 = fc2;
+        this.dim = dim;
+        this.hidden = hidden;
+        this.heads = heads;
+        this.eps = eps;
+    }
+
+    /**
+     * Loads the block whose tensors are named {@code prefix + "norm1.weight"} and so on, into {@code store}.
+     *
+     * @throws IOException if a tensor is missing or mis-shaped
+     */
+    public static TransformerBlock load(WeightStore store, TensorLookup names, String prefix, int dim, int hidden,
+                                        int heads, boolean qkvBias, float eps) throws IOException {
+        if (heads < 1 || dim % heads != 0) {
+            throw new IllegalArgumentException("width " + dim + " does not split into " + heads + " heads");
+        }
+        return new TransformerBlock(
+                store.constant(names.tensor(prefix + "norm1.weight", dim)),
+                store.constant(names.tensor(prefix + "norm1.bias", dim)),
+                store.linear(names.tensor(prefix + "attn.qkv.weight", 3L * dim, dim),
+                        qkvBias ? names.tensor(prefix + "attn.qkv.bias", 3L * dim) : null),
+                store.linear(names.tensor(prefix + "attn.proj.weight", dim, dim),
+                        names.tensor(prefix + "attn.proj.bias", dim)),
+                store.constant(names.tensor(prefix + "norm2.weight", dim)),
+                store.constant(names.tensor(prefix + "norm2.bias", dim)),
+                store.linear(names.tensor(prefix + "mlp.fc1.weight", hidden, dim),
+                        names.tensor(prefix + "mlp.fc1.bias", hidden)),
+                store.linear(names.tensor(prefix + "mlp.fc2.weight", dim, hidden),
+                        names.tensor(prefix + "mlp.fc2.bias", dim)),
+                dim, hidden, heads, eps);
+    }
+
+    /** Runs the block in place on {@code x}, {@code [batch, tokens, dim]}. */
+    public void run(Backend backend, Buffer x, int batch, int tokens, Scratch scratch) {
+        scratch.ensure(batch * tokens, dim, hidden);
+        int rows = batch * tokens;
+        backend.layerNorm(x, scratch.normed, rows, dim, norm1Weight, norm1Bias, eps);
+        backend.linear(scratch.normed, 0, rows, qkv, scratch.qkv, 0, Epilogue.NONE);
+        backend.attention(scratch.qkv, scratch.attended, batch, tokens, heads, dim / heads);
+        backend.linear(scratch.attended, 0, rows, proj, x, 0, Epilogue.RESIDUAL);
+        backend.layerNorm(x, scratch.normed, rows, dim, norm2Weight, norm2Bias, eps);
+        backend.linear(scratch.normed, 0, rows, fc1, scratch.hidden, 0, Epilogue.GELU);
+        backend.linear(scratch.hidden, 0, rows, fc2, x, 0, Epilogue.RESIDUAL);
+    }
+
+    /**
+     * Activations of the blocks run by one call, grown as needed (a token reduction makes later blocks smaller, a
+     * decoder's class tokens make them larger). Not thread-safe: one per call.
+     */
+    public static final class Scratch implements AutoCloseable {
+        private final Backend backend;
+        private final List<Buffer> owned = new ArrayList<>();
+        private Buffer normed;
+        private Buffer qkv;
+        private Buffer attended;
+        private Buffer hidden;
+        private long rows;
+        private int dim;
+        private int hiddenDim;
+
+        public Scratch(Backend backend) {
+            this.backend = backend;
+        }
+
+        void ensure(long rows, int dim, int hiddenDim) {
+            if (rows <= this.rows && dim <= this.dim && hiddenDim <= this.hiddenDim) {
+                return;
+            }
+            close();
+            this.rows = Math.max(rows, this.rows);
+            this.dim = Math.max(dim, this.dim);
+            this.hiddenDim = Math.max(hiddenDim, this.hiddenDim);
+            normed = take(this.rows * this.dim);
+            qkv = take(this.rows * 3 * this.dim);
+            attended = take(this.rows * this.dim);
+            hidden = take(this.rows * this.hiddenDim);
+        }
+
+        private Buffer take(long floats) {
+            Buffer b = backend.allocate(floats);
+            owned.add(b);
+            return b;
+        }
+
+        @Override
+        public void close() {
+            for (Buffer b : owned) {
+                b.close();
+            }
+            owned.clear();
+        }
+    }
+}

@@ -1,0 +1,274 @@
+package dev.hourglass.cli;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+
+import dev.hourglass.expedit.ExpeditSettings;
+import dev.hourglass.io.AtomicFiles;
+import dev.hourglass.tasks.image.RgbImage;
+import dev.hourglass.tasks.segment.Segmentation;
+import dev.hourglass.tasks.segment.SegmentationPictures;
+import dev.hourglass.tasks.segment.SemanticSegmenter;
+import dev.hourglass.tensor.Npy;
+import dev.hourglass.tensor.Shape;
+import dev.hourglass.tensor.Tensor;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code hourglass segment}: semantic segmentation of one image with a Segmenter, optionally with Expedit. */
+@Command(name = "segment",
+        mixinStandardHelpOptions = true,
+        description = {"Segments an image with a Segmenter (sliding windows as Segmenter's own inference places them),",
+                "optionally with Expedit's token clustering and reconstruction (--expedite), which needs no",
+                "fine-tuning. Writes <name>.classes.png (class index per pixel), <name>.colour.png, <name>.overlay.png",
+                "(50% over the image), <name>.clusters.png (with --expedite) and <name>.json to --out."})
+final class SegmentCommand implements Callable<Integer> {
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Option(names = "--model", required = true, paramLabel = "MODEL",
+            description = {"An Hourglass Segmenter file (hourglass convert), Segmenter's checkpoint.pth (variant.yml",
+                    "beside it) or Expedit's mmseg checkpoint."})
+    Path model;
+
+    @CommandLine.Mixin
+    ConversionOptions conversion;
+
+    @CommandLine.ArgGroup(multiplicity = "1")
+    Input input;
+
+    static final class Input {
+        @Option(names = "--image", paramLabel = "FILE", description = "Image to segment (PNG, JPEG, ...).")
+        Path image;
+
+        @Option(names = "--input-tensor", paramLabel = "FILE.npy",
+                description = "An already normalised float32 tensor [1, 3, H, W] (or [3, H, W]) instead of an image.")
+        Path tensor;
+    }
+
+    @Option(names = "--expedite", arity = "0..1", fallbackValue = "", paramLabel = "SETTINGS",
+            description = {"Run with Expedit. SETTINGS: alpha=10,grid=28x28,iters=5,window=5,tau=0.02,k=20,tau_r=0.02",
+                    "(those are the defaults, Expedit's Segmenter ADE20K configuration; give any subset). alpha",
+                    "counts blocks from 1: alpha=10 clusters the tokens leaving the 10th block."})
+    String expedite;
+
+    @Option(names = "--out", defaultValue = "segment-out", paramLabel = "DIR",
+            description = "Folder for the pictures and the JSON report (default: ${DEFAULT-VALUE}).")
+    Path out;
+
+    @Option(names = "--palette", paramLabel = "FILE",
+            description = {"Class colours, one 'R G B' line (0-255) per class, e.g. the ADE20K colour table.",
+                    "Default: a generated palette that keeps neighbouring class indices apart."})
+    Path palette;
+
+    @Option(names = "--json", description = "Print the JSON report on standard output.")
+    boolean json;
+
+    @Option(names = "--save-logits", paramLabel = "FILE.npy",
+            description = "Write the merged logits [classes, H, W] (before the softmax) as float32 .npy.")
+    Path saveLogits;
+
+    @Option(names = "--threads", paramLabel = "N", description = "Compute threads (default: all available processors).")
+    Integer threads;
+
+    @Option(names = "--repeat", defaultValue = "1", paramLabel = "N",
+            description = "Segment N times and report the median time (default: ${DEFAULT-VALUE}).")
+    int repeat;
+
+    @Override
+    public Integer call() throws IOException {
+        if (repeat < 1) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--repeat must be at least 1, got " + repeat);
+        }
+        int n = threads == null ? Runtime.getRuntime().availableProcessors() : threads;
+        if (n < 1) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--threads must be at least 1, got " + n);
+        }
+        ExpeditSettings settings;
+        try {
+            settings = expedite == null ? null : ExpeditSettings.parse(expedite);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--expedite: " + e.getMessage());
+        }
+        long t0 = System.nanoTime();
+        try (SemanticSegmenter segmenter = SemanticSegmenter.load(model, n, conversion.toOptions())) {
+            double loadMs = ClassifyCommand.millisSince(t0);
+            int[] colours = palette == null
+                    ? SegmentationPictures.defaultPalette(segmenter.classNames().size())
+                    : readPalette(palette, segmenter.classNames().size());
+
+            long t1 = System.nanoTime();
+            RgbImage image = null;
+            Tensor tensor;
+            if (input.image != null) {
+                image = RgbImage.read(input.image);
+                tensor = segmenter.normalize(image);
+            } else {
+                tensor = asImage(Npy.read(input.tensor), input.tensor);
+            }
+            double preprocessMs = ClassifyCommand.millisSince(t1);
+
+            double[] forwardMs = new double[repeat];
+            Segmentation result = null;
+            for (int i = 0; i < repeat; i++) {
+                long s = System.nanoTime();
+                result = image != null
+                        ? segmenter.segment(image, settings, settings != null)
+                        : segmenter.segment(tensor, settings);
+                forwardMs[i] = ClassifyCommand.millisSince(s);
+            }
+            if (saveLogits != null) {
+                Tensor logits = segmenter.logits(tensor, settings);
+                Npy.write(saveLogits, logits.toFloatArray(), logits.shape().dims());
+            }
+            ClassifyCommand.Timing timing = new ClassifyCommand.Timing(loadMs, preprocessMs, forwardMs);
+            String stem = stem();
+            Files.createDirectories(out);
+            List<String> written = new ArrayList<>();
+            write(SegmentationPictures.classIndices(result), stem + ".classes.png", written);
+            write(SegmentationPictures.colours(result, colours), stem + ".colour.png", written);
+            if (image != null) {
+                write(SegmentationPictures.overlay(image, result, colours), stem + ".overlay.png", written);
+                if (result.clusters() != null) {
+                    write(SegmentationPictures.clusters(image, result), stem + ".clusters.png", written);
+                }
+            }
+            Path reportFile = out.resolve(stem + ".json");
+            written.add(reportFile.toString());
+            Map<String, Object> report = report(segmenter, settings, result, timing, written);
+            AtomicFiles.writeString(reportFile, JSON.writeValueAsString(report) + "\n");
+            PrintWriter stdout = spec.commandLine().getOut();
+            if (json) {
+                stdout.println(JSON.writeValueAsString(report));
+            } else {
+                printText(stdout, segmenter, settings, result, timing, written);
+            }
+            stdout.flush();
+            return 0;
+        }
+    }
+
+    private String stem() {
+        Path source = input.image != null ? input.image : input.tensor;
+        String name = source.getFileName().toString();
+        int dot = name.lastIndexOf('.');
+        return dot > 0 ? name.substring(0, dot) : name;
+    }
+
+    private void write(java.awt.image.BufferedImage picture, String name, List<String> written) throws IOException {
+        Path file = out.resolve(name);
+        SegmentationPictures.writePng(picture, file);
+        written.add(file.toString());
+    }
+
+    static int[] readPalette(Path file, int classes) throws IOException {
+        List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
+        List<Integer> colours = new ArrayList<>();
+        for (int i = 0; i < lines.size(); i++) {
+            String line = lines.get(i).strip();
+            if (line.isEmpty() || line.startsWith("#")) {
+                continue;
+            }
+            String[] parts = line.split("[\\s,]+");
+            if (parts.length != 3) {
+                throw new IOException(file + ": line " + (i + 1) + ": expected 'R G B', got '" + line + "'");
+            }
+            int rgb = 0;
+            for (String part : parts) {
+                int v;
+                try {
+                    v = Integer.parseInt(part);
+                } catch (NumberFormatException e) {
+                    v = -1;
+                }
+                if (v < 0 || v > 255) {
+                    throw new IOException(file + ": line " + (i + 1) + ": '" + part + "' is not a value in 0..255");
+                }
+                rgb = (rgb << 8) | v;
+            }
+            colours.add(rgb);
+        }
+        if (colours.size() < classes) {
+            throw new IOException(file + ": " + colours.size() + " colours for a model of " + classes + " classes");
+        }
+        return colours.stream().mapToInt(Integer::intValue).toArray();
+    }
+
+    private static Tensor asImage(Tensor t, Path file) throws IOException {
+        Shape s = t.shape();
+        if (s.rank() == 3 && s.dim(0) == 3) {
+            return t.reshape(1, 3, s.dim(1), s.dim(2));
+        }
+        if (s.rank() != 4 || s.dim(0) != 1 || s.dim(1) != 3) {
+            throw new IOException(file + ": expected a float32 tensor [1, 3, height, width] or [3, height, width], got"
+                    + " shape " + s);
+        }
+        return t;
+    }
+
+    private Map<String, Object> report(SemanticSegmenter segmenter, ExpeditSettings settings, Segmentation result,
+                                       ClassifyCommand.Timing timing, List<String> written) {
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("model", Map.of("path", model.toString(), "description", segmenter.toString()));
+        r.put("backend", segmenter.backendDescription());
+        Map<String, Object> in = new LinkedHashMap<>();
+        in.put(input.image != null ? "image" : "tensor", (input.image != null ? input.image : input.tensor).toString());
+        in.put("width", result.width());
+        in.put("height", result.height());
+        r.put("input", in);
+        r.put("window", Map.of("size", segmenter.windowSize(), "stride", segmenter.windowStride(), "count",
+                result.windows()));
+        r.put("expedite", settings == null ? null : settings.toString());
+        List<Object> classes = new ArrayList<>();
+        double[] fractions = result.classFractions();
+        Integer[] order = new Integer[fractions.length];
+        for (int i = 0; i < order.length; i++) {
+            order[i] = i;
+        }
+        java.util.Arrays.sort(order, (a, b) -> Double.compare(fractions[b], fractions[a]));
+        for (int c : order) {
+            if (fractions[c] > 0) {
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("index", c);
+                m.put("name", result.classNames().get(c));
+                m.put("fraction", Math.round(fractions[c] * 1e6) / 1e6);
+                classes.add(m);
+            }
+        }
+        r.put("classes", classes);
+        r.put("timing_ms", timing.toMap());
+        r.put("outputs", written);
+        return r;
+    }
+
+    private void printText(PrintWriter o, SemanticSegmenter segmenter, ExpeditSettings settings, Segmentation result,
+                           ClassifyCommand.Timing timing, List<String> written) {
+        o.println("model    " + segmenter);
+        o.println("input    " + (input.image != null ? input.image : input.tensor) + " (" + result.width() + "x"
+                + result.height() + "), " + result.windows() + " window(s) of " + segmenter.windowSize());
+        o.println("expedite " + (settings == null ? "off" : settings));
+        double[] fractions = result.classFractions();
+        for (int c = 0; c < fractions.length; c++) {
+            if (fractions[c] >= 0.005) {
+                o.printf("  %6.2f%%  %s (%d)%n", 100 * fractions[c], result.classNames().get(c), c);
+            }
+        }
+        o.printf("time     load %.0f ms, preprocess %.1f ms, segment %.1f ms (median of %d)%n", timing.loadMs(),
+                timing.preprocessMs(), timing.median(), timing.forwardMs().length);
+        o.println("wrote    " + String.join(", ", written));
+    }
+}

@@ -1,0 +1,472 @@
+package dev.hourglass.tasks.segment;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import dev.hourglass.backend.Backend;
+import dev.hourglass.backend.Buffer;
+import dev.hourglass.backend.WeightStore;
+import dev.hourglass.backend.cpu.CpuBackend;
+import dev.hourglass.convert.ConvertOptions;
+import dev.hourglass.convert.ConvertedModel;
+import dev.hourglass.convert.Converter;
+import dev.hourglass.expedit.ExpeditPass;
+import dev.hourglass.expedit.ExpeditSettings;
+import dev.hourglass.kernels.Resize;
+import dev.hourglass.model.ModelConfig;
+import dev.hourglass.safetensors.TensorSource;
+import dev.hourglass.tasks.image.RgbImage;
+import dev.hourglass.tensor.Shape;
+import dev.hourglass.tensor.Tensor;
+import dev.hourglass.vit.BlockHook;
+import dev.hourglass.vit.TransformerBlock;
+import dev.hourglass.vit.VisionTransformer;
+import dev.hourglass.vit.VitConfig;
+
+/**
+ * Semantic segmentation with a Segmenter (Strudel et al., 2021): a ViT encoder and a mask-transformer or linear
+ * decoder, run over sliding windows exactly as Segmenter's own inference does (see {@link SlidingWindows}), optionally
+ * with Expedit's token clustering and reconstruction ({@link ExpeditSettings}), which speeds the encoder and decoder
+ * up with the same weights.
+ *
+ * <pre>{@code
+ * try (SemanticSegmenter segmenter = SemanticSegmenter.load(Path.of("seg_large_mask_640/checkpoint.pth"), 4)) {
+ *     Segmentation s = segmenter.segment(RgbImage.read(Path.of("street.jpg")), ExpeditSettings.SEGMENTER_ADE20K,
+ *             false);
+ * }
+ * }</pre>
+ *
+ * <p>Takes an Hourglass model file or Segmenter's own {@code checkpoint.pth} (with {@code variant.yml} beside it), or
+ * Expedit's mmseg-renamed checkpoint. Thread-safe: calls keep their state to themselves. Close it to free the weights
+ * and stop the compute threads.
+ */
+public final class SemanticSegmenter implements AutoCloseable {
+    private final String name;
+    private final Backend backend;
+    private final VisionTransformer encoder;
+    private final WeightStore decoderStore;
+    private final SegmenterDecoder decoder;
+    private final List<String> classNames;
+    private final int window;
+    private final int stride;
+    private final float[] mean;
+    private final float[] std;
+
+    private SemanticSegmenter(String name, Backend backend, VisionTransformer encoder, WeightStore decoderStore,
+                              SegmenterDecoder decoder, List<String> classNames, int window, int stride, float[] mean,
+                              float[] std) {
+        this.name = name;
+        this.backend = backend;
+        this.encoder = encoder;
+        this.decoderStore = decoderStore;
+        this.decoder = decoder;
+        this.classNames = classNames;
+        this.window = window;
+        this.stride = stride;
+        this.mean = mean;
+        this.std = std;
+    }
+
+    /** Loads a Segmenter in any form the converter reads, computing on {@code threads} threads. */
+    public static SemanticSegmenter load(Path model, int threads) throws IOException {
+        return load(model, threads, ConvertOptions.NONE);
+    }
+
+    /**
+     * Loads a Segmenter: an Hourglass model file, Segmenter's {@code checkpoint.pth} with its {@code variant.yml}, or
+     * Expedit's mmseg checkpoint. Original checkpoints are converted in memory; nothing is written.
+     *
+     * @throws IOException naming the file and what is wrong with it
+     */
+    public static SemanticSegmenter load(Path model, int threads, ConvertOptions conversion) throws IOException {
+        try (ConvertedModel converted = Converter.open(model, conversion)) {
+            Path file = model.getFileName();
+            return create(file == null ? model.toString() : file.toString(), converted.config(), converted, threads);
+        }
+    }
+
+    /**
+     * Loads an Hourglass model file from the class path ({@code resource + "/model.safetensors"}); it is spooled to a
+     * temporary file, deleted before this returns.
+     */
+    public static SemanticSegmenter loadResource(String resource, int threads) throws IOException {
+        String base = resource.endsWith("/") ? resource.substring(0, resource.length() - 1) : resource;
+        Path dir = Files.createTempDirectory("hourglass-");
+        Path file = dir.resolve("model.safetensors");
+        try (InputStream in = SemanticSegmenter.class.getClassLoader().getResourceAsStream(base + "/model.safetensors")) {
+            if (in == null) {
+                throw new IOException("class path resource " + base + "/model.safetensors is missing");
+            }
+            Files.copy(in, file);
+            try (ConvertedModel converted = Converter.open(file, ConvertOptions.NONE)) {
+                return create(base, converted.config(), converted, threads);
+            }
+        } finally {
+            Files.deleteIfExists(file);
+            Files.deleteIfExists(dir);
+        }
+    }
+
+    private static SemanticSegmenter create(String name, ModelConfig config, TensorSource weights, int threads)
+            throws IOException {
+        if (!"segmenter".equals(config.family())) {
+            throw new IOException(name + " is a " + config.family() + " model; segmentation runs Segmenter models");
+        }
+        if (threads < 1) {
+            throw new IllegalArgumentException("threads must be at least 1, got " + threads);
+        }
+        VitConfig vit = config.encoder();
+        ObjectNode d = config.decoder();
+        int classes = positive(d, "n_cls", name);
+        int window = positive(d, "window_size", name);
+        int stride = positive(d, "window_stride", name);
+        List<String> classNames = classNames(config.labels(), classes, name);
+        float[] mean = channels(config.preprocessing(), "mean", name);
+        float[] std = channels(config.preprocessing(), "std", name);
+        Backend backend = new CpuBackend(threads);
+        VisionTransformer encoder = null;
+        WeightStore store = null;
+        try {
+            encoder = VisionTransformer.create(vit, weights, backend);
+            store = backend.newWeightStore();
+            String source = weights.path().getFileName().toString();
+            dev.hourglass.vit.TensorLookup names = (tensor, dims) -> {
+                if (!weights.contains(tensor)) {
+                    throw new IOException(source + ": tensor \"" + tensor + "\" is missing (needed by the "
+                            + d.path("type").asText() + " decoder)");
+                }
+                Tensor t = weights.tensor(tensor);
+                if (!t.shape().equals(Shape.of(dims))) {
+                    throw new IOException(source + ": tensor \"" + tensor + "\" has shape " + t.shape() + ", expected "
+                            + Shape.of(dims));
+                }
+                return t;
+            };
+            SegmenterDecoder decoder = switch (d.path("type").asText()) {
+                case "mask_transformer" -> MaskTransformerDecoder.load(store, names, vit.embedDim(), classes,
+                        d.path("n_layers").asInt(), positive(d, "d_model", name), positive(d, "num_heads", name),
+                        positive(d, "mlp_hidden", name), (float) d.path("norm_eps").asDouble(1e-5));
+                case "linear" -> LinearDecoder.load(store, names, vit.embedDim(), classes);
+                default -> throw new IOException(name + ": decoder type '" + d.path("type").asText()
+                        + "' is not one Segmenter has (mask_transformer, linear)");
+            };
+            return new SemanticSegmenter(name, backend, encoder, store, decoder, classNames, window, stride, mean,
+                    std);
+        } catch (IOException | RuntimeException | Error e) {
+            if (store != null) {
+                store.close();
+            }
+            if (encoder != null) {
+                encoder.close();
+            }
+            backend.close();
+            throw e;
+        }
+    }
+
+    private static int positive(JsonNode node, String field, String name) throws IOException {
+        JsonNode v = node.get(field);
+        if (v == null || !v.canConvertToInt() || v.asInt() < 1) {
+            throw new IOException(name + ": decoder." + field + " must be a positive integer, got " + v);
+        }
+        return v.asInt();
+    }
+
+    private static float[] channels(ObjectNode preprocessing, String field, String name) throws IOException {
+        JsonNode v = preprocessing.get(field);
+        if (v == null || !v.isArray() || v.size() != 3) {
+            throw new IOException(name + ": preprocessing." + field + " must be 3 numbers, got " + v);
+        }
+        float[] out = new float[3];
+        for (int i = 0; i < 3; i++) {
+            out[i] = (float) v.get(i).asDouble();
+        }
+        if (field.equals("std") && (out[0] <= 0 || out[1] <= 0 || out[2] <= 0)) {
+            throw new IOException(name + ": preprocessing.std must be positive, got " + v);
+        }
+        return out;
+    }
+
+    private static List<String> classNames(List<String> labels, int classes, String name) throws IOException {
+        if (!labels.isEmpty()) {
+            if (labels.size() != classes) {
+                throw new IOException(name + ": " + labels.size() + " labels for " + classes + " classes");
+            }
+            return List.copyOf(labels);
+        }
+        List<String> out = new ArrayList<>(classes);
+        for (int i = 0; i < classes; i++) {
+            out.add("class " + i);
+        }
+        return List.copyOf(out);
+    }
+
+    // ------------------------------------------------------------------ accessors
+
+    public List<String> classNames() {
+        return classNames;
+    }
+
+    public int windowSize() {
+        return window;
+    }
+
+    public int windowStride() {
+        return stride;
+    }
+
+    public VitConfig encoderConfig() {
+        return encoder.config();
+    }
+
+    public String backendDescription() {
+        return backend.description();
+    }
+
+    // ------------------------------------------------------------------ segmentation
+
+    /**
+     * Segments an image.
+     *
+     * @param expedit      Expedit's settings, or null for the plain model
+     * @param clusterMap   with Expedit, also return each pixel's cluster ({@link Segmentation#clusters()}); costs a
+     *                     dense distance pass per window
+     */
+    public Segmentation segment(RgbImage image, ExpeditSettings expedit, boolean clusterMap) {
+        return segment(normalize(image), expedit, clusterMap);
+    }
+
+    /** Segments an already normalised image {@code [1, 3, height, width]} (see {@link #normalize}). */
+    public Segmentation segment(Tensor image, ExpeditSettings expedit) {
+        return segment(image, expedit, false);
+    }
+
+    /** {@link #segment(Tensor, ExpeditSettings)}, with the cluster map if {@code clusterMap} and Expedit is on. */
+    public Segmentation segment(Tensor image, ExpeditSettings expedit, boolean clusterMap) {
+        checkImage(image);
+        int h = image.shape().intDim(2);
+        int w = image.shape().intDim(3);
+        Result r = run(image, expedit, clusterMap && expedit != null);
+        int classes = classNames.size();
+        int plane = w * h;
+        int[] labels = new int[plane];
+        for (int p = 0; p < plane; p++) {
+            // First maximum on ties, as torch.argmax.
+            int best = 0;
+            float bestValue = r.logits[p];
+            for (int c = 1; c < classes; c++) {
+                float v = r.logits[c * plane + p];
+                if (v > bestValue) {
+                    bestValue = v;
+                    best = c;
+                }
+            }
+            labels[p] = best;
+        }
+        return new Segmentation(w, h, classNames, labels, r.clusters, r.windows, r.forwardNanos);
+    }
+
+    private static void checkImage(Tensor image) {
+        Shape s = image.shape();
+        if (s.rank() != 4 || s.dim(0) != 1 || s.dim(1) != 3 || s.dim(2) < 1 || s.dim(3) < 1) {
+            throw new IllegalArgumentException("the image must be [1, 3, height, width], got " + s);
+        }
+    }
+
+    /**
+     * Segmenter's merged logits for an already normalised image {@code [1, 3, height, width]}: the windows' class
+     * scores averaged where they overlap and resized back to the image, before the softmax;
+     * {@code [classes, height, width]}.
+     */
+    public Tensor logits(Tensor image, ExpeditSettings expedit) {
+        checkImage(image);
+        Shape s = image.shape();
+        Result r = run(image, expedit, false);
+        return Tensor.ofFloats(r.logits, classNames.size(), s.dim(2), s.dim(3));
+    }
+
+    /** An image as Segmenter feeds it: {@code [1, 3, height, width]}, {@code (x / 255 - mean) / std}. */
+    public Tensor normalize(RgbImage image) {
+        int w = image.width();
+        int h = image.height();
+        byte[] rgb = image.pixels();
+        float[] out = new float[3 * w * h];
+        for (int c = 0; c < 3; c++) {
+            for (int p = 0; p < w * h; p++) {
+                out[c * w * h + p] = ((rgb[p * 3 + c] & 0xFF) / 255f - mean[c]) / std[c];
+            }
+        }
+        return Tensor.ofFloats(out, 1, 3, h, w);
+    }
+
+    private record Result(float[] logits, int[] clusters, int windows, long forwardNanos) {
+    }
+
+    private Result run(Tensor image, ExpeditSettings expedit, boolean keepClusters) {
+        if (expedit != null && expedit.alpha() > encoder.config().depth()) {
+            throw new IllegalArgumentException("expedite: alpha=" + expedit.alpha() + " is beyond the encoder's "
+                    + encoder.config().depth() + " blocks");
+        }
+        int h = image.shape().intDim(2);
+        int w = image.shape().intDim(3);
+        int classes = classNames.size();
+        float[] pixels = image.toFloatArray();
+        int[] scaled = SlidingWindows.scaledSize(h, w, window);
+        int sh = scaled[0];
+        int sw = scaled[1];
+        if (sh != h || sw != w) {
+            pixels = Resize.resize(pixels, 3, h, w, sh, sw, Resize.Mode.BILINEAR, false);
+        }
+        int[] rows = SlidingWindows.anchors(sh, window, stride);
+        int[] cols = SlidingWindows.anchors(sw, window, stride);
+        float[] sum = new float[classes * sh * sw];
+        int[] count = new int[sh * sw];
+        int[] clusterMap = keepClusters ? new int[sh * sw] : null;
+        long nanos = 0;
+        int index = 0;
+        for (int ha : rows) {
+            for (int wa : cols) {
+                long t0 = System.nanoTime();
+                WindowOutput out = window(crop(pixels, sh, sw, ha, wa), expedit, keepClusters);
+                nanos += System.nanoTime() - t0;
+                for (int c = 0; c < classes; c++) {
+                    for (int y = 0; y < window; y++) {
+                        int dst = (c * sh + ha + y) * sw + wa;
+                        int src = (c * window + y) * window;
+                        for (int x = 0; x < window; x++) {
+                            sum[dst + x] += out.masks[src + x];
+                        }
+                    }
+                }
+                for (int y = 0; y < window; y++) {
+                    for (int x = 0; x < window; x++) {
+                        count[(ha + y) * sw + wa + x]++;
+                    }
+                }
+                if (clusterMap != null) {
+                    int patch = encoder.config().patchSize();
+                    int m = expedit.clusters();
+                    for (int y = 0; y < window; y++) {
+                        for (int x = 0; x < window; x++) {
+                            clusterMap[(ha + y) * sw + wa + x] = index * m
+                                    + out.hardLabels[(y / patch) * out.gridWidth + x / patch];
+                        }
+                    }
+                }
+                index++;
+            }
+        }
+        int plane = sh * sw;
+        for (int c = 0; c < classes; c++) {
+            for (int p = 0; p < plane; p++) {
+                sum[c * plane + p] /= count[p];
+            }
+        }
+        // Segmenter resizes the merged logits to the image size even when they already are (an exact copy then).
+        float[] logits = sh == h && sw == w ? sum : Resize.resize(sum, classes, sh, sw, h, w, Resize.Mode.BILINEAR,
+                false);
+        int[] clusters = null;
+        if (clusterMap != null) {
+            clusters = new int[h * w];
+            for (int y = 0; y < h; y++) {
+                int sy = (int) ((long) y * sh / h);
+                for (int x = 0; x < w; x++) {
+                    clusters[y * w + x] = clusterMap[sy * sw + (int) ((long) x * sw / w)];
+                }
+            }
+        }
+        return new Result(logits, clusters, index, nanos);
+    }
+
+    private float[] crop(float[] pixels, int h, int w, int top, int left) {
+        float[] out = new float[3 * window * window];
+        for (int c = 0; c < 3; c++) {
+            for (int y = 0; y < window; y++) {
+                System.arraycopy(pixels, (c * h + top + y) * w + left, out, (c * window + y) * window, window);
+            }
+        }
+        return out;
+    }
+
+    private record WindowOutput(float[] masks, int[] hardLabels, int gridWidth) {
+    }
+
+    /**
+     * One window through Segmenter's {@code forward}: padded to the patch size with zeros, encoded (clustered after
+     * block α with Expedit), decoded, reconstructed to the full token grid with Expedit, upsampled bilinearly to the
+     * padded size and cropped back; {@code [classes, window, window]}.
+     */
+    private WindowOutput window(float[] crop, ExpeditSettings expedit, boolean keepLabels) {
+        int patch = encoder.config().patchSize();
+        int padded = (window + patch - 1) / patch * patch;
+        float[] input = crop;
+        if (padded != window) {
+            input = new float[3 * padded * padded];
+            for (int c = 0; c < 3; c++) {
+                for (int y = 0; y < window; y++) {
+                    System.arraycopy(crop, (c * window + y) * window, input, (c * padded + y) * padded, window);
+                }
+            }
+        }
+        int grid = padded / patch;
+        int n = grid * grid;
+        int classes = classNames.size();
+        float[] tokenMasks = new float[n * classes];
+        int[] labels = null;
+        try (ExpeditPass pass = expedit == null ? null : new ExpeditPass(backend, expedit, keepLabels);
+             TransformerBlock.Scratch scratch = new TransformerBlock.Scratch(backend);
+             VisionTransformer.Encoded encoded = encoder.encode(Tensor.ofFloats(input, 1, 3, padded, padded),
+                     pass == null ? BlockHook.NONE : pass);
+             Buffer masks = decoder.decode(backend, encoded.tokens(), scratch)) {
+            if (pass != null) {
+                try (Buffer full = pass.reconstruct(masks, 0, classes)) {
+                    backend.download(full, 0, tokenMasks, 0, tokenMasks.length);
+                }
+                if (keepLabels) {
+                    labels = pass.hardLabels();
+                }
+            } else {
+                backend.download(masks, 0, tokenMasks, 0, tokenMasks.length);
+            }
+        }
+        // [tokens, classes] -> [classes, grid, grid], then up to the padded window.
+        float[] planes = new float[classes * n];
+        for (int t = 0; t < n; t++) {
+            for (int c = 0; c < classes; c++) {
+                planes[c * n + t] = tokenMasks[t * classes + c];
+            }
+        }
+        float[] up = Resize.resize(planes, classes, grid, grid, padded, padded, Resize.Mode.BILINEAR, false);
+        if (padded == window) {
+            return new WindowOutput(up, labels, grid);
+        }
+        float[] out = new float[classes * window * window];
+        for (int c = 0; c < classes; c++) {
+            for (int y = 0; y < window; y++) {
+                System.arraycopy(up, (c * padded + y) * padded, out, (c * window + y) * window, window);
+            }
+        }
+        return new WindowOutput(out, labels, grid);
+    }
+
+    @Override
+    public void close() {
+        decoderStore.close();
+        encoder.close();
+        backend.close();
+    }
+
+    @Override
+    public String toString() {
+        return "SemanticSegmenter[" + name + ", " + classNames.size() + " classes, window " + window + "/" + stride
+                + ", " + backend.description() + "]";
+    }
+}
