@@ -161,6 +161,16 @@ public final class SegmenterSpeed {
                 run.put("latency_reduction", Stats.round(1 - exp.median() / base.median()));
                 run.put("label_agreement_with_baseline", Stats.round(agreement(timed.lastBaseline,
                         timed.lastExpedit) * 1000) / 1000.0);
+                double upsampling = upsamplingMs(segmenter) * windows;
+                run.put("mask_upsampling_ms", Stats.round(upsampling));
+                // The model alone (encoder, clustering, decoder, reconstruction): the forward time less the resize.
+                double baseModel = Stats.of(timed.baselineForward).median() - upsampling;
+                double expModel = Stats.of(timed.expeditForward).median() - upsampling;
+                Map<String, Object> modelOnly = new LinkedHashMap<>();
+                modelOnly.put("baseline", Stats.round(baseModel));
+                modelOnly.put("expedit", Stats.round(expModel));
+                run.put("model_only_median_ms", modelOnly);
+                run.put("ratio_baseline_to_expedit_model_only", Stats.round(baseModel / expModel));
                 run.put("baseline_ms_in_call_order", rounded(timed.baseline));
                 run.put("expedit_ms_in_call_order", rounded(timed.expedit));
                 System.err.printf("baseline median %.1f ms (min %.1f, max %.1f); expedit median %.1f ms (min %.1f,"
@@ -280,6 +290,35 @@ public final class SegmenterSpeed {
             done += count;
         }
         return new Timed(base, exp, baseFwd, expFwd, lastBase, lastExp);
+    }
+
+    /**
+     * What one window's mask upsampling costs (the bilinear resize of the class planes from the token grid to the
+     * window, inside the forward time and the same with or without Expedit): median of 5, after 2 untimed.
+     */
+    private static double upsamplingMs(SemanticSegmenter segmenter) {
+        int patch = segmenter.encoderConfig().patchSize();
+        int window = segmenter.windowSize();
+        int padded = (window + patch - 1) / patch * patch;
+        int grid = padded / patch;
+        int classes = segmenter.classNames().size();
+        float[] planes = new float[classes * grid * grid];
+        SplittableRandom r = new SplittableRandom(1);
+        for (int i = 0; i < planes.length; i++) {
+            planes[i] = (float) r.nextGaussian();
+        }
+        double[] t = new double[5];
+        for (int i = -2; i < t.length; i++) {
+            long s = System.nanoTime();
+            float[] up = Resize.resize(planes, classes, grid, grid, padded, padded, Resize.Mode.BILINEAR, false);
+            if (i >= 0) {
+                t[i] = (System.nanoTime() - s) / 1e6;
+            }
+            if (up.length == 0) {
+                throw new AssertionError();
+            }
+        }
+        return Stats.of(t).median();
     }
 
     /** Median of the ratios a[i] / b[i]: calls at the same place of the same block. */
