@@ -40,7 +40,7 @@ import dev.hourglass.vit.VitConfig;
  * bench/run-segmenter.sh retention --data DIR
  *     [--model tasks/src/main/resources/dev/hourglass/demo/shapes-segmenter/model.safetensors]
  *     [--alphas 2,4,6,8] [--grids 8x8,10x10,12x12] [--expedit-extra iters=5,window=5] [--threads 2]
- *     [--limit N] [--warmup 2] [--out bench-out/expedit-retention.json]
+ *     [--limit N] [--warmup 2] [--wait-idle SECONDS] [--out bench-out/expedit-retention.json]
  * </pre>
  *
  * <p>The folder is what {@code tools/make_segmentation_data.py --split val --count N --size 512 --out DIR} writes:
@@ -51,7 +51,8 @@ import dev.hourglass.vit.VitConfig;
  * <p>Timing: every image runs through every setting, the settings' order reversed from one image to the next so that
  * drift of the machine is shared out; the first {@code --warmup} images are run once through every setting untimed
  * first. Latency is the wall time of {@link SemanticSegmenter#segment(Tensor, ExpeditSettings)} on the normalised
- * image (all windows, merging, argmax); "forward" is the windows' forward passes alone.
+ * image (all windows, merging, argmax); "forward" is the windows' forward passes alone. With {@code --wait-idle},
+ * every eighth image first waits (at most that many seconds) until other processes leave the machine alone for 10 s.
  */
 public final class ExpeditRetention {
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
@@ -70,7 +71,7 @@ public final class ExpeditRetention {
 
     public static void main(String[] args) throws Exception {
         Args a = Args.parse(args, Set.of(), Set.of("data", "model", "alphas", "grids", "expedit-extra", "threads",
-                "limit", "warmup", "out"));
+                "limit", "warmup", "out", "wait-idle"));
         if (!a.has("data")) {
             throw new IllegalArgumentException("--data DIR is required (tools/make_segmentation_data.py --out DIR)");
         }
@@ -78,6 +79,7 @@ public final class ExpeditRetention {
         Path model = Path.of(a.get("model", DEFAULT_MODEL));
         int threads = a.integer("threads", 2);
         int warmup = a.integer("warmup", 2);
+        double waitIdle = Double.parseDouble(a.get("wait-idle", "0"));
         Path out = Path.of(a.get("out", "bench-out/expedit-retention.json"));
         List<Sample> samples = samples(data);
         if (a.has("limit")) {
@@ -133,7 +135,13 @@ public final class ExpeditRetention {
             Machine.CpuTimes cpu0 = Machine.CpuTimes.now();
             int size = -1;
             int windows = -1;
+            double waited = 0;
+            List<Double> othersPerImage = new ArrayList<>();
             for (int i = 0; i < samples.size(); i++) {
+                if (waitIdle > 0 && i % 8 == 0) {
+                    waited += Machine.waitForIdle(waitIdle, 0.15, 2);
+                }
+                Machine.CpuTimes imageStart = Machine.CpuTimes.now();
                 Sample sample = samples.get(i);
                 RgbImage image = RgbImage.read(sample.image());
                 int[] truth = readLabels(sample.labels(), image.width(), image.height());
@@ -147,6 +155,7 @@ public final class ExpeditRetention {
                     s.metrics(classes).add(truth, r.labels());
                     windows = r.windows();
                 }
+                othersPerImage.add(Stats.round(Machine.CpuTimes.now().othersBusyCores(imageStart)));
                 size = image.width() == image.height() ? image.width() : -1;
                 if ((i + 1) % 10 == 0 || i + 1 == samples.size()) {
                     System.err.printf("%d/%d images%n", i + 1, samples.size());
@@ -155,6 +164,8 @@ public final class ExpeditRetention {
             Machine.CpuTimes cpu1 = Machine.CpuTimes.now();
             report.put("load_average_at_end", Machine.loadAverage());
             report.put("other_processes_busy_cores", Stats.round(cpu1.othersBusyCores(cpu0)));
+            report.put("other_processes_busy_cores_per_image", othersPerImage);
+            report.put("seconds_waited_for_an_idle_machine", Stats.round(waited));
             report.put("image_size", size);
             report.put("windows_per_image", windows);
 

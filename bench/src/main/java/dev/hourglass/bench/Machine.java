@@ -92,6 +92,42 @@ final class Machine {
         }
     }
 
+    /**
+     * Waits until processes other than this one keep fewer than {@code cores} cores busy over {@code window}
+     * consecutive 5-second samples, at most {@code maxSeconds}; for harnesses on a shared machine. Returns the
+     * seconds waited (the cap when the machine never calmed down).
+     */
+    static double waitForIdle(double maxSeconds, double cores, int window) {
+        long start = System.nanoTime();
+        int quiet = 0;
+        boolean announced = false;
+        while ((System.nanoTime() - start) / 1e9 < maxSeconds) {
+            CpuTimes a = CpuTimes.now();
+            if (a.machineBusy() < 0) {
+                return 0;
+            }
+            try {
+                Thread.sleep(5000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+            double others = CpuTimes.now().othersBusyCores(a);
+            if (others < cores) {
+                if (++quiet >= window) {
+                    break;
+                }
+            } else {
+                quiet = 0;
+                if (!announced) {
+                    System.err.printf("waiting for the machine: other processes keep %.2f cores busy%n", others);
+                    announced = true;
+                }
+            }
+        }
+        return (System.nanoTime() - start) / 1e9;
+    }
+
     /** Command lines of running processes that contain {@code fragment} (this JVM left out). */
     static java.util.List<String> processesMatching(String fragment) {
         long me = ProcessHandle.current().pid();

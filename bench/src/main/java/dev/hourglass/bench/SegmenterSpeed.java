@@ -33,7 +33,8 @@ import dev.hourglass.vit.VitConfig;
  * bench/run-segmenter.sh speed [--threads 2,1] [--warmup 1] [--iterations 6] [--blocks 3]
  *     [--expedit alpha=10,grid=28x28] [--image photo.jpg]
  *     [--model bench-out/segmenter-vit-l-random-seed1234.safetensors]
- *     [--preset vit-l | tiny] [--seed 1234] [--size 640] [--out bench-out/segmenter-speed.json]
+ *     [--preset vit-l | tiny] [--seed 1234] [--size 640] [--wait-idle SECONDS]
+ *     [--out bench-out/segmenter-speed.json]
  * bench/run-segmenter.sh speed --prepare      (only write the model file)
  * </pre>
  *
@@ -58,7 +59,7 @@ public final class SegmenterSpeed {
 
     public static void main(String[] args) throws Exception {
         Args a = Args.parse(args, Set.of("prepare"), Set.of("prepare", "threads", "warmup", "iterations", "blocks",
-                "expedit", "image", "model", "preset", "seed", "out", "size"));
+                "expedit", "image", "model", "preset", "seed", "out", "size", "wait-idle"));
         String preset = a.get("preset", "vit-l");
         ModelConfig config = preset(preset);
         long seed = Long.parseLong(a.get("seed", "1234"));
@@ -71,6 +72,7 @@ public final class SegmenterSpeed {
         ExpeditSettings expedit = a.has("expedit") ? ExpeditSettings.parse(a.get("expedit", ""))
                 : ExpeditSettings.SEGMENTER_ADE20K;
         Path out = Path.of(a.get("out", "bench-out/segmenter-speed.json"));
+        double waitIdle = Double.parseDouble(a.get("wait-idle", "0"));
 
         System.err.printf("model %s (%s)%n", model, preset);
         long t0 = System.nanoTime();
@@ -87,6 +89,9 @@ public final class SegmenterSpeed {
         report.put("kernels", Kernels.description());
         report.put("load_average_at_start", Machine.loadAverage());
         report.put("other_processes_named_train_demo_segmenter", Machine.processesMatching("train_demo_segmenter"));
+        if (waitIdle > 0) {
+            Machine.waitForIdle(waitIdle, 0.15, 4);
+        }
         Map<String, Object> peak = new LinkedHashMap<>();
         peak.put("vector_lanes", FmaPeak.lanes());
         double peak1 = FmaPeak.singleThread();
@@ -112,6 +117,9 @@ public final class SegmenterSpeed {
         for (int threads : threadCounts) {
             System.err.printf("== %d thread(s)%n", threads);
             if (threads > 1 && !peak.containsKey("gflops_" + threads + "_threads")) {
+                if (waitIdle > 0) {
+                    Machine.waitForIdle(waitIdle, 0.15, 4);
+                }
                 peak.put("gflops_" + threads + "_threads", Stats.round(FmaPeak.threads(threads)));
             }
             double peakT = threads == 1 ? peak1 : (double) peak.get("gflops_" + threads + "_threads");
@@ -135,7 +143,7 @@ public final class SegmenterSpeed {
                 report.put("image", imageSource + ", " + input.shape());
                 run.put("load_average_before", Machine.loadAverage());
                 Machine.CpuTimes cpu0 = Machine.CpuTimes.now();
-                Timed timed = interleave(segmenter, input, expedit, warmup, iterations, blocks);
+                Timed timed = interleave(segmenter, input, expedit, warmup, iterations, blocks, waitIdle);
                 Machine.CpuTimes cpu1 = Machine.CpuTimes.now();
                 run.put("load_average_after", Machine.loadAverage());
                 run.put("other_processes_busy_cores", Stats.round(cpu1.othersBusyCores(cpu0)));
@@ -173,6 +181,9 @@ public final class SegmenterSpeed {
                 run.put("ratio_baseline_to_expedit_model_only", Stats.round(baseModel / expModel));
                 run.put("baseline_ms_in_call_order", rounded(timed.baseline));
                 run.put("expedit_ms_in_call_order", rounded(timed.expedit));
+                run.put("baseline_other_busy_cores_in_call_order", rounded(timed.baselineOthers));
+                run.put("expedit_other_busy_cores_in_call_order", rounded(timed.expeditOthers));
+                run.put("seconds_waited_for_an_idle_machine", Stats.round(timed.waitedSeconds));
                 System.err.printf("baseline median %.1f ms (min %.1f, max %.1f); expedit median %.1f ms (min %.1f,"
                                 + " max %.1f); ratio %.3f; labels agreeing %.4f%n", base.median(), base.min(),
                         base.max(), exp.median(), exp.min(), exp.max(), base.median() / exp.median(),
@@ -243,15 +254,19 @@ public final class SegmenterSpeed {
     }
 
     private record Timed(double[] baseline, double[] expedit, double[] baselineForward, double[] expeditForward,
+                         double[] baselineOthers, double[] expeditOthers, double waitedSeconds,
                          Segmentation lastBaseline, Segmentation lastExpedit) {
     }
 
     /**
      * Warm-up calls (baseline then Expedit, {@code warmup} times), then {@code blocks} blocks of timed calls: each
      * block runs one setting's share back to back and then the other's, the order alternating from block to block.
+     * With {@code waitIdle > 0}, waits before the timed blocks and before each block until other processes leave the
+     * machine alone for 20 s (at most {@code waitIdle} seconds each time). Records how many cores other processes
+     * kept busy during each call.
      */
     private static Timed interleave(SemanticSegmenter segmenter, Tensor input, ExpeditSettings expedit, int warmup,
-                                    int iterations, int blocks) {
+                                    int iterations, int blocks, double waitIdle) {
         for (int i = 0; i < warmup; i++) {
             long s = System.nanoTime();
             segmenter.segment(input, null);
@@ -264,32 +279,43 @@ public final class SegmenterSpeed {
         double[] exp = new double[iterations];
         double[] baseFwd = new double[iterations];
         double[] expFwd = new double[iterations];
+        double[] baseOthers = new double[iterations];
+        double[] expOthers = new double[iterations];
         Segmentation lastBase = null;
         Segmentation lastExp = null;
+        double waited = 0;
         int done = 0;
         for (int blk = 0; blk < blocks; blk++) {
+            if (waitIdle > 0) {
+                waited += Machine.waitForIdle(waitIdle, 0.15, 4);
+            }
             int count = (iterations - done) / (blocks - blk);
             for (int j = 0; j < 2; j++) {
                 boolean expeditTurn = (blk % 2 == 0) == (j == 1);
                 for (int i = 0; i < count; i++) {
+                    Machine.CpuTimes c0 = Machine.CpuTimes.now();
                     long s = System.nanoTime();
                     Segmentation r = segmenter.segment(input, expeditTurn ? expedit : null);
                     double ms = (System.nanoTime() - s) / 1e6;
+                    double others = Machine.CpuTimes.now().othersBusyCores(c0);
                     if (expeditTurn) {
                         exp[done + i] = ms;
                         expFwd[done + i] = r.forwardNanos() / 1e6;
+                        expOthers[done + i] = others;
                         lastExp = r;
                     } else {
                         base[done + i] = ms;
                         baseFwd[done + i] = r.forwardNanos() / 1e6;
+                        baseOthers[done + i] = others;
                         lastBase = r;
                     }
-                    System.err.printf("block %d: %s %.1f ms%n", blk + 1, expeditTurn ? "expedit " : "baseline", ms);
+                    System.err.printf("block %d: %s %.1f ms (others busy %.2f cores)%n", blk + 1,
+                            expeditTurn ? "expedit " : "baseline", ms, others);
                 }
             }
             done += count;
         }
-        return new Timed(base, exp, baseFwd, expFwd, lastBase, lastExp);
+        return new Timed(base, exp, baseFwd, expFwd, baseOthers, expOthers, waited, lastBase, lastExp);
     }
 
     /**
