@@ -327,8 +327,10 @@ public final class SemanticSegmenter implements AutoCloseable {
         }
         int[] rows = SlidingWindows.anchors(sh, window, stride);
         int[] cols = SlidingWindows.anchors(sw, window, stride);
-        float[] sum = new float[classes * sh * sw];
-        int[] count = new int[sh * sw];
+        // One window covering the whole image (the usual case at the model's own size) is its own average.
+        boolean single = rows.length == 1 && cols.length == 1 && sh == window && sw == window;
+        float[] sum = single ? null : new float[classes * sh * sw];
+        int[] count = single ? null : new int[sh * sw];
         int[] clusterMap = keepClusters ? new int[sh * sw] : null;
         long nanos = 0;
         int index = 0;
@@ -337,7 +339,10 @@ public final class SemanticSegmenter implements AutoCloseable {
                 long t0 = System.nanoTime();
                 WindowOutput out = window(crop(pixels, sh, sw, ha, wa), expedit, keepClusters);
                 nanos += System.nanoTime() - t0;
-                for (int c = 0; c < classes; c++) {
+                if (single) {
+                    sum = out.masks;
+                }
+                for (int c = 0; c < classes && !single; c++) {
                     for (int y = 0; y < window; y++) {
                         int dst = (c * sh + ha + y) * sw + wa;
                         int src = (c * window + y) * window;
@@ -346,7 +351,7 @@ public final class SemanticSegmenter implements AutoCloseable {
                         }
                     }
                 }
-                for (int y = 0; y < window; y++) {
+                for (int y = 0; y < window && !single; y++) {
                     for (int x = 0; x < window; x++) {
                         count[(ha + y) * sw + wa + x]++;
                     }
@@ -365,7 +370,7 @@ public final class SemanticSegmenter implements AutoCloseable {
             }
         }
         int plane = sh * sw;
-        for (int c = 0; c < classes; c++) {
+        for (int c = 0; c < classes && !single; c++) {
             for (int p = 0; p < plane; p++) {
                 sum[c * plane + p] /= count[p];
             }
