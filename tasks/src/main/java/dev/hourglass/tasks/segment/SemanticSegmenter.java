@@ -137,19 +137,8 @@ public final class SemanticSegmenter implements AutoCloseable {
         try {
             encoder = VisionTransformer.create(vit, weights, backend);
             store = backend.newWeightStore();
-            String source = weights.path().getFileName().toString();
-            dev.hourglass.vit.TensorLookup names = (tensor, dims) -> {
-                if (!weights.contains(tensor)) {
-                    throw new IOException(source + ": tensor \"" + tensor + "\" is missing (needed by the "
-                            + d.path("type").asText() + " decoder)");
-                }
-                Tensor t = weights.tensor(tensor);
-                if (!t.shape().equals(Shape.of(dims))) {
-                    throw new IOException(source + ": tensor \"" + tensor + "\" has shape " + t.shape() + ", expected "
-                            + Shape.of(dims));
-                }
-                return t;
-            };
+            dev.hourglass.vit.TensorLookup names = dev.hourglass.vit.TensorLookup.of(weights,
+                    "needed by the " + d.path("type").asText() + " decoder");
             SegmenterDecoder decoder = switch (d.path("type").asText()) {
                 case "mask_transformer" -> MaskTransformerDecoder.load(store, names, vit.embedDim(), classes,
                         d.path("n_layers").asInt(), positive(d, "d_model", name), positive(d, "num_heads", name),
