@@ -1,8 +1,6 @@
 package dev.hourglass.bench;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.nio.FloatBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -80,7 +78,7 @@ public final class EndToEnd {
         Map<String, Object> report = new LinkedHashMap<>();
         report.put("benchmark", "ViT-B/16, 224x224, batch 1, fp32, random weights");
         report.put("date", Instant.now().toString());
-        report.put("machine", machine());
+        report.put("machine", Machine.describe());
         report.put("kernels", Kernels.description());
         double peak1 = FmaPeak.singleThread();
         Map<String, Object> peak = new LinkedHashMap<>();
@@ -385,34 +383,6 @@ public final class EndToEnd {
 
     private static long kb(String statusLine) {
         return Long.parseLong(statusLine.replaceAll("[^0-9]", ""));
-    }
-
-    private static Map<String, Object> machine() {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("cpu", cpuModel());
-        m.put("available_processors", Runtime.getRuntime().availableProcessors());
-        m.put("java", System.getProperty("java.vm.name") + " " + System.getProperty("java.runtime.version"));
-        m.put("os", System.getProperty("os.name") + " " + System.getProperty("os.version"));
-        return m;
-    }
-
-    private static String cpuModel() {
-        try (BufferedReader r = new BufferedReader(new InputStreamReader(
-                Files.newInputStream(Path.of("/proc/cpuinfo")), StandardCharsets.UTF_8))) {
-            String model = null;
-            String mhz = null;
-            String line;
-            while ((line = r.readLine()) != null) {
-                if (model == null && line.startsWith("model name")) {
-                    model = line.substring(line.indexOf(':') + 1).trim();
-                } else if (mhz == null && line.startsWith("cpu MHz")) {
-                    mhz = line.substring(line.indexOf(':') + 1).trim();
-                }
-            }
-            return model + (mhz == null ? "" : " (nominal " + mhz + " MHz)");
-        } catch (IOException e) {
-            return System.getProperty("os.arch");
-        }
     }
 
     private static double maxAbs(float[] a, float[] b) {

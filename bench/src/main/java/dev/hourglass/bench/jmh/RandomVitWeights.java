@@ -22,9 +22,10 @@ import dev.hourglass.vit.VitConfig;
  * for. Each {@link #tensor} call generates that tensor from a seed derived from its name (the same values every
  * time), on the heap, so a ViT-B (86 M parameters) never holds more than one layer's weight besides what the backend
  * packs. Values follow timm's initialisation scale (std 0.02 for weights and embeddings, LayerNorm weights near 1),
- * so activations stay in a realistic range through all blocks. Thread-safe.
+ * so activations stay in a realistic range through all blocks. Thread-safe. Also the encoder of
+ * {@code dev.hourglass.bench.RandomSegmenterWeights}.
  */
-final class RandomVitWeights implements TensorSource {
+public final class RandomVitWeights implements TensorSource {
     private static final Path NAME = Path.of("random-weights.safetensors");
 
     private enum Init {
@@ -43,7 +44,7 @@ final class RandomVitWeights implements TensorSource {
     private final long seed;
     private long offset;
 
-    RandomVitWeights(VitConfig c, long seed) {
+    public RandomVitWeights(VitConfig c, long seed) {
         this.seed = seed;
         long d = c.embedDim();
         long h = c.mlpHidden();
@@ -93,7 +94,7 @@ final class RandomVitWeights implements TensorSource {
     }
 
     /** Parameters in all tensors. */
-    long parameterCount() {
+    public long parameterCount() {
         return entries.values().stream().mapToLong(e -> e.info().shape().elementCount()).sum();
     }
 

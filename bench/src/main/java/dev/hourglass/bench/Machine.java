@@ -1,0 +1,140 @@
+package dev.hourglass.bench;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/** What the harnesses record about the machine they ran on: CPU, cores, JVM, OS, and how busy it was. */
+final class Machine {
+    private Machine() {
+    }
+
+    /** CPU model, available processors, JVM and OS, for a report's {@code machine} field. */
+    static Map<String, Object> describe() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("cpu", cpuModel());
+        m.put("available_processors", Runtime.getRuntime().availableProcessors());
+        m.put("java", System.getProperty("java.vm.name") + " " + System.getProperty("java.runtime.version"));
+        m.put("os", System.getProperty("os.name") + " " + System.getProperty("os.version"));
+        return m;
+    }
+
+    static String cpuModel() {
+        try (BufferedReader r = new BufferedReader(new InputStreamReader(
+                Files.newInputStream(Path.of("/proc/cpuinfo")), StandardCharsets.UTF_8))) {
+            String model = null;
+            String mhz = null;
+            String line;
+            while ((line = r.readLine()) != null) {
+                if (model == null && line.startsWith("model name")) {
+                    model = line.substring(line.indexOf(':') + 1).trim();
+                } else if (mhz == null && line.startsWith("cpu MHz")) {
+                    mhz = line.substring(line.indexOf(':') + 1).trim();
+                }
+            }
+            return model + (mhz == null ? "" : " (nominal " + mhz + " MHz)");
+        } catch (IOException e) {
+            return System.getProperty("os.arch");
+        }
+    }
+
+    /** The first three fields of /proc/loadavg (1, 5 and 15 minutes), or "n/a". */
+    static String loadAverage() {
+        try {
+            String[] f = Files.readString(Path.of("/proc/loadavg")).trim().split("\\s+");
+            return f[0] + " " + f[1] + " " + f[2];
+        } catch (IOException | RuntimeException e) {
+            return "n/a";
+        }
+    }
+
+    /**
+     * CPU time of the whole machine and of this process, from /proc (in clock ticks): two of them bracket a
+     * measurement and {@link #othersBusyCores} says how many cores other processes kept busy meanwhile.
+     */
+    record CpuTimes(long machineBusy, long self, long nanoTime) {
+        static CpuTimes now() {
+            long busy = -1;
+            long self = -1;
+            try {
+                String[] cpu = Files.readAllLines(Path.of("/proc/stat")).get(0).trim().split("\\s+");
+                // cpu user nice system idle iowait irq softirq steal ...
+                busy = 0;
+                for (int i : new int[] {1, 2, 3, 6, 7, 8}) {
+                    busy += Long.parseLong(cpu[i]);
+                }
+                String stat = Files.readString(Path.of("/proc/self/stat"));
+                String[] f = stat.substring(stat.lastIndexOf(')') + 2).split("\\s+");
+                // Fields from the state (3rd) on: utime is the 14th field, stime the 15th.
+                self = Long.parseLong(f[11]) + Long.parseLong(f[12]);
+            } catch (IOException | RuntimeException e) {
+                busy = -1;
+            }
+            return new CpuTimes(busy, self, System.nanoTime());
+        }
+
+        /**
+         * Cores that processes other than this one kept busy on average since {@code start} (assuming 100 clock
+         * ticks per second, Linux's USER_HZ); NaN if /proc could not be read.
+         */
+        double othersBusyCores(CpuTimes start) {
+            if (machineBusy < 0 || start.machineBusy < 0) {
+                return Double.NaN;
+            }
+            double seconds = (nanoTime - start.nanoTime) / 1e9;
+            double others = ((machineBusy - start.machineBusy) - (self - start.self)) / 100.0;
+            return Math.max(0, others / seconds);
+        }
+    }
+
+    /**
+     * Waits until processes other than this one keep fewer than {@code cores} cores busy over {@code window}
+     * consecutive 5-second samples, at most {@code maxSeconds}; for harnesses on a shared machine. Returns the
+     * seconds waited (the cap when the machine never calmed down).
+     */
+    static double waitForIdle(double maxSeconds, double cores, int window) {
+        long start = System.nanoTime();
+        int quiet = 0;
+        boolean announced = false;
+        while ((System.nanoTime() - start) / 1e9 < maxSeconds) {
+            CpuTimes a = CpuTimes.now();
+            if (a.machineBusy() < 0) {
+                return 0;
+            }
+            try {
+                Thread.sleep(5000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+            double others = CpuTimes.now().othersBusyCores(a);
+            if (others < cores) {
+                if (++quiet >= window) {
+                    break;
+                }
+            } else {
+                quiet = 0;
+                if (!announced) {
+                    System.err.printf("waiting for the machine: other processes keep %.2f cores busy%n", others);
+                    announced = true;
+                }
+            }
+        }
+        return (System.nanoTime() - start) / 1e9;
+    }
+
+    /** Command lines of running processes that contain {@code fragment} (this JVM left out). */
+    static java.util.List<String> processesMatching(String fragment) {
+        long me = ProcessHandle.current().pid();
+        return ProcessHandle.allProcesses()
+                .filter(p -> p.pid() != me)
+                .map(p -> p.pid() + " " + p.info().commandLine().orElse(""))
+                .filter(c -> c.contains(fragment))
+                .toList();
+    }
+}
