@@ -115,9 +115,12 @@ public record ModelConfig(String family, VitConfig encoder, ObjectNode preproces
                 throw new IOException(where + ": labels is not an array");
             }
             l.forEach(n -> labels.add(n.asText()));
-            if (encoder.numClasses() > 0 && labels.size() != encoder.numClasses()) {
-                throw new IOException(where + ": labels has " + labels.size() + " names for "
-                        + encoder.numClasses() + " classes");
+            // A dense decoder's classes are its own (Segmenter keeps an unused ImageNet head on its encoder).
+            JsonNode decoderClasses = root.path("decoder").get("n_cls");
+            int classes = decoderClasses != null ? decoderClasses.asInt() : encoder.numClasses();
+            if (classes > 0 && labels.size() != classes) {
+                throw new IOException(where + ": labels has " + labels.size() + " names for " + classes
+                        + " classes");
             }
         }
         List<String> inferred = new ArrayList<>();

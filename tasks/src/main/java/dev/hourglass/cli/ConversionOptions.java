@@ -19,7 +19,25 @@ final class ConversionOptions {
             description = "Attention heads of Segmenter's mask-transformer decoder (default: its width / 64).")
     Integer decoderHeads;
 
-    ConvertOptions toOptions() {
-        return new ConvertOptions(family, heads, decoderHeads);
+    @Option(names = "--labels", paramLabel = "FILE",
+            description = "Class names, one per line, one per class (Segmenter checkpoints carry none).")
+    java.nio.file.Path labels;
+
+    ConvertOptions toOptions() throws java.io.IOException {
+        java.util.List<String> names = null;
+        if (labels != null) {
+            names = java.nio.file.Files.readAllLines(labels, java.nio.charset.StandardCharsets.UTF_8).stream()
+                    .map(String::strip).toList();
+            int end = names.size();
+            while (end > 0 && names.get(end - 1).isEmpty()) {
+                end--;
+            }
+            names = names.subList(0, end);
+            if (names.contains("")) {
+                throw new java.io.IOException(labels + ": line " + (names.indexOf("") + 1) + " is empty; one class"
+                        + " name per line");
+            }
+        }
+        return new ConvertOptions(family, heads, decoderHeads, names);
     }
 }

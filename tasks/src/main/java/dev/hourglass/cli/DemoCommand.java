@@ -37,13 +37,17 @@ import picocli.CommandLine.Option;
 /**
  * {@code hourglass demo}: classifies the images shipped in the jar with the small ViT shipped in the jar (trained by
  * {@code tools/train_demo_classifier.py} on procedurally drawn shapes and textures), checks every logit against the
- * PyTorch reference stored beside them, and writes a JSON report and a contact sheet. Needs nothing downloaded.
+ * PyTorch reference stored beside them, and writes a JSON report and a contact sheet; then segments the shipped
+ * 512x512 scenes with the shipped Segmenter without and with Expedit ({@link SegmentationDemo}). Needs nothing
+ * downloaded.
  */
 @Command(name = "demo",
         mixinStandardHelpOptions = true,
-        description = {"Runs end to end on the model and images shipped with Hourglass (nothing to download):",
+        description = {"Runs end to end on the models and images shipped with Hourglass (nothing to download):",
                 "classifies each image, checks the logits against PyTorch's, and writes a JSON report and a",
-                "contact sheet to the output folder."})
+                "contact sheet; then segments the shipped scenes with a small Segmenter without and with Expedit",
+                "(mIoU against the ground truth, time, agreement with PyTorch), writing overlays, cluster",
+                "pictures and segmentation.json to DIR/segmentation."})
 final class DemoCommand implements Callable<Integer> {
     static final String MODEL = "dev/hourglass/demo/shapes-vit";
     static final String EXPECTED = "dev/hourglass/demo/expected.json";
@@ -57,7 +61,7 @@ final class DemoCommand implements Callable<Integer> {
     CommandLine.Model.CommandSpec spec;
 
     @Option(names = "--out", defaultValue = "demo-out", paramLabel = "DIR",
-            description = "Folder for classification.json and contact-sheet.png (default: ${DEFAULT-VALUE}).")
+            description = "Output folder (default: ${DEFAULT-VALUE}).")
     Path out;
 
     @Option(names = "--threads", paramLabel = "N", description = "Compute threads (default: all available processors).")
@@ -67,7 +71,7 @@ final class DemoCommand implements Callable<Integer> {
     int topK;
 
     @Option(names = "--repeat", defaultValue = "5", paramLabel = "N",
-            description = "Forward passes per image; the median is reported (default: ${DEFAULT-VALUE}).")
+            description = "Runs per image (and per setting); the median is reported (default: ${DEFAULT-VALUE}).")
     int repeat;
 
     /** What the demo found for one image. */
@@ -124,14 +128,21 @@ final class DemoCommand implements Callable<Integer> {
             writeReport(json, classifier, loadMs, results, correct, worst);
             ImageIO.write(contactSheet(results), "png", sheet.toFile());
             log.println("  wrote " + json + " and " + sheet);
+            log.println();
             log.flush();
             if (worst > LOGIT_TOLERANCE) {
                 spec.commandLine().getErr().println("hourglass demo: error: logits differ from PyTorch's by " + worst
                         + ", more than " + LOGIT_TOLERANCE);
                 return 1;
             }
-            return 0;
         }
+        boolean segmentationAgrees = new SegmentationDemo(log, out, options.threads(), repeat).run();
+        if (!segmentationAgrees) {
+            spec.commandLine().getErr().println("hourglass demo: error: the segmentation differs from PyTorch's by"
+                    + " more pixels than its near-ties explain");
+            return 1;
+        }
+        return 0;
     }
 
     private Result classifyOne(ImageClassifier classifier, JsonNode item) throws IOException {
@@ -225,7 +236,7 @@ final class DemoCommand implements Callable<Integer> {
         return sheet;
     }
 
-    private static InputStream resource(String name) throws IOException {
+    static InputStream resource(String name) throws IOException {
         InputStream in = DemoCommand.class.getClassLoader().getResourceAsStream(name);
         if (in == null) {
             throw new IOException("packaging bug: demo resource " + name + " is missing from the jar");
@@ -233,24 +244,24 @@ final class DemoCommand implements Callable<Integer> {
         return in;
     }
 
-    private static JsonNode readResourceJson(String name) throws IOException {
+    static JsonNode readResourceJson(String name) throws IOException {
         try (InputStream in = resource(name)) {
             return new ObjectMapper().readTree(in);
         }
     }
 
-    private static String shortName(String file) {
+    static String shortName(String file) {
         return file.substring(file.lastIndexOf('/') + 1);
     }
 
-    private static double median(double[] values) {
+    static double median(double[] values) {
         double[] s = values.clone();
         Arrays.sort(s);
         int n = s.length;
         return n == 0 ? 0 : n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
     }
 
-    private static double round(double v) {
+    static double round(double v) {
         return Math.round(v * 100) / 100.0;
     }
 }

@@ -38,7 +38,27 @@ class DemoCommandTest {
         assertEquals(4 * 160, sheet.getWidth());
         assertEquals(2 * 200, sheet.getHeight());
         try (var files = Files.list(out)) {
-            assertEquals(2, files.count(), "only the report and the sheet, no temporary files");
+            assertEquals(3, files.count(), "the report, the sheet and the segmentation folder; no temporary files");
+        }
+
+        // Segmentation: every image scored, PyTorch's prediction reproduced up to its near-ties, pictures written.
+        assertTrue(r.out().contains("semantic segmentation, without and with Expedit"), r.out());
+        assertTrue(!r.out().contains("MISMATCH"), r.out());
+        JsonNode seg = new ObjectMapper().readTree(out.resolve("segmentation/segmentation.json").toFile());
+        JsonNode expected;
+        try (var in = DemoCommandTest.class.getClassLoader()
+                .getResourceAsStream("dev/hourglass/demo/segmentation/expected.json")) {
+            expected = new ObjectMapper().readTree(in);
+        }
+        assertEquals(expected.get("overall").get("miou").asDouble(), seg.get("miou").get("plain").asDouble(), 0.005,
+                "mIoU of the plain model against PyTorch's on the same images");
+        assertEquals(expected.get("images").size(), seg.get("images").size());
+        for (JsonNode item : seg.get("images")) {
+            String stem = item.get("file").asText().replaceFirst("^.*/", "").replaceFirst("\\.png$", "");
+            for (String suffix : new String[] {".overlay.png", ".expedit.overlay.png", ".clusters.png"}) {
+                BufferedImage picture = ImageIO.read(out.resolve("segmentation").resolve(stem + suffix).toFile());
+                assertEquals(512, picture.getWidth(), stem + suffix);
+            }
         }
     }
 }

@@ -24,35 +24,16 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Compiles and runs the Java example in the top-level README, exactly as written there, on the shipped demo model and
- * one demo image: the README's example cannot rot without this test failing.
+ * Compiles and runs the Java examples in the top-level README, exactly as written there (classification on the shipped
+ * demo model and one demo image, segmentation on a test Segmenter): the README's examples cannot rot without this test
+ * failing.
  */
 class ReadmeExampleTest {
     private static final Pattern JAVA_BLOCK = Pattern.compile("```java\\n(.*?)```", Pattern.DOTALL);
 
     @Test
     void readmeExampleCompilesRunsAndClassifies(@TempDir Path tmp) throws Exception {
-        Path readme = findReadme();
-        Matcher m = JAVA_BLOCK.matcher(Files.readString(readme));
-        String source = null;
-        while (m.find()) {
-            if (m.group(1).contains("public class ClassifyImage")) {
-                source = m.group(1);
-            }
-        }
-        assertTrue(source != null, readme + " has no ```java block with public class ClassifyImage");
-
-        Path src = tmp.resolve("src");
-        Files.createDirectories(src);
-        Files.writeString(src.resolve("ClassifyImage.java"), source);
-        Path classes = tmp.resolve("classes");
-        Files.createDirectories(classes);
-        JavaCompiler javac = ToolProvider.getSystemJavaCompiler();
-        ByteArrayOutputStream diagnostics = new ByteArrayOutputStream();
-        int rc = javac.run(null, diagnostics, diagnostics, "-d", classes.toString(), "-cp",
-                System.getProperty("java.class.path"), src.resolve("ClassifyImage.java").toString());
-        assertEquals(0, rc, "the README example does not compile:\n" + diagnostics);
-
+        Path classes = compileExample(tmp, "ClassifyImage");
         Path model = tmp.resolve("shapes-vit");
         Files.createDirectories(model);
         copyResource("dev/hourglass/demo/shapes-vit/model.safetensors", model.resolve("model.safetensors"));
@@ -60,7 +41,7 @@ class ReadmeExampleTest {
         Path image = tmp.resolve("star.png");
         copyResource("dev/hourglass/demo/images/04-star.png", image);
 
-        String output = runMain(classes, model.toString(), image.toString());
+        String output = runMain(classes, "ClassifyImage", model.toString(), image.toString());
         List<String> lines = output.lines().toList();
         assertEquals(4, lines.size(), "expected a description and 3 predictions:\n" + output);
         assertTrue(lines.get(0).contains("ViT, 4 blocks"), output);
@@ -68,12 +49,53 @@ class ReadmeExampleTest {
         assertTrue(lines.get(1).trim().matches("\\d+\\.\\d\\d%\\s+star"), output);
     }
 
-    private static String runMain(Path classes, String... args) throws Exception {
+    @Test
+    void readmeSegmentationExampleCompilesAndRuns(@TempDir Path tmp) throws Exception {
+        Path classes = compileExample(tmp, "SegmentImage");
+        Path checkpoint = Path.of("src/test/resources/golden/segmenter/seg_tiny_mask/checkpoint.pth");
+        Path image = tmp.resolve("star.png");
+        copyResource("dev/hourglass/demo/images/04-star.png", image);
+        String output = runMain(classes, "SegmentImage", checkpoint.toString(), image.toString(),
+                "alpha=2,grid=4x4,iters=3,window=3,k=4");
+        List<String> lines = output.lines().toList();
+        assertTrue(lines.size() >= 2, output);
+        for (String line : lines.subList(0, lines.size() - 1)) {
+            assertTrue(line.matches("\\s*\\d+\\.\\d%  class \\d"), "a class share per line:\n" + output);
+        }
+        assertTrue(lines.get(lines.size() - 1).matches("Expedit agrees with the plain model on \\d+\\.\\d% of the pixels"),
+                output);
+    }
+
+    /** Compiles the README's Java block that declares {@code public class NAME}, exactly as written. */
+    private static Path compileExample(Path tmp, String name) throws IOException {
+        Path readme = findReadme();
+        Matcher m = JAVA_BLOCK.matcher(Files.readString(readme));
+        String source = null;
+        while (m.find()) {
+            if (m.group(1).contains("public class " + name + " ")) {
+                source = m.group(1);
+            }
+        }
+        assertTrue(source != null, readme + " has no ```java block with public class " + name);
+        Path src = tmp.resolve("src");
+        Files.createDirectories(src);
+        Files.writeString(src.resolve(name + ".java"), source);
+        Path classes = tmp.resolve("classes");
+        Files.createDirectories(classes);
+        JavaCompiler javac = ToolProvider.getSystemJavaCompiler();
+        ByteArrayOutputStream diagnostics = new ByteArrayOutputStream();
+        int rc = javac.run(null, diagnostics, diagnostics, "-d", classes.toString(), "-cp",
+                System.getProperty("java.class.path"), src.resolve(name + ".java").toString());
+        assertEquals(0, rc, "the README example " + name + " does not compile:\n" + diagnostics);
+        return classes;
+    }
+
+    private static String runMain(Path classes, String mainClass, String... args) throws Exception {
         PrintStream saved = System.out;
         ByteArrayOutputStream captured = new ByteArrayOutputStream();
         try (URLClassLoader loader = new URLClassLoader(new URL[] {classes.toUri().toURL()},
                 ReadmeExampleTest.class.getClassLoader())) {
-            Method main = loader.loadClass("ClassifyImage").getMethod("main", String[].class);
+            Method main = loader.loadClass(mainClass).getMethod("main", String[].class);
             System.setOut(new PrintStream(captured, true, StandardCharsets.UTF_8));
             main.invoke(null, (Object) args);
         } finally {

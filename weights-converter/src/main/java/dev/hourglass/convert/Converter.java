@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Objects;
 
+import dev.hourglass.model.ModelConfig;
 import dev.hourglass.model.ModelFormat;
 import dev.hourglass.safetensors.SafetensorsWriter;
 import dev.hourglass.safetensors.TensorInfo;
@@ -49,11 +50,27 @@ public final class Converter {
             if (conv.config() == null || !conv.problems().isEmpty()) {
                 throw new IOException(c.fileName() + " (" + conv.layout() + " layout): " + describe(conv.problems()));
             }
-            return new ConvertedModel(c, conv.layout(), conv.config(), conv.plan(), conv.shapes());
+            return new ConvertedModel(c, conv.layout(), withLabels(conv.config(), options, c.fileName()), conv.plan(),
+                    conv.shapes());
         } catch (IOException | RuntimeException | Error e) {
             c.close();
             throw e;
         }
+    }
+
+    /** The configuration with the user's class names, which must be one per class. */
+    private static ModelConfig withLabels(ModelConfig config, ConvertOptions options, String file) throws IOException {
+        if (options.labels() == null) {
+            return config;
+        }
+        int classes = config.decoder().has("n_cls") ? config.decoder().get("n_cls").asInt()
+                : config.encoder().numClasses();
+        if (options.labels().size() != classes) {
+            throw new IOException(file + ": " + options.labels().size() + " class names given for a model of "
+                    + classes + " classes");
+        }
+        return new ModelConfig(config.family(), config.encoder(), config.preprocessing(), options.labels(),
+                config.decoder(), config.source(), config.inferred());
     }
 
     /** Inspects a checkpoint without refusing it: the layout, the configuration, the tensors and every problem. */

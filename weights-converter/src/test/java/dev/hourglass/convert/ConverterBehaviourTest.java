@@ -93,6 +93,28 @@ class ConverterBehaviourTest {
     }
 
     @Test
+    void classNamesGivenByTheUserTravelIntoTheFile(@TempDir Path tmp) throws Exception {
+        Path pth = ROOT.resolve("segmenter_linear_pth");
+        int classes;
+        try (ConvertedModel plain = Converter.open(pth, ConvertOptions.NONE)) {
+            assertEquals(List.of(), plain.config().labels());
+            classes = plain.config().decoder().get("n_cls").asInt();
+        }
+        List<String> names = java.util.stream.IntStream.range(0, classes).mapToObj(i -> "thing " + i).toList();
+        Path out = tmp.resolve("seg.safetensors");
+        try (ConvertedModel model = Converter.open(pth, new ConvertOptions(null, null, null, names))) {
+            Converter.write(model, out, null, false, Converter.Progress.NONE);
+        }
+        try (ConvertedModel back = Converter.open(out, ConvertOptions.NONE)) {
+            assertEquals(names, back.config().labels());
+        }
+        IOException wrong = assertThrows(IOException.class, () -> Converter.open(pth,
+                new ConvertOptions(null, null, null, List.of("one", "two"))));
+        assertTrue(wrong.getMessage().contains("2 class names given for a model of " + classes + " classes"),
+                wrong.getMessage());
+    }
+
+    @Test
     void nothingIsLostOrHalfWritten(@TempDir Path tmp) throws Exception {
         Path dir = ROOT.resolve("deit_pth");
         String before = sha256(dir.resolve("checkpoint.pth"));

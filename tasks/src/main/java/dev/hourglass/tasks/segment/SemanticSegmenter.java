@@ -137,19 +137,8 @@ public final class SemanticSegmenter implements AutoCloseable {
         try {
             encoder = VisionTransformer.create(vit, weights, backend);
             store = backend.newWeightStore();
-            String source = weights.path().getFileName().toString();
-            dev.hourglass.vit.TensorLookup names = (tensor, dims) -> {
-                if (!weights.contains(tensor)) {
-                    throw new IOException(source + ": tensor \"" + tensor + "\" is missing (needed by the "
-                            + d.path("type").asText() + " decoder)");
-                }
-                Tensor t = weights.tensor(tensor);
-                if (!t.shape().equals(Shape.of(dims))) {
-                    throw new IOException(source + ": tensor \"" + tensor + "\" has shape " + t.shape() + ", expected "
-                            + Shape.of(dims));
-                }
-                return t;
-            };
+            dev.hourglass.vit.TensorLookup names = dev.hourglass.vit.TensorLookup.of(weights,
+                    "needed by the " + d.path("type").asText() + " decoder");
             SegmenterDecoder decoder = switch (d.path("type").asText()) {
                 case "mask_transformer" -> MaskTransformerDecoder.load(store, names, vit.embedDim(), classes,
                         d.path("n_layers").asInt(), positive(d, "d_model", name), positive(d, "num_heads", name),
@@ -327,8 +316,10 @@ public final class SemanticSegmenter implements AutoCloseable {
         }
         int[] rows = SlidingWindows.anchors(sh, window, stride);
         int[] cols = SlidingWindows.anchors(sw, window, stride);
-        float[] sum = new float[classes * sh * sw];
-        int[] count = new int[sh * sw];
+        // One window covering the whole image (the usual case at the model's own size) is its own average.
+        boolean single = rows.length == 1 && cols.length == 1 && sh == window && sw == window;
+        float[] sum = single ? null : new float[classes * sh * sw];
+        int[] count = single ? null : new int[sh * sw];
         int[] clusterMap = keepClusters ? new int[sh * sw] : null;
         long nanos = 0;
         int index = 0;
@@ -337,7 +328,10 @@ public final class SemanticSegmenter implements AutoCloseable {
                 long t0 = System.nanoTime();
                 WindowOutput out = window(crop(pixels, sh, sw, ha, wa), expedit, keepClusters);
                 nanos += System.nanoTime() - t0;
-                for (int c = 0; c < classes; c++) {
+                if (single) {
+                    sum = out.masks;
+                }
+                for (int c = 0; c < classes && !single; c++) {
                     for (int y = 0; y < window; y++) {
                         int dst = (c * sh + ha + y) * sw + wa;
                         int src = (c * window + y) * window;
@@ -346,7 +340,7 @@ public final class SemanticSegmenter implements AutoCloseable {
                         }
                     }
                 }
-                for (int y = 0; y < window; y++) {
+                for (int y = 0; y < window && !single; y++) {
                     for (int x = 0; x < window; x++) {
                         count[(ha + y) * sw + wa + x]++;
                     }
@@ -365,7 +359,7 @@ public final class SemanticSegmenter implements AutoCloseable {
             }
         }
         int plane = sh * sw;
-        for (int c = 0; c < classes; c++) {
+        for (int c = 0; c < classes && !single; c++) {
             for (int p = 0; p < plane; p++) {
                 sum[c * plane + p] /= count[p];
             }

@@ -1,0 +1,260 @@
+package dev.hourglass.cli;
+
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import javax.imageio.ImageIO;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+
+import dev.hourglass.expedit.ExpeditSettings;
+import dev.hourglass.io.AtomicFiles;
+import dev.hourglass.tasks.image.RgbImage;
+import dev.hourglass.tasks.segment.Segmentation;
+import dev.hourglass.tasks.segment.SegmentationPictures;
+import dev.hourglass.tasks.segment.SemanticSegmenter;
+
+/**
+ * The segmentation half of {@code hourglass demo}: the small Segmenter shipped in the jar (trained by
+ * {@code tools/train_demo_segmenter.py} on procedurally drawn textures) on the shipped 512x512 images, without and
+ * with Expedit, scored against the ground truth shipped beside them and checked against PyTorch's result.
+ */
+final class SegmentationDemo {
+    static final String MODEL = "dev/hourglass/demo/shapes-segmenter";
+    static final String DATA = "dev/hourglass/demo/segmentation/";
+    /**
+     * The Expedit setting the demo shows: chosen with {@code bench}'s ExpeditRetention on the validation split (see
+     * docs/PERFORMANCE.md), the fastest that keeps 99% of the plain model's mIoU there.
+     */
+    static final ExpeditSettings EXPEDIT = ExpeditSettings.parse("alpha=4,grid=10x10,iters=5,window=5");
+
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    private final PrintWriter log;
+    private final Path out;
+    private final int threads;
+    private final int repeat;
+
+    SegmentationDemo(PrintWriter log, Path out, int threads, int repeat) {
+        this.log = log;
+        this.out = out;
+        this.threads = threads;
+        this.repeat = repeat;
+    }
+
+    /** What one image gave, with and without Expedit. */
+    private record Outcome(String file, Scores plain, Scores expedit, double plainMs, double expeditMs,
+                           long pixelsOffPyTorch, long allowedOff, boolean identicalToPyTorch) {
+    }
+
+    /** Intersections and unions per class, and correct pixels. */
+    private static final class Scores {
+        final long[] intersection;
+        final long[] union;
+        long correct;
+        long pixels;
+
+        Scores(int classes) {
+            intersection = new long[classes];
+            union = new long[classes];
+        }
+
+        void add(int[] truth, int[] prediction) {
+            for (int p = 0; p < truth.length; p++) {
+                int t = truth[p];
+                int q = prediction[p];
+                if (t == q) {
+                    intersection[t]++;
+                    union[t]++;
+                    correct++;
+                } else {
+                    union[t]++;
+                    union[q]++;
+                }
+            }
+            pixels += truth.length;
+        }
+
+        void add(Scores other) {
+            for (int c = 0; c < union.length; c++) {
+                intersection[c] += other.intersection[c];
+                union[c] += other.union[c];
+            }
+            correct += other.correct;
+            pixels += other.pixels;
+        }
+
+        /** Mean IoU over the classes present in the ground truth or the prediction. */
+        double miou() {
+            double sum = 0;
+            int n = 0;
+            for (int c = 0; c < union.length; c++) {
+                if (union[c] > 0) {
+                    sum += (double) intersection[c] / union[c];
+                    n++;
+                }
+            }
+            return n == 0 ? 0 : sum / n;
+        }
+
+        double accuracy() {
+            return pixels == 0 ? 0 : (double) correct / pixels;
+        }
+    }
+
+    /** Runs the demo; returns whether every image agreed with PyTorch within what its near-ties allow. */
+    boolean run() throws IOException {
+        JsonNode expected = DemoCommand.readResourceJson(DATA + "expected.json");
+        long t0 = System.nanoTime();
+        try (SemanticSegmenter segmenter = SemanticSegmenter.loadResource(MODEL, threads)) {
+            double loadMs = (System.nanoTime() - t0) / 1e6;
+            int classes = segmenter.classNames().size();
+            log.println("Hourglass demo: semantic segmentation, without and with Expedit");
+            log.println("  model    " + segmenter);
+            log.println("           a small Segmenter trained on drawn textures by tools/train_demo_segmenter.py,"
+                    + String.format(" loaded in %.0f ms", loadMs));
+            log.println("  expedit  " + EXPEDIT);
+            log.println();
+            log.printf("  %-22s %9s %9s %9s %9s   %s%n", "image", "mIoU", "+Expedit", "ms", "+Expedit",
+                    "vs PyTorch");
+            Path folder = out.resolve("segmentation");
+            Files.createDirectories(folder);
+            Scores plainAll = new Scores(classes);
+            Scores expeditAll = new Scores(classes);
+            List<Outcome> outcomes = new ArrayList<>();
+            for (JsonNode item : expected.get("images")) {
+                Outcome o = segmentOne(segmenter, item, expected.get("classes"), folder);
+                outcomes.add(o);
+                plainAll.add(o.plain());
+                expeditAll.add(o.expedit());
+                log.printf("  %-22s %8.1f%% %8.1f%% %9.1f %9.1f   %s%n", DemoCommand.shortName(o.file()),
+                        100 * o.plain().miou(), 100 * o.expedit().miou(), o.plainMs(), o.expeditMs(),
+                        o.identicalToPyTorch() ? "identical" : o.pixelsOffPyTorch() <= o.allowedOff()
+                                ? o.pixelsOffPyTorch() + " px differ (near-ties: " + o.allowedOff() + ")"
+                                : "MISMATCH: " + o.pixelsOffPyTorch() + " px differ");
+            }
+            double plainMs = outcomes.stream().mapToDouble(Outcome::plainMs).sum();
+            double expeditMs = outcomes.stream().mapToDouble(Outcome::expeditMs).sum();
+            boolean agree = outcomes.stream().allMatch(o -> o.pixelsOffPyTorch() <= o.allowedOff());
+            log.println();
+            log.printf("  all images: mIoU %.1f%% plain, %.1f%% with Expedit (%.1f%% kept); %.0f ms vs %.0f ms,"
+                            + " %.2fx faster (median of %d runs each)%n", 100 * plainAll.miou(),
+                    100 * expeditAll.miou(), 100 * expeditAll.miou() / plainAll.miou(), plainMs, expeditMs,
+                    plainMs / expeditMs, repeat);
+            log.printf("  PyTorch's mIoU on the same images: %.1f%%%n", 100 * expected.get("overall").get("miou")
+                    .asDouble());
+            Path report = folder.resolve("segmentation.json");
+            writeReport(report, segmenter, outcomes, plainAll, expeditAll);
+            log.println("  wrote " + folder + " (per image: .overlay.png, .expedit.overlay.png, .clusters.png;"
+                    + " segmentation.json)");
+            log.flush();
+            return agree;
+        }
+    }
+
+    private Outcome segmentOne(SemanticSegmenter segmenter, JsonNode item, JsonNode classNames, Path folder)
+            throws IOException {
+        String file = item.get("file").asText();
+        RgbImage image = RgbImage.from(readImage(DATA + file));
+        BufferedImage labelPicture = readImage(DATA + item.get("label_file").asText());
+        int[] truth = labelPicture.getRaster().getSamples(0, 0, image.width(), image.height(), 0,
+                new int[image.width() * image.height()]);
+        int classes = segmenter.classNames().size();
+        Segmentation plain = null;
+        Segmentation fast = null;
+        double[] plainMs = new double[repeat];
+        double[] fastMs = new double[repeat];
+        for (int i = 0; i < repeat; i++) {
+            long s = System.nanoTime();
+            plain = segmenter.segment(image, null, false);
+            plainMs[i] = (System.nanoTime() - s) / 1e6;
+            s = System.nanoTime();
+            fast = segmenter.segment(image, EXPEDIT, i == repeat - 1);
+            fastMs[i] = (System.nanoTime() - s) / 1e6;
+        }
+        Scores plainScores = new Scores(classes);
+        plainScores.add(truth, plain.labels());
+        Scores fastScores = new Scores(classes);
+        fastScores.add(truth, fast.labels());
+
+        // PyTorch's prediction is known by its hash and class shares; pixels near a tie may flip either way.
+        boolean identical = sha256(plain.labels()).equals(item.get("argmax_sha256").asText());
+        long off = 0;
+        double[] shares = plain.classFractions();
+        int n = plain.labels().length;
+        for (int c = 0; c < classes; c++) {
+            double torch = item.get("pred_fractions").get(classNames.get(c).asText()).asDouble();
+            off += Math.round(Math.abs(shares[c] - torch) * n);
+        }
+        long allowed = 2 * item.get("pixels_margin_below_1e-3").asLong();
+
+        String stem = DemoCommand.shortName(file).replaceFirst("\\.png$", "");
+        int[] palette = SegmentationPictures.defaultPalette(classes);
+        SegmentationPictures.writePng(SegmentationPictures.overlay(image, plain, palette),
+                folder.resolve(stem + ".overlay.png"));
+        SegmentationPictures.writePng(SegmentationPictures.overlay(image, fast, palette),
+                folder.resolve(stem + ".expedit.overlay.png"));
+        SegmentationPictures.writePng(SegmentationPictures.clusters(image, fast), folder.resolve(stem + ".clusters.png"));
+        return new Outcome(file, plainScores, fastScores, DemoCommand.median(plainMs), DemoCommand.median(fastMs), off,
+                allowed, identical);
+    }
+
+    private void writeReport(Path file, SemanticSegmenter segmenter, List<Outcome> outcomes, Scores plain,
+                             Scores expedit) throws IOException {
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("model", segmenter.toString());
+        r.put("expedit", EXPEDIT.toString());
+        r.put("repeat", repeat);
+        r.put("miou", Map.of("plain", plain.miou(), "expedit", expedit.miou()));
+        r.put("pixel_accuracy", Map.of("plain", plain.accuracy(), "expedit", expedit.accuracy()));
+        List<Object> items = new ArrayList<>();
+        for (Outcome o : outcomes) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("file", o.file());
+            m.put("miou", Map.of("plain", o.plain().miou(), "expedit", o.expedit().miou()));
+            m.put("pixel_accuracy", Map.of("plain", o.plain().accuracy(), "expedit", o.expedit().accuracy()));
+            m.put("median_ms", Map.of("plain", DemoCommand.round(o.plainMs()), "expedit",
+                    DemoCommand.round(o.expeditMs())));
+            m.put("identical_to_pytorch", o.identicalToPyTorch());
+            m.put("pixels_differing_from_pytorch_at_most", o.pixelsOffPyTorch());
+            items.add(m);
+        }
+        r.put("images", items);
+        AtomicFiles.writeString(file, JSON.writeValueAsString(r) + "\n");
+    }
+
+    private static BufferedImage readImage(String name) throws IOException {
+        try (InputStream in = DemoCommand.resource(name)) {
+            BufferedImage image = ImageIO.read(in);
+            if (image == null) {
+                throw new IOException("demo image " + name + " could not be decoded");
+            }
+            return image;
+        }
+    }
+
+    private static String sha256(int[] labels) {
+        byte[] bytes = new byte[labels.length];
+        for (int i = 0; i < labels.length; i++) {
+            bytes[i] = (byte) labels[i];
+        }
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}
