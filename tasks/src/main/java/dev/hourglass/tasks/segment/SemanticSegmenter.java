@@ -247,18 +247,18 @@ public final class SemanticSegmenter implements AutoCloseable {
         int classes = classNames.size();
         int plane = w * h;
         int[] labels = new int[plane];
-        for (int p = 0; p < plane; p++) {
-            // First maximum on ties, as torch.argmax.
-            int best = 0;
-            float bestValue = r.logits[p];
-            for (int c = 1; c < classes; c++) {
-                float v = r.logits[c * plane + p];
-                if (v > bestValue) {
-                    bestValue = v;
-                    best = c;
+        // Class planes outermost, so every pass reads memory in order; a strictly greater value wins, so ties keep the
+        // first class, as torch.argmax does.
+        float[] best = java.util.Arrays.copyOf(r.logits, plane);
+        for (int c = 1; c < classes; c++) {
+            int base = c * plane;
+            for (int p = 0; p < plane; p++) {
+                float v = r.logits[base + p];
+                if (v > best[p]) {
+                    best[p] = v;
+                    labels[p] = c;
                 }
             }
-            labels[p] = best;
         }
         return new Segmentation(w, h, classNames, labels, r.clusters, r.windows, r.forwardNanos);
     }
