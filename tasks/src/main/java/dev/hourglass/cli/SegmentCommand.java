@@ -33,7 +33,7 @@ import picocli.CommandLine.Option;
         description = {"Segments an image with a Segmenter (sliding windows as Segmenter's own inference places them),",
                 "optionally with Expedit's token clustering and reconstruction (--expedite), which needs no",
                 "fine-tuning. Writes <name>.classes.png (class index per pixel), <name>.colour.png, <name>.overlay.png",
-                "(50% over the image), <name>.clusters.png (with --expedite) and <name>.json to --out."})
+                "(50%% over the image), <name>.clusters.png (with --expedite) and <name>.json to --out."})
 final class SegmentCommand implements Callable<Integer> {
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
