@@ -26,6 +26,7 @@ import dev.hourglass.expedit.ExpeditSettings;
 import dev.hourglass.kernels.Kernels;
 import dev.hourglass.tasks.image.RgbImage;
 import dev.hourglass.tasks.segment.Segmentation;
+import dev.hourglass.tasks.segment.SegmentationMetrics;
 import dev.hourglass.tasks.segment.SemanticSegmenter;
 import dev.hourglass.tensor.Tensor;
 import dev.hourglass.vit.VitConfig;

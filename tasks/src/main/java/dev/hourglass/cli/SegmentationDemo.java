@@ -24,6 +24,7 @@ import dev.hourglass.expedit.ExpeditSettings;
 import dev.hourglass.io.AtomicFiles;
 import dev.hourglass.tasks.image.RgbImage;
 import dev.hourglass.tasks.segment.Segmentation;
+import dev.hourglass.tasks.segment.SegmentationMetrics;
 import dev.hourglass.tasks.segment.SegmentationPictures;
 import dev.hourglass.tasks.segment.SemanticSegmenter;
 
@@ -57,63 +58,8 @@ final class SegmentationDemo {
     }
 
     /** What one image gave, with and without Expedit. */
-    private record Outcome(String file, Scores plain, Scores expedit, double plainMs, double expeditMs,
+    private record Outcome(String file, SegmentationMetrics plain, SegmentationMetrics expedit, double plainMs, double expeditMs,
                            long pixelsOffPyTorch, long allowedOff, boolean identicalToPyTorch) {
-    }
-
-    /** Intersections and unions per class, and correct pixels. */
-    private static final class Scores {
-        final long[] intersection;
-        final long[] union;
-        long correct;
-        long pixels;
-
-        Scores(int classes) {
-            intersection = new long[classes];
-            union = new long[classes];
-        }
-
-        void add(int[] truth, int[] prediction) {
-            for (int p = 0; p < truth.length; p++) {
-                int t = truth[p];
-                int q = prediction[p];
-                if (t == q) {
-                    intersection[t]++;
-                    union[t]++;
-                    correct++;
-                } else {
-                    union[t]++;
-                    union[q]++;
-                }
-            }
-            pixels += truth.length;
-        }
-
-        void add(Scores other) {
-            for (int c = 0; c < union.length; c++) {
-                intersection[c] += other.intersection[c];
-                union[c] += other.union[c];
-            }
-            correct += other.correct;
-            pixels += other.pixels;
-        }
-
-        /** Mean IoU over the classes present in the ground truth or the prediction. */
-        double miou() {
-            double sum = 0;
-            int n = 0;
-            for (int c = 0; c < union.length; c++) {
-                if (union[c] > 0) {
-                    sum += (double) intersection[c] / union[c];
-                    n++;
-                }
-            }
-            return n == 0 ? 0 : sum / n;
-        }
-
-        double accuracy() {
-            return pixels == 0 ? 0 : (double) correct / pixels;
-        }
     }
 
     /** Runs the demo; returns whether every image agreed with PyTorch within what its near-ties allow. */
@@ -133,16 +79,14 @@ final class SegmentationDemo {
                     "vs PyTorch");
             Path folder = out.resolve("segmentation");
             Files.createDirectories(folder);
-            Scores plainAll = new Scores(classes);
-            Scores expeditAll = new Scores(classes);
+            SegmentationMetrics plainAll = new SegmentationMetrics(classes);
+            SegmentationMetrics expeditAll = new SegmentationMetrics(classes);
             List<Outcome> outcomes = new ArrayList<>();
             for (JsonNode item : expected.get("images")) {
-                Outcome o = segmentOne(segmenter, item, expected.get("classes"), folder);
+                Outcome o = segmentOne(segmenter, item, expected.get("classes"), folder, plainAll, expeditAll);
                 outcomes.add(o);
-                plainAll.add(o.plain());
-                expeditAll.add(o.expedit());
                 log.printf("  %-22s %8.1f%% %8.1f%% %9.1f %9.1f   %s%n", DemoCommand.shortName(o.file()),
-                        100 * o.plain().miou(), 100 * o.expedit().miou(), o.plainMs(), o.expeditMs(),
+                        100 * o.plain().meanIou(), 100 * o.expedit().meanIou(), o.plainMs(), o.expeditMs(),
                         o.identicalToPyTorch() ? "identical" : o.pixelsOffPyTorch() <= o.allowedOff()
                                 ? o.pixelsOffPyTorch() + " px differ (near-ties: " + o.allowedOff() + ")"
                                 : "MISMATCH: " + o.pixelsOffPyTorch() + " px differ");
@@ -152,8 +96,8 @@ final class SegmentationDemo {
             boolean agree = outcomes.stream().allMatch(o -> o.pixelsOffPyTorch() <= o.allowedOff());
             log.println();
             log.printf("  all images: mIoU %.1f%% plain, %.1f%% with Expedit (%.1f%% kept); %.0f ms vs %.0f ms,"
-                            + " %.2fx faster (median of %d runs each)%n", 100 * plainAll.miou(),
-                    100 * expeditAll.miou(), 100 * expeditAll.miou() / plainAll.miou(), plainMs, expeditMs,
+                            + " %.2fx faster (median of %d runs each)%n", 100 * plainAll.meanIou(),
+                    100 * expeditAll.meanIou(), 100 * expeditAll.meanIou() / plainAll.meanIou(), plainMs, expeditMs,
                     plainMs / expeditMs, repeat);
             log.printf("  PyTorch's mIoU on the same images: %.1f%%%n", 100 * expected.get("overall").get("miou")
                     .asDouble());
@@ -166,8 +110,9 @@ final class SegmentationDemo {
         }
     }
 
-    private Outcome segmentOne(SemanticSegmenter segmenter, JsonNode item, JsonNode classNames, Path folder)
-            throws IOException {
+    /** Segments one scene both ways, adding its scores to the whole set's too. */
+    private Outcome segmentOne(SemanticSegmenter segmenter, JsonNode item, JsonNode classNames, Path folder,
+                               SegmentationMetrics plainAll, SegmentationMetrics expeditAll) throws IOException {
         String file = item.get("file").asText();
         RgbImage image = RgbImage.from(readImage(DATA + file));
         BufferedImage labelPicture = readImage(DATA + item.get("label_file").asText());
@@ -186,10 +131,12 @@ final class SegmentationDemo {
             fast = segmenter.segment(image, EXPEDIT, i == repeat - 1);
             fastMs[i] = (System.nanoTime() - s) / 1e6;
         }
-        Scores plainScores = new Scores(classes);
+        SegmentationMetrics plainScores = new SegmentationMetrics(classes);
         plainScores.add(truth, plain.labels());
-        Scores fastScores = new Scores(classes);
+        plainAll.add(truth, plain.labels());
+        SegmentationMetrics fastScores = new SegmentationMetrics(classes);
         fastScores.add(truth, fast.labels());
+        expeditAll.add(truth, fast.labels());
 
         // PyTorch's prediction is known by its hash and class shares; pixels near a tie may flip either way.
         boolean identical = sha256(plain.labels()).equals(item.get("argmax_sha256").asText());
@@ -213,20 +160,20 @@ final class SegmentationDemo {
                 allowed, identical);
     }
 
-    private void writeReport(Path file, SemanticSegmenter segmenter, List<Outcome> outcomes, Scores plain,
-                             Scores expedit) throws IOException {
+    private void writeReport(Path file, SemanticSegmenter segmenter, List<Outcome> outcomes,
+                             SegmentationMetrics plain, SegmentationMetrics expedit) throws IOException {
         Map<String, Object> r = new LinkedHashMap<>();
         r.put("model", segmenter.toString());
         r.put("expedit", EXPEDIT.toString());
         r.put("repeat", repeat);
-        r.put("miou", Map.of("plain", plain.miou(), "expedit", expedit.miou()));
-        r.put("pixel_accuracy", Map.of("plain", plain.accuracy(), "expedit", expedit.accuracy()));
+        r.put("miou", Map.of("plain", plain.meanIou(), "expedit", expedit.meanIou()));
+        r.put("pixel_accuracy", Map.of("plain", plain.pixelAccuracy(), "expedit", expedit.pixelAccuracy()));
         List<Object> items = new ArrayList<>();
         for (Outcome o : outcomes) {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("file", o.file());
-            m.put("miou", Map.of("plain", o.plain().miou(), "expedit", o.expedit().miou()));
-            m.put("pixel_accuracy", Map.of("plain", o.plain().accuracy(), "expedit", o.expedit().accuracy()));
+            m.put("miou", Map.of("plain", o.plain().meanIou(), "expedit", o.expedit().meanIou()));
+            m.put("pixel_accuracy", Map.of("plain", o.plain().pixelAccuracy(), "expedit", o.expedit().pixelAccuracy()));
             m.put("median_ms", Map.of("plain", DemoCommand.round(o.plainMs()), "expedit",
                     DemoCommand.round(o.expeditMs())));
             m.put("identical_to_pytorch", o.identicalToPyTorch());

@@ -1,4 +1,4 @@
-package dev.hourglass.bench;
+package dev.hourglass.tasks.segment;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -8,8 +8,9 @@ import java.util.List;
  * summed over all images first, then IoU = intersection / union per class, and mIoU is the mean over the classes whose
  * union is not empty (present in the ground truth or in a prediction). Ground-truth values outside
  * {@code [0, classes)} (mmseg's ignore index 255, for one) are not counted, neither for IoU nor for accuracy.
+ * Not thread-safe: one per tally.
  */
-final class SegmentationMetrics {
+public final class SegmentationMetrics {
     private final int classes;
     private final long[] intersection;
     private final long[] predicted;
@@ -18,7 +19,7 @@ final class SegmentationMetrics {
     private long counted;
     private long ignored;
 
-    SegmentationMetrics(int classes) {
+    public SegmentationMetrics(int classes) {
         if (classes < 1) {
             throw new IllegalArgumentException("classes must be at least 1, got " + classes);
         }
@@ -33,7 +34,7 @@ final class SegmentationMetrics {
      *
      * @throws IllegalArgumentException if the arrays differ in length or a prediction is not a class
      */
-    void add(int[] truthLabels, int[] prediction) {
+    public void add(int[] truthLabels, int[] prediction) {
         if (truthLabels.length != prediction.length) {
             throw new IllegalArgumentException("ground truth has " + truthLabels.length + " pixels, the prediction "
                     + prediction.length);
@@ -60,7 +61,7 @@ final class SegmentationMetrics {
     }
 
     /** Per class IoU; NaN for a class with an empty union (in neither ground truth nor prediction). */
-    double[] iou() {
+    public double[] iou() {
         double[] out = new double[classes];
         for (int c = 0; c < classes; c++) {
             long union = truth[c] + predicted[c] - intersection[c];
@@ -70,7 +71,7 @@ final class SegmentationMetrics {
     }
 
     /** Mean IoU over the classes with a non-empty union; NaN if no pixel was counted. */
-    double meanIou() {
+    public double meanIou() {
         double sum = 0;
         int n = 0;
         for (double v : iou()) {
@@ -83,20 +84,20 @@ final class SegmentationMetrics {
     }
 
     /** Correct pixels / counted pixels. */
-    double pixelAccuracy() {
+    public double pixelAccuracy() {
         return counted == 0 ? Double.NaN : (double) correct / counted;
     }
 
-    long countedPixels() {
+    public long countedPixels() {
         return counted;
     }
 
-    long ignoredPixels() {
+    public long ignoredPixels() {
         return ignored;
     }
 
     /** Per class IoU as a list, with null for the classes left out of the mean. */
-    List<Double> iouList() {
+    public List<Double> iouList() {
         List<Double> out = new ArrayList<>(classes);
         for (double v : iou()) {
             out.add(Double.isNaN(v) ? null : Math.round(v * 1e6) / 1e6);
