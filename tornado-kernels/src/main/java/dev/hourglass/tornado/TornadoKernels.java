@@ -1,0 +1,551 @@
+package dev.hourglass.tornado;
+
+import uk.ac.manchester.tornado.api.KernelContext;
+import uk.ac.manchester.tornado.api.math.TornadoMath;
+import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
+import uk.ac.manchester.tornado.api.types.arrays.IntArray;
+
+/**
+ * The TornadoVM kernels: plain static methods that TornadoVM compiles to OpenCL C, PTX or SPIR-V. Each takes a
+ * {@link KernelContext} and is launched on an explicit grid ({@link TornadoBackend} rounds every global size up to a
+ * multiple of the work-group and the kernels guard the overhang, because some OpenCL drivers refuse a global size the
+ * local size does not divide). Reductions (LayerNorm, softmax, row norms) are tree reductions in local memory with
+ * explicit barriers, not {@code @Reduce}, whose results some drivers get wrong above a few thousand elements.
+ *
+ * <p>Every kernel computes what the CPU backend's {@link dev.hourglass.kernels.Kernels} computes, in float32, with
+ * the same formulas (the same erf approximation for GELU, the same expanded squared distance for Expedit); only the
+ * order of additions differs, so results agree to float rounding.
+ *
+ * <p>Kernels run as written when called from plain Java too (single work-item semantics do not hold there); the
+ * tests run them on a device with TornadoVM's fallback to Java disabled.
+ */
+public final class TornadoKernels {
+    /** Side of the square GEMM tile and of its work-group ({@code TILE x TILE} work-items). */
+    public static final int TILE = 16;
+    /** Work-group size of the row kernels (LayerNorm, attention rows, row norms); a power of two. */
+    public static final int ROW_GROUP = 128;
+    /** Work-group size of the element-wise kernels. */
+    public static final int FLAT_GROUP = 64;
+
+    /** Epilogue codes, as {@link dev.hourglass.kernels.Epilogue} ordinals. */
+    public static final int EPILOGUE_NONE = 0;
+    public static final int EPILOGUE_GELU = 1;
+    public static final int EPILOGUE_RESIDUAL = 2;
+
+    // Abramowitz and Stegun 7.1.26, as dev.hourglass.kernels.Erf.
+    private static final float ERF_P = 0.3275911f;
+    private static final float ERF_A1 = 0.254829592f;
+    private static final float ERF_A2 = -0.284496736f;
+    private static final float ERF_A3 = 1.421413741f;
+    private static final float ERF_A4 = -1.453152027f;
+    private static final float ERF_A5 = 1.061405429f;
+    private static final float INV_SQRT2 = 0.70710678118654752f;
+
+    private TornadoKernels() {
+    }
+
+    // ------------------------------------------------------------------ GEMM
+
+    /**
+     * {@code c[rows, n] = epilogue(a[rows, k] w[n, k]^T + bias)}, tiled in local memory: each {@code TILE x TILE}
+     * work-group loads one tile of {@code a} and one of {@code w} per step of {@code k}. Grid: x over the {@code n}
+     * output columns, y over the rows, both rounded up to {@link #TILE}. {@code hasBias} 0 ignores {@code bias}.
+     */
+    public static void gemm(KernelContext ctx, FloatArray a, int aOffset, FloatArray w, int wOffset, FloatArray bias,
+                            int hasBias, FloatArray c, int cOffset, int rows, int n, int k, int epilogue) {
+        int lx = ctx.localIdx;
+        int ly = ctx.localIdy;
+        int col = ctx.groupIdx * TILE + lx;
+        int row = ctx.groupIdy * TILE + ly;
+        int wRow = ctx.groupIdx * TILE + ly;
+        float[] aTile = ctx.allocateFloatLocalArray(TILE * TILE);
+        float[] wTile = ctx.allocateFloatLocalArray(TILE * TILE);
+        float acc = 0f;
+        int steps = (k + TILE - 1) / TILE;
+        for (int t = 0; t < steps; t++) {
+            int kk = t * TILE + lx;
+            float av = 0f;
+            if (row < rows && kk < k) {
+                av = a.get(aOffset + row * k + kk);
+            }
+            aTile[ly * TILE + lx] = av;
+            float wv = 0f;
+            if (wRow < n && kk < k) {
+                wv = w.get(wOffset + wRow * k + kk);
+            }
+            wTile[ly * TILE + lx] = wv;
+            ctx.localBarrier();
+            for (int i = 0; i < TILE; i++) {
+                acc += aTile[ly * TILE + i] * wTile[lx * TILE + i];
+            }
+            ctx.localBarrier();
+        }
+        if (row < rows && col < n) {
+            if (hasBias != 0) {
+                acc += bias.get(col);
+            }
+            int o = cOffset + row * n + col;
+            if (epilogue == EPILOGUE_GELU) {
+                acc = gelu(acc);
+            } else if (epilogue == EPILOGUE_RESIDUAL) {
+                acc += c.get(o);
+            }
+            c.set(o, acc);
+        }
+    }
+
+    /** Exact-erf GELU with the CPU kernels' erf approximation. */
+    public static float gelu(float x) {
+        float z = x * INV_SQRT2;
+        float az = Math.abs(z);
+        float t = 1f / (1f + ERF_P * az);
+        float poly = ((((ERF_A5 * t + ERF_A4) * t + ERF_A3) * t + ERF_A2) * t + ERF_A1) * t;
+        float e = 1f - poly * TornadoMath.exp(-az * az);
+        if (z < 0f) {
+            e = -e;
+        }
+        return 0.5f * x * (1f + e);
+    }
+
+    // ------------------------------------------------------------------ row reductions
+
+    /**
+     * LayerNorm of each row of {@code dim} values: one work-group of {@link #ROW_GROUP} per row, mean then the
+     * variance of the centred values, each a tree reduction in local memory. {@code out} may be {@code x}.
+     */
+    public static void layerNorm(KernelContext ctx, FloatArray x, FloatArray out, FloatArray gamma, FloatArray beta,
+                                 int dim, float eps) {
+        int lid = ctx.localIdx;
+        int base = ctx.groupIdx * dim;
+        float[] partial = ctx.allocateFloatLocalArray(ROW_GROUP);
+        float sum = 0f;
+        for (int i = lid; i < dim; i += ROW_GROUP) {
+            sum += x.get(base + i);
+        }
+        partial[lid] = sum;
+        ctx.localBarrier();
+        for (int s = ROW_GROUP / 2; s > 0; s >>= 1) {
+            if (lid < s) {
+                partial[lid] += partial[lid + s];
+            }
+            ctx.localBarrier();
+        }
+        float mean = partial[0] / dim;
+        ctx.localBarrier();
+        float sq = 0f;
+        for (int i = lid; i < dim; i += ROW_GROUP) {
+            float d = x.get(base + i) - mean;
+            sq += d * d;
+        }
+        partial[lid] = sq;
+        ctx.localBarrier();
+        for (int s = ROW_GROUP / 2; s > 0; s >>= 1) {
+            if (lid < s) {
+                partial[lid] += partial[lid + s];
+            }
+            ctx.localBarrier();
+        }
+        float rstd = 1f / TornadoMath.sqrt(partial[0] / dim + eps);
+        for (int i = lid; i < dim; i += ROW_GROUP) {
+            out.set(base + i, (x.get(base + i) - mean) * rstd * gamma.get(i) + beta.get(i));
+        }
+    }
+
+    /** Divides each row of {@code dim} values at {@code offset} by its L2 norm: one work-group per row. */
+    public static void normalizeRows(KernelContext ctx, FloatArray x, int offset, int dim) {
+        int lid = ctx.localIdx;
+        int base = offset + ctx.groupIdx * dim;
+        float[] partial = ctx.allocateFloatLocalArray(ROW_GROUP);
+        float sq = 0f;
+        for (int i = lid; i < dim; i += ROW_GROUP) {
+            float v = x.get(base + i);
+            sq += v * v;
+        }
+        partial[lid] = sq;
+        ctx.localBarrier();
+        for (int s = ROW_GROUP / 2; s > 0; s >>= 1) {
+            if (lid < s) {
+                partial[lid] += partial[lid + s];
+            }
+            ctx.localBarrier();
+        }
+        float inv = 1f / TornadoMath.sqrt(partial[0]);
+        for (int i = lid; i < dim; i += ROW_GROUP) {
+            x.set(base + i, x.get(base + i) * inv);
+        }
+    }
+
+    // ------------------------------------------------------------------ attention
+
+    /**
+     * Softmax attention for one query row per work-group: group {@code (b * heads + h) * tokens + i}. The scores of
+     * the row go to {@code scores} (one row of {@code tokens} per group), the softmax takes the row maximum and sum as
+     * tree reductions in local memory, then each work-item produces output channels of the head.
+     */
+    public static void attention(KernelContext ctx, FloatArray qkv, FloatArray out, FloatArray scores, int tokens,
+                                 int heads, int headDim, float scale) {
+        int lid = ctx.localIdx;
+        int group = ctx.groupIdx;
+        int i = group % tokens;
+        int bh = group / tokens;
+        int h = bh % heads;
+        int b = bh / heads;
+        int width = heads * headDim;
+        int stride = 3 * width;
+        int q = (b * tokens + i) * stride + h * headDim;
+        int kBase = b * tokens * stride + width + h * headDim;
+        int vBase = b * tokens * stride + 2 * width + h * headDim;
+        int sBase = group * tokens;
+        float[] partial = ctx.allocateFloatLocalArray(ROW_GROUP);
+
+        float max = -3.4028235e38f;
+        for (int j = lid; j < tokens; j += ROW_GROUP) {
+            int kj = kBase + j * stride;
+            float s = 0f;
+            for (int d = 0; d < headDim; d++) {
+                s += qkv.get(q + d) * qkv.get(kj + d);
+            }
+            s *= scale;
+            scores.set(sBase + j, s);
+            max = Math.max(max, s);
+        }
+        partial[lid] = max;
+        ctx.localBarrier();
+        for (int s = ROW_GROUP / 2; s > 0; s >>= 1) {
+            if (lid < s) {
+                partial[lid] = Math.max(partial[lid], partial[lid + s]);
+            }
+            ctx.localBarrier();
+        }
+        float rowMax = partial[0];
+        ctx.localBarrier();
+        float sum = 0f;
+        for (int j = lid; j < tokens; j += ROW_GROUP) {
+            float e = TornadoMath.exp(scores.get(sBase + j) - rowMax);
+            scores.set(sBase + j, e);
+            sum += e;
+        }
+        partial[lid] = sum;
+        ctx.globalBarrier();
+        for (int s = ROW_GROUP / 2; s > 0; s >>= 1) {
+            if (lid < s) {
+                partial[lid] += partial[lid + s];
+            }
+            ctx.localBarrier();
+        }
+        float inv = 1f / partial[0];
+        int o = (b * tokens + i) * width + h * headDim;
+        for (int d = lid; d < headDim; d += ROW_GROUP) {
+            float acc = 0f;
+            for (int j = 0; j < tokens; j++) {
+                acc += scores.get(sBase + j) * qkv.get(vBase + j * stride + d);
+            }
+            out.set(o + d, acc * inv);
+        }
+    }
+
+    // ------------------------------------------------------------------ element-wise and layout
+
+    /** Image {@code [batch, channels, height, width]} to patch rows ordered (channel, y, x); one item per value. */
+    public static void patchify(KernelContext ctx, FloatArray images, FloatArray patches, int channels, int height,
+                                int width, int patch, int total) {
+        int idx = ctx.globalIdx;
+        if (idx < total) {
+            int rowLength = channels * patch * patch;
+            int gh = height / patch;
+            int gw = width / patch;
+            int r = idx / rowLength;
+            int e = idx % rowLength;
+            int c = e / (patch * patch);
+            int y = (e / patch) % patch;
+            int x = e % patch;
+            int b = r / (gh * gw);
+            int py = (r / gw) % gh;
+            int px = r % gw;
+            patches.set(idx, images.get(((b * channels + c) * height + py * patch + y) * width + px * patch + x));
+        }
+    }
+
+    /** Prefix rows then patch embeddings, plus the position embedding; one item per output value. */
+    public static void embedTokens(KernelContext ctx, FloatArray embeddings, FloatArray prefix, FloatArray positions,
+                                   FloatArray out, int prefixCount, int patches, int dim, int total) {
+        int idx = ctx.globalIdx;
+        if (idx < total) {
+            int tokens = prefixCount + patches;
+            int i = idx % dim;
+            int t = (idx / dim) % tokens;
+            int b = idx / (dim * tokens);
+            float v;
+            if (t < prefixCount) {
+                v = prefix.get(t * dim + i);
+            } else {
+                v = embeddings.get((b * patches + t - prefixCount) * dim + i);
+            }
+            out.set(idx, v + positions.get(t * dim + i));
+        }
+    }
+
+    /** {@code dst[r] = src[rows[r]]} for rows of {@code dim} values. */
+    public static void gatherRows(KernelContext ctx, FloatArray src, IntArray rows, FloatArray dst, int dim,
+                                  int total) {
+        int idx = ctx.globalIdx;
+        if (idx < total) {
+            dst.set(idx, src.get(rows.get(idx / dim) * dim + idx % dim));
+        }
+    }
+
+    /** {@code x = (x + y) * scale}. */
+    public static void addScaled(KernelContext ctx, FloatArray x, FloatArray y, float scale, int total) {
+        int idx = ctx.globalIdx;
+        if (idx < total) {
+            x.set(idx, (x.get(idx) + y.get(idx)) * scale);
+        }
+    }
+
+    /** {@code dst[dstOffset + i] = src[srcOffset + i]}. */
+    public static void copy(KernelContext ctx, FloatArray src, int srcOffset, FloatArray dst, int dstOffset,
+                            int total) {
+        int idx = ctx.globalIdx;
+        if (idx < total) {
+            dst.set(dstOffset + idx, src.get(srcOffset + idx));
+        }
+    }
+
+    /** {@code out[r] = |a[offset + r * dim ...]|²}, one item per row (the rows are short and few). */
+    public static void rowSquares(KernelContext ctx, FloatArray a, int offset, int dim, FloatArray out, int rows) {
+        int r = ctx.globalIdx;
+        if (r < rows) {
+            float s = 0f;
+            int base = offset + r * dim;
+            for (int i = 0; i < dim; i++) {
+                float v = a.get(base + i);
+                s += v * v;
+            }
+            out.set(r, s);
+        }
+    }
+
+    // ------------------------------------------------------------------ Expedit: token clustering
+
+    /**
+     * Average pooling of the {@code gh x gw} token grid to {@code h x w} cells with PyTorch's
+     * {@code adaptive_avg_pool2d} bins {@code [floor(i*gh/h), ceil((i+1)*gh/h))}; one item per centre value.
+     */
+    public static void averagePool(KernelContext ctx, FloatArray x, int xOffset, int gh, int gw, int dim, int h,
+                                   int w, FloatArray out, int total) {
+        int idx = ctx.globalIdx;
+        if (idx < total) {
+            int ch = idx % dim;
+            int cell = idx / dim;
+            int i = cell / w;
+            int j = cell % w;
+            int y0 = i * gh / h;
+            int y1 = ((i + 1) * gh + h - 1) / h;
+            int x0 = j * gw / w;
+            int x1 = ((j + 1) * gw + w - 1) / w;
+            float s = 0f;
+            for (int y = y0; y < y1; y++) {
+                for (int xi = x0; xi < x1; xi++) {
+                    s += x.get(xOffset + (y * gw + xi) * dim + ch);
+                }
+            }
+            out.set(idx, s / ((y1 - y0) * (x1 - x0)));
+        }
+    }
+
+    /**
+     * Soft assignment of each token over the {@code (2r+1)²} cells around its starting cell {@code cellOf[t]}:
+     * {@code softmax(-τ d²)} with {@code d² = (|x|² + |s|²) - 2 x·s}, cells outside the grid at zero. One item per
+     * token; {@code affinity} holds {@code (2r+1)²} slots per token.
+     */
+    public static void clusterAffinity(KernelContext ctx, FloatArray x, int xOffset, FloatArray xx, FloatArray s,
+                                       FloatArray ss, IntArray cellOf, FloatArray affinity, int n, int dim, int h,
+                                       int w, int r, float tau) {
+        int t = ctx.globalIdx;
+        if (t < n) {
+            int side = 2 * r + 1;
+            int slots = side * side;
+            int cell = cellOf.get(t);
+            int ci = cell / w;
+            int cj = cell % w;
+            int base = t * slots;
+            float max = -3.4028235e38f;
+            for (int dy = -r; dy <= r; dy++) {
+                for (int dx = -r; dx <= r; dx++) {
+                    int slot = base + (dy + r) * side + dx + r;
+                    int si = ci + dy;
+                    int sj = cj + dx;
+                    if (si < 0 || si >= h || sj < 0 || sj >= w) {
+                        affinity.set(slot, 0f);
+                    } else {
+                        int c = si * w + sj;
+                        float dot = 0f;
+                        for (int i = 0; i < dim; i++) {
+                            dot += s.get(c * dim + i) * x.get(xOffset + t * dim + i);
+                        }
+                        float d = (xx.get(t) + ss.get(c)) - 2f * dot;
+                        float logit = -d * tau;
+                        affinity.set(slot, logit);
+                        max = Math.max(max, logit);
+                    }
+                }
+            }
+            float sum = 0f;
+            for (int dy = -r; dy <= r; dy++) {
+                for (int dx = -r; dx <= r; dx++) {
+                    int slot = base + (dy + r) * side + dx + r;
+                    int si = ci + dy;
+                    int sj = cj + dx;
+                    if (si >= 0 && si < h && sj >= 0 && sj < w) {
+                        float e = TornadoMath.exp(affinity.get(slot) - max);
+                        affinity.set(slot, e);
+                        sum += e;
+                    }
+                }
+            }
+            float inv = 1f / sum;
+            for (int j = base; j < base + slots; j++) {
+                affinity.set(j, affinity.get(j) * inv);
+            }
+        }
+    }
+
+    /**
+     * New centres: each centre value is the affinity-weighted mean of the tokens whose window holds the centre
+     * (tokens listed per starting cell in {@code cellTokens[cellStart[c] .. cellStart[c+1])}), the mass clamped at
+     * 1e-16 as in the original. One item per centre value.
+     */
+    public static void clusterUpdate(KernelContext ctx, FloatArray x, int xOffset, FloatArray affinity,
+                                     IntArray cellStart, IntArray cellTokens, FloatArray next, int dim, int h, int w,
+                                     int r, int total) {
+        int idx = ctx.globalIdx;
+        if (idx < total) {
+            int ch = idx % dim;
+            int c = idx / dim;
+            int si = c / w;
+            int sj = c % w;
+            int side = 2 * r + 1;
+            int slots = side * side;
+            float acc = 0f;
+            float mass = 0f;
+            for (int ci = Math.max(0, si - r); ci <= Math.min(h - 1, si + r); ci++) {
+                for (int cj = Math.max(0, sj - r); cj <= Math.min(w - 1, sj + r); cj++) {
+                    int cell = ci * w + cj;
+                    int slot = (si - ci + r) * side + (sj - cj + r);
+                    for (int q = cellStart.get(cell); q < cellStart.get(cell + 1); q++) {
+                        int t = cellTokens.get(q);
+                        float a = affinity.get(t * slots + slot);
+                        acc += a * x.get(xOffset + t * dim + ch);
+                        mass += a;
+                    }
+                }
+            }
+            next.set(idx, acc / Math.max(mass, 1e-16f));
+        }
+    }
+
+    /** Each token's nearest centre over all of them (first index on ties, as {@code torch.argmin}). */
+    public static void hardLabels(KernelContext ctx, FloatArray x, int xOffset, FloatArray xx, FloatArray s,
+                                  FloatArray ss, IntArray labels, int n, int m, int dim) {
+        int t = ctx.globalIdx;
+        if (t < n) {
+            int best = 0;
+            float bestD = 3.4028235e38f;
+            for (int c = 0; c < m; c++) {
+                float dot = 0f;
+                for (int i = 0; i < dim; i++) {
+                    dot += x.get(xOffset + t * dim + i) * s.get(c * dim + i);
+                }
+                float d = (xx.get(t) + ss.get(c)) - 2f * dot;
+                if (d < bestD) {
+                    bestD = d;
+                    best = c;
+                }
+            }
+            labels.set(t, best);
+        }
+    }
+
+    // ------------------------------------------------------------------ Expedit: token reconstruction
+
+    /**
+     * Turns a token's row of dot products with the centres ({@code weights[t, m]}, from {@link #gemm}) into its
+     * reconstruction weights: {@code exp(-τ d²)}, cut to the {@code topK} largest (ties at the threshold kept, as
+     * {@code min(topk)} does; {@code topK <= 0} or {@code >= m} keeps all), divided by their L2 norm clamped at 1e-12.
+     * The threshold is found in at most {@code topK} passes over the row, each taking the next smaller distinct value
+     * and counting its repeats. One item per token.
+     */
+    public static void reconstructionWeights(KernelContext ctx, FloatArray weights, FloatArray ff, FloatArray gg,
+                                             int n, int m, int topK, float negTau) {
+        int t = ctx.globalIdx;
+        if (t < n) {
+            int row = t * m;
+            for (int c = 0; c < m; c++) {
+                float d = (ff.get(t) + gg.get(c)) - 2f * weights.get(row + c);
+                weights.set(row + c, TornadoMath.exp(negTau * d));
+            }
+            float threshold = -1f;
+            if (topK > 0 && topK < m) {
+                float bound = 3.4028235e38f;
+                int counted = 0;
+                boolean first = true;
+                while (counted < topK) {
+                    float next = -1f;
+                    for (int c = 0; c < m; c++) {
+                        float v = weights.get(row + c);
+                        boolean below = first ? v <= bound : v < bound;
+                        if (below && v > next) {
+                            next = v;
+                        }
+                    }
+                    int repeats = 0;
+                    for (int c = 0; c < m; c++) {
+                        if (weights.get(row + c) == next) {
+                            repeats++;
+                        }
+                    }
+                    if (repeats == 0) {
+                        break; // NaN weights: nothing left to count
+                    }
+                    counted += repeats;
+                    bound = next;
+                    first = false;
+                    threshold = next;
+                }
+            }
+            float squares = 0f;
+            for (int c = 0; c < m; c++) {
+                float v = weights.get(row + c);
+                if (v >= threshold) {
+                    squares += v * v;
+                } else {
+                    weights.set(row + c, 0f);
+                }
+            }
+            float inv = 1f / Math.max(TornadoMath.sqrt(squares), 1e-12f);
+            for (int c = 0; c < m; c++) {
+                weights.set(row + c, weights.get(row + c) * inv);
+            }
+        }
+    }
+
+    /**
+     * {@code out[t, ch] = Σ_c weights[t, c] values[c, ch]}, skipping zero weights; grid x over channels, y over
+     * tokens, each rounded up to {@link #TILE}.
+     */
+    public static void weightedSum(KernelContext ctx, FloatArray weights, FloatArray values, int valuesOffset,
+                                   FloatArray out, int outOffset, int n, int m, int channels) {
+        int ch = ctx.globalIdx;
+        int t = ctx.globalIdy;
+        if (t < n && ch < channels) {
+            float acc = 0f;
+            for (int c = 0; c < m; c++) {
+                float v = weights.get(t * m + c);
+                if (v != 0f) {
+                    acc += v * values.get(valuesOffset + c * channels + ch);
+                }
+            }
+            out.set(outOffset + t * channels + ch, acc);
+        }
+    }
+}
