@@ -22,7 +22,6 @@ import uk.ac.manchester.tornado.api.types.arrays.IntArray;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
@@ -34,6 +33,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * The TornadoVM backend. Operations are not run one by one: each call records a kernel launch, and the recorded
@@ -48,13 +48,27 @@ import java.util.Set;
  * <p>Thread safety: every method is synchronized; concurrent forward passes are serialised.
  */
 public final class TornadoBackend implements Backend {
+    /**
+     * TornadoVM's own bytecode for a task graph lives in a buffer of this many bytes (its default, 4 KiB, holds about
+     * a dozen launches; a ViT-B forward is over a hundred). Read once, when TornadoVM compiles its first graph, so it
+     * is set before; a value the user passes with {@code -Dtornado.tvm.maxbytecodesize} wins.
+     */
+    private static final String BYTECODE_SIZE_PROPERTY = "tornado.tvm.maxbytecodesize";
+
+    static {
+        if (System.getProperty(BYTECODE_SIZE_PROPERTY) == null) {
+            System.setProperty(BYTECODE_SIZE_PROPERTY, Integer.toString(1 << 20));
+        }
+    }
+
     /** Plans kept compiled; the least recently used is freed beyond this. */
     private static final int MAX_PLANS = 16;
 
     private final TornadoDevice device;
     private final List<Step> pending = new ArrayList<>();
     private final Set<DeviceArray> pendingArrays = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
-    private final Map<Integer, ArrayDeque<DeviceArray>> pool = new HashMap<>();
+    private final Map<Integer, TreeSet<DeviceArray>> pool = new HashMap<>();
+    private long serials;
     private final Map<IntsKey, DeviceArray> indexTables = new HashMap<>();
     private final Map<Integer, DeviceArray> labelArrays = new HashMap<>();
     private final LinkedHashMap<String, List<CachedPlan>> plans = new LinkedHashMap<>(16, 0.75f, true);
@@ -371,7 +385,7 @@ public final class TornadoBackend implements Backend {
         }
         copyArray(s, 0, out, off(centresOffset), md);
         if (hardLabels != null) {
-            DeviceArray labels = labelArrays.computeIfAbsent(n, k -> new DeviceArray(new IntArray(k), false));
+            DeviceArray labels = labelArrays.computeIfAbsent(n, k -> new DeviceArray(new IntArray(k), false, serials++));
             IntArray fl = (IntArray) labels.data;
             record(new Step("rowSquares", scalars(0, dim, m), List.of(s), List.of(ss), flat(m),
                     (g, id, ctx) -> g.task(id, TornadoKernels::rowSquares, ctx, fs, 0, dim, fss, m)));
@@ -611,22 +625,26 @@ public final class TornadoBackend implements Backend {
 
     // ------------------------------------------------------------------ arrays
 
-    DeviceArray constantArray(float[] values) {
+    synchronized DeviceArray constantArray(float[] values) {
         FloatArray a = new FloatArray(Math.max(1, values.length));
         MemorySegment.copy(values, 0, a.getSegment(), ValueLayout.JAVA_FLOAT, 0, values.length);
-        return new DeviceArray(a, true);
+        return new DeviceArray(a, true, serials++);
     }
 
-    /** A pooled array of exactly {@code length} floats (the same pass gets the same arrays, so plans are reused). */
+    /**
+     * A pooled array of exactly {@code length} floats: the free one made first, or a new one. Taking the oldest makes
+     * a repeated sequence of allocations get the same arrays every time, from the first repeat on (by induction: a new
+     * array is always younger than every free one), so the second forward pass finds the first one's plan.
+     */
     private DeviceArray take(int length) {
-        ArrayDeque<DeviceArray> free = pool.get(length);
-        DeviceArray a = free == null ? null : free.pollLast();
-        return a != null ? a : new DeviceArray(new FloatArray(Math.max(1, length)), false);
+        TreeSet<DeviceArray> free = pool.get(length);
+        DeviceArray a = free == null ? null : free.pollFirst();
+        return a != null ? a : new DeviceArray(new FloatArray(Math.max(1, length)), false, serials++);
     }
 
     synchronized void release(DeviceArray a) {
         if (!closed) {
-            pool.computeIfAbsent(a.length(), k -> new ArrayDeque<>()).addLast(a);
+            pool.computeIfAbsent(a.length(), k -> new TreeSet<>(DeviceArray.OLDEST_FIRST)).add(a);
         }
     }
 
@@ -634,7 +652,7 @@ public final class TornadoBackend implements Backend {
         return indexTables.computeIfAbsent(new IntsKey(values.clone()), k -> {
             IntArray a = new IntArray(Math.max(1, values.length));
             MemorySegment.copy(values, 0, a.getSegment(), ValueLayout.JAVA_INT, 0, values.length);
-            return new DeviceArray(a, true);
+            return new DeviceArray(a, true, serials++);
         });
     }
 

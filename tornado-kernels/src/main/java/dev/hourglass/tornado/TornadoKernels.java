@@ -40,6 +40,8 @@ public final class TornadoKernels {
     private static final float ERF_A4 = -1.453152027f;
     private static final float ERF_A5 = 1.061405429f;
     private static final float INV_SQRT2 = 0.70710678118654752f;
+    /** The lowest finite float: a logit whose exponential is 0 against any real maximum. */
+    private static final float LOWEST = -3.4028235e38f;
 
     private TornadoKernels() {
     }
@@ -369,39 +371,33 @@ public final class TornadoKernels {
             int ci = cell / w;
             int cj = cell % w;
             int base = t * slots;
-            float max = -3.4028235e38f;
+            // Branches carry no stores (one store per slot after the branch): TornadoVM 5.2's OpenCL code generator
+            // mis-emits an else branch that stores inside these unrolled loops. A cell outside the grid gets the
+            // lowest float as its logit, whose exponential below is exactly 0.
+            float max = LOWEST;
             for (int dy = -r; dy <= r; dy++) {
                 for (int dx = -r; dx <= r; dx++) {
-                    int slot = base + (dy + r) * side + dx + r;
                     int si = ci + dy;
                     int sj = cj + dx;
-                    if (si < 0 || si >= h || sj < 0 || sj >= w) {
-                        affinity.set(slot, 0f);
-                    } else {
+                    float logit = LOWEST;
+                    if (si >= 0 && si < h && sj >= 0 && sj < w) {
                         int c = si * w + sj;
                         float dot = 0f;
                         for (int i = 0; i < dim; i++) {
                             dot += s.get(c * dim + i) * x.get(xOffset + t * dim + i);
                         }
                         float d = (xx.get(t) + ss.get(c)) - 2f * dot;
-                        float logit = -d * tau;
-                        affinity.set(slot, logit);
-                        max = Math.max(max, logit);
+                        logit = -d * tau;
                     }
+                    affinity.set(base + (dy + r) * side + dx + r, logit);
+                    max = Math.max(max, logit);
                 }
             }
             float sum = 0f;
-            for (int dy = -r; dy <= r; dy++) {
-                for (int dx = -r; dx <= r; dx++) {
-                    int slot = base + (dy + r) * side + dx + r;
-                    int si = ci + dy;
-                    int sj = cj + dx;
-                    if (si >= 0 && si < h && sj >= 0 && sj < w) {
-                        float e = TornadoMath.exp(affinity.get(slot) - max);
-                        affinity.set(slot, e);
-                        sum += e;
-                    }
-                }
+            for (int j = base; j < base + slots; j++) {
+                float e = TornadoMath.exp(affinity.get(j) - max);
+                affinity.set(j, e);
+                sum += e;
             }
             float inv = 1f / sum;
             for (int j = base; j < base + slots; j++) {
@@ -516,11 +512,9 @@ public final class TornadoKernels {
             float squares = 0f;
             for (int c = 0; c < m; c++) {
                 float v = weights.get(row + c);
-                if (v >= threshold) {
-                    squares += v * v;
-                } else {
-                    weights.set(row + c, 0f);
-                }
+                float kept = v >= threshold ? v : 0f; // no store in a branch (see clusterAffinity)
+                weights.set(row + c, kept);
+                squares += kept * kept;
             }
             float inv = 1f / Math.max(TornadoMath.sqrt(squares), 1e-12f);
             for (int c = 0; c < m; c++) {

@@ -190,16 +190,20 @@ class TornadoKernelsTest {
         assertClose("matmulTransposed", res[0], res[1], TOL);
     }
 
-    @ParameterizedTest(name = "grid {0}x{1} -> {2}x{3}, window {4}, {5} iterations")
+    @ParameterizedTest(name = "grid {0}x{1} -> {2}x{3}, window {4}, {5} iterations, dim {7}")
     @CsvSource({
-            "14, 14, 5, 6, 5, 5, 0.02",
-            "7, 9, 3, 4, 3, 2, 0.5",
-            "8, 46, 4, 14, 5, 3, 0.1",
-            "10, 10, 10, 10, 1, 1, 0.02",
-            "12, 12, 4, 4, 5, 0, 0.02"})
-    void clusterTokens(int gh, int gw, int h, int w, int window, int iterations, float tau) {
+            "14, 14, 8, 8, 5, 5, 0.02, 192",
+            "14, 14, 8, 8, 5, 5, 0.02, 24",
+            "14, 14, 5, 6, 5, 5, 0.02, 192",
+            "14, 14, 8, 8, 5, 0, 0.02, 192",
+            "14, 14, 8, 8, 5, 1, 0.02, 192",
+            "14, 14, 5, 6, 5, 5, 0.02, 24",
+            "7, 9, 3, 4, 3, 2, 0.5, 24",
+            "8, 46, 4, 14, 5, 3, 0.1, 24",
+            "10, 10, 10, 10, 1, 1, 0.02, 24",
+            "12, 12, 4, 4, 5, 0, 0.02, 24"})
+    void clusterTokens(int gh, int gw, int h, int w, int window, int iterations, float tau, int dim) {
         SplittableRandom r = new SplittableRandom(gh * 100L + gw);
-        int dim = 24;
         int offset = 2 * dim;
         float[] x = random(r, offset + gh * gw * dim, 2);
         ClusteringParameters p = new ClusteringParameters(h, w, iterations, window, tau);
