@@ -3,17 +3,21 @@ package dev.hourglass.backend;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URL;
+import java.net.URLClassLoader;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import dev.hourglass.backend.cpu.CpuBackend;
@@ -21,13 +25,35 @@ import dev.hourglass.backend.cpu.CpuBackend;
 /**
  * Backend choice over the test providers registered beside the CPU one: "fake" (available, priority 5), "broken"
  * (priority 10, cannot run) and one whose constructor throws.
+ *
+ * <p>Their services file is not in {@code META-INF/services} of the test classes, since the tasks module puts this
+ * module's test classes on its class path and would then compute on the fake backend. Each test sees it through the
+ * thread's context class loader, which {@link Backends} asks, as an application server or plugin host would set it.
  */
 class BackendsTest {
     private static final String SERVICES = "META-INF/services/" + BackendProvider.class.getName();
 
+    private ClassLoader saved;
+    private URLClassLoader withFakes;
+
+    @BeforeEach
+    void seeTheFakeProviders() {
+        URL root = BackendsTest.class.getClassLoader().getResource("fake-backends/");
+        assertNotNull(root, "test resource fake-backends/ is missing");
+        withFakes = new URLClassLoader(new URL[] {root}, BackendsTest.class.getClassLoader());
+        saved = Thread.currentThread().getContextClassLoader();
+        Thread.currentThread().setContextClassLoader(withFakes);
+    }
+
+    @AfterEach
+    void restoreTheClassLoader() throws IOException {
+        Thread.currentThread().setContextClassLoader(saved);
+        withFakes.close();
+    }
+
     @Test
     void theCpuProviderIsFoundThroughItsServicesFileBesideTheTestOne() throws IOException {
-        List<URL> files = Collections.list(Backends.class.getClassLoader().getResources(SERVICES));
+        List<URL> files = Collections.list(withFakes.getResources(SERVICES));
         List<String> contents = new ArrayList<>();
         for (URL url : files) {
             try (InputStream in = url.openStream()) {
@@ -104,9 +130,11 @@ class BackendsTest {
     }
 
     @Test
-    void withOnlyTheCpuProviderAutoSaysNothingElse() {
-        try (BackendChoice choice = Backends.open("auto", 1, List.of(Backends.Found.of(
-                new dev.hourglass.backend.cpu.CpuBackendProvider())))) {
+    void withOnlyTheCpuProviderAutoPicksItAndSaysNothingElse() {
+        Thread.currentThread().setContextClassLoader(saved);
+        assertEquals(List.of("auto", "cpu"), Backends.names());
+        try (BackendChoice choice = Backends.open("auto", 1)) {
+            assertInstanceOf(CpuBackend.class, choice.backend());
             assertEquals("backend: cpu (" + choice.backend().description() + ")", choice.summary());
         }
     }
