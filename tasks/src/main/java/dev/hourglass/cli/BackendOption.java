@@ -12,9 +12,9 @@ import picocli.CommandLine.Option;
 final class BackendOption {
 
     @Option(names = "--backend", defaultValue = Backends.AUTO, paramLabel = "NAME",
-            description = {"Where to compute: auto (the best backend that can run here), cpu, or tornado (the",
-                    "TornadoVM GPU backend, when bin/hourglass puts it on the class path: see TORNADOVM_HOME).",
-                    "Default: ${DEFAULT-VALUE}. The choice is printed once on standard error."})
+            description = "Where to compute: auto (the best backend that can run here), cpu, or tornado (the TornadoVM"
+                    + " GPU backend, which bin/hourglass puts on the class path when TORNADOVM_HOME names an SDK)."
+                    + " Default: ${DEFAULT-VALUE}. The choice is printed once on standard error.")
     String name;
 
     /** Prints the backend chosen, once per command, on standard error (standard output stays the result). */
