@@ -70,8 +70,8 @@ class BackendsTest {
     void autoPicksTheAvailableProviderWithTheHighestPriority() {
         try (BackendChoice choice = Backends.open("auto", 3)) {
             assertEquals("fake", choice.backend().name());
-            assertTrue(choice.summary().startsWith("backend: fake (" + FakeBackendProvider.DEVICE + ", 3 host threads)"),
-                    choice.summary());
+            String expected = "backend: fake (" + FakeBackendProvider.DEVICE + ", 3 host threads)";
+            assertTrue(choice.summary().startsWith(expected), choice.summary());
         }
     }
 
@@ -115,8 +115,8 @@ class BackendsTest {
     void anUnknownNameListsTheBackendsThereAre() {
         BackendUnavailableException e = assertThrows(BackendUnavailableException.class,
                 () -> Backends.open("nosuch", 2));
-        assertTrue(e.getMessage().startsWith("no backend named 'nosuch' here (available: fake, cpu; cannot run: broken: "
-                + BrokenBackendProvider.REASON), e.getMessage());
+        assertTrue(e.getMessage().startsWith("no backend named 'nosuch' here (available: fake, cpu; cannot run:"
+                + " broken: " + BrokenBackendProvider.REASON), e.getMessage());
         assertTrue(e.getMessage().endsWith(". Choose auto, fake, cpu, broken"), e.getMessage());
     }
 

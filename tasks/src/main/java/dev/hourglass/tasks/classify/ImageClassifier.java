@@ -41,8 +41,8 @@ import dev.hourglass.vit.VitConfig;
  * }</pre>
  *
  * <p>Thread-safe: one classifier may serve many threads at once; each call keeps its state to itself. The weights are
- * read once at load (converted and prepared for the backend: packed for the CPU kernels), after which the files are no longer needed. Close
- * the classifier to free them and stop its compute threads.
+ * read once at load (converted and prepared for the backend: packed for the CPU kernels), after which the files are no
+ * longer needed. Close the classifier to free them and stop its compute threads.
  */
 public final class ImageClassifier implements AutoCloseable {
     /** Model families this class runs. */

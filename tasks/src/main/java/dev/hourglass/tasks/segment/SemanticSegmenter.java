@@ -86,7 +86,7 @@ public final class SemanticSegmenter implements AutoCloseable {
         return load(model, threads, Backends.AUTO, ConvertOptions.NONE);
     }
 
-    /** Loads a Segmenter on the best backend that can run here: see {@link #load(Path, int, String, ConvertOptions)}. */
+    /** Loads a Segmenter on the best backend here: see {@link #load(Path, int, String, ConvertOptions)}. */
     public static SemanticSegmenter load(Path model, int threads, ConvertOptions conversion) throws IOException {
         return load(model, threads, Backends.AUTO, conversion);
     }
@@ -108,7 +108,7 @@ public final class SemanticSegmenter implements AutoCloseable {
         }
     }
 
-    /** Loads an Hourglass model file from the class path on the best backend: see {@link #loadResource(String, int, String)}. */
+    /** Loads a model from the class path on the best backend here: see {@link #loadResource(String, int, String)}. */
     public static SemanticSegmenter loadResource(String resource, int threads) throws IOException {
         return loadResource(resource, threads, Backends.AUTO);
     }
