@@ -42,6 +42,9 @@ final class ClassifyCommand implements Callable<Integer> {
     @CommandLine.Mixin
     ConversionOptions conversion;
 
+    @CommandLine.Mixin
+    BackendOption backend;
+
     @CommandLine.ArgGroup(multiplicity = "1")
     Input input;
 
@@ -78,10 +81,12 @@ final class ClassifyCommand implements Callable<Integer> {
         if (repeat < 1) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--repeat must be at least 1, got " + repeat);
         }
-        ClassifierOptions options = threads == null ? ClassifierOptions.defaults() : threadsOption(threads);
+        ClassifierOptions options = (threads == null ? ClassifierOptions.defaults() : threadsOption(threads))
+                .withBackend(backend.name);
         long t0 = System.nanoTime();
         try (ImageClassifier classifier = ImageClassifier.load(model, options, conversion.toOptions())) {
             double loadMs = millisSince(t0);
+            BackendOption.report(spec.commandLine().getErr(), classifier.backendSummary());
 
             long t1 = System.nanoTime();
             Tensor batch;

@@ -67,6 +67,9 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--threads", paramLabel = "N", description = "Compute threads (default: all available processors).")
     Integer threads;
 
+    @CommandLine.Mixin
+    BackendOption backend;
+
     @Option(names = "--top-k", defaultValue = "3", paramLabel = "K", description = "Classes reported per image (default: ${DEFAULT-VALUE}).")
     int topK;
 
@@ -88,12 +91,14 @@ final class DemoCommand implements Callable<Integer> {
             throw new CommandLine.ParameterException(spec.commandLine(), "--threads must be at least 1, got " + threads);
         }
         PrintWriter log = spec.commandLine().getOut();
-        ClassifierOptions options = threads == null ? ClassifierOptions.defaults() : new ClassifierOptions(threads);
+        ClassifierOptions options = (threads == null ? ClassifierOptions.defaults() : new ClassifierOptions(threads))
+                .withBackend(backend.name);
         JsonNode expected = readResourceJson(EXPECTED);
 
         long t0 = System.nanoTime();
         try (ImageClassifier classifier = ImageClassifier.loadResource(MODEL, options)) {
             double loadMs = (System.nanoTime() - t0) / 1e6;
+            BackendOption.report(spec.commandLine().getErr(), classifier.backendSummary());
             log.println("Hourglass demo: image classification, nothing downloaded");
             log.println("  model    " + classifier.describe());
             log.println("           a small ViT trained on drawn shapes by tools/train_demo_classifier.py,"
@@ -136,7 +141,7 @@ final class DemoCommand implements Callable<Integer> {
                 return 1;
             }
         }
-        boolean segmentationAgrees = new SegmentationDemo(log, out, options.threads(), repeat).run();
+        boolean segmentationAgrees = new SegmentationDemo(log, out, options.threads(), options.backend(), repeat).run();
         if (!segmentationAgrees) {
             spec.commandLine().getErr().println("hourglass demo: error: the segmentation differs from PyTorch's by"
                     + " more pixels than its near-ties explain");

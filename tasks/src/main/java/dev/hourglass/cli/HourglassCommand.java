@@ -15,7 +15,8 @@ import picocli.CommandLine.Command;
         subcommands = {ClassifyCommand.class, SegmentCommand.class, ConvertCommand.class, InspectCommand.class, DemoCommand.class,
                 CommandLine.HelpCommand.class},
         footer = {"", "JVM options come from HOURGLASS_JAVA_OPTS (bin/hourglass); -Dhourglass.kernels=scalar|panama"
-                + " forces the kernel implementation."})
+                + " forces the kernel implementation.", "--backend auto|cpu|tornado chooses where classify, segment and"
+                + " demo compute; bin/hourglass --show-command prints the java command it would run."})
 public final class HourglassCommand implements Runnable {
 
     @CommandLine.Spec

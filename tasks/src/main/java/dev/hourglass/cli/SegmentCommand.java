@@ -48,6 +48,9 @@ final class SegmentCommand implements Callable<Integer> {
     @CommandLine.Mixin
     ConversionOptions conversion;
 
+    @CommandLine.Mixin
+    BackendOption backend;
+
     @CommandLine.ArgGroup(multiplicity = "1")
     Input input;
 
@@ -105,8 +108,9 @@ final class SegmentCommand implements Callable<Integer> {
             throw new CommandLine.ParameterException(spec.commandLine(), "--expedite: " + e.getMessage());
         }
         long t0 = System.nanoTime();
-        try (SemanticSegmenter segmenter = SemanticSegmenter.load(model, n, conversion.toOptions())) {
+        try (SemanticSegmenter segmenter = SemanticSegmenter.load(model, n, backend.name, conversion.toOptions())) {
             double loadMs = ClassifyCommand.millisSince(t0);
+            BackendOption.report(spec.commandLine().getErr(), segmenter.backendSummary());
             int[] colours = palette == null
                     ? SegmentationPictures.defaultPalette(segmenter.classNames().size())
                     : readPalette(palette, segmenter.classNames().size());

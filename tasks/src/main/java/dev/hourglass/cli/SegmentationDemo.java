@@ -48,12 +48,14 @@ final class SegmentationDemo {
     private final PrintWriter log;
     private final Path out;
     private final int threads;
+    private final String backend;
     private final int repeat;
 
-    SegmentationDemo(PrintWriter log, Path out, int threads, int repeat) {
+    SegmentationDemo(PrintWriter log, Path out, int threads, String backend, int repeat) {
         this.log = log;
         this.out = out;
         this.threads = threads;
+        this.backend = backend;
         this.repeat = repeat;
     }
 
@@ -66,7 +68,7 @@ final class SegmentationDemo {
     boolean run() throws IOException {
         JsonNode expected = DemoCommand.readResourceJson(DATA + "expected.json");
         long t0 = System.nanoTime();
-        try (SemanticSegmenter segmenter = SemanticSegmenter.loadResource(MODEL, threads)) {
+        try (SemanticSegmenter segmenter = SemanticSegmenter.loadResource(MODEL, threads, backend)) {
             double loadMs = (System.nanoTime() - t0) / 1e6;
             int classes = segmenter.classNames().size();
             log.println("Hourglass demo: semantic segmentation, without and with Expedit");

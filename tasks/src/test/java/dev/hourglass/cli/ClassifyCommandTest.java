@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.List;
 
 import javax.imageio.ImageIO;
 
@@ -85,7 +86,10 @@ class ClassifyCommandTest {
         CliRunner missing = CliRunner.run("classify", "--model", model.toString(), "--image",
                 tmp.resolve("nope.png").toString());
         assertEquals(1, missing.exitCode());
-        assertTrue(missing.err().startsWith("hourglass classify: error: ") && missing.err().contains("nope.png"),
+        List<String> lines = missing.err().lines().toList();
+        assertEquals(2, lines.size(), missing.err());
+        assertTrue(lines.get(0).startsWith("backend: "), missing.err());
+        assertTrue(lines.get(1).startsWith("hourglass classify: error: ") && lines.get(1).contains("nope.png"),
                 missing.err());
 
         Path wrong = tmp.resolve("wrong.npy");
@@ -108,6 +112,29 @@ class ClassifyCommandTest {
         assertTrue(k.err().contains("--top-k must be at least 1"), k.err());
     }
 
+    @Test
+    void backendCpuComputesOnTheCpuAndSaysSoOnceOnStandardError(@TempDir Path tmp) throws IOException {
+        Path model = TinyModels.write(tmp.resolve("m"), 14);
+        CliRunner r = CliRunner.run("classify", "--model", model.toString(), "--image", image(tmp).toString(),
+                "--threads", "1", "--backend", "cpu");
+        assertEquals(0, r.exitCode(), r.err());
+        List<String> summaries = r.err().lines().filter(l -> l.startsWith("backend: ")).toList();
+        assertEquals(1, summaries.size(), r.err());
+        assertTrue(summaries.get(0).startsWith("backend: cpu (CPU, 1 thread, "), r.err());
+        assertTrue(r.out().contains("backend  CPU, 1 thread, "), r.out());
+    }
+
+    @Test
+    void anUnknownBackendIsAOneLineErrorListingTheBackendsThereAre(@TempDir Path tmp) throws IOException {
+        Path model = TinyModels.write(tmp.resolve("m"), 15);
+        CliRunner r = CliRunner.run("classify", "--model", model.toString(), "--image", image(tmp).toString(),
+                "--backend", "nosuch");
+        assertEquals(1, r.exitCode());
+        assertEquals("hourglass classify: error: no backend named 'nosuch' here (available: cpu). Choose auto, cpu",
+                r.err().strip());
+        assertEquals("", r.out());
+    }
+
     private static Path writeTensor(Path file, long... dims) throws IOException {
         long n = 1;
         for (long d : dims) {
@@ -122,7 +149,7 @@ class ClassifyCommandTest {
         CliRunner r = CliRunner.run("classify", "--help");
         assertEquals(0, r.exitCode());
         for (String option : new String[] {"--model", "--image", "--input-tensor", "--top-k", "--json",
-                "--save-logits", "--threads", "--repeat"}) {
+                "--save-logits", "--threads", "--repeat", "--backend"}) {
             assertTrue(r.out().contains(option), option + " missing from --help:\n" + r.out());
         }
     }

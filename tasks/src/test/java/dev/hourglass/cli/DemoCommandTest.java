@@ -23,6 +23,8 @@ class DemoCommandTest {
         Path out = tmp.resolve("demo");
         CliRunner r = CliRunner.run("demo", "--out", out.toString(), "--threads", "2", "--repeat", "2");
         assertEquals(0, r.exitCode(), r.out() + r.err());
+        assertEquals(1, r.err().lines().filter(l -> l.startsWith("backend: cpu (CPU, 2 threads, ")).count(),
+                "one backend summary for both models:\n" + r.err());
         assertTrue(r.out().contains("8 of 8 correct"), r.out());
         assertTrue(r.out().contains("logits agree with PyTorch's"), r.out());
 

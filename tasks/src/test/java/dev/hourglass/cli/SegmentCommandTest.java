@@ -82,8 +82,9 @@ class SegmentCommandTest {
         Path img = image(tmp);
         Path out = tmp.resolve("o");
         CliRunner r = CliRunner.run("segment", "--model", MODEL.toString(), "--image", img.toString(), "--out",
-                out.toString(), "--threads", "1");
+                out.toString(), "--threads", "1", "--backend", "CPU");
         assertEquals(0, r.exitCode(), r.err());
+        assertTrue(r.err().startsWith("backend: cpu (CPU, 1 thread, ") && r.err().lines().count() == 1, r.err());
         assertTrue(r.out().contains("expedite off"), r.out());
         assertTrue(Files.exists(out.resolve("scene.overlay.png")));
         assertFalse(Files.exists(out.resolve("scene.clusters.png")));
@@ -111,6 +112,15 @@ class SegmentCommandTest {
                 "--out", tmp.toString(), "--palette", palette.toString());
         assertEquals(1, badPalette.exitCode());
         assertTrue(badPalette.err().contains("line 2: '300' is not a value in 0..255"), badPalette.err());
+    }
+
+    @Test
+    void anUnavailableTornadoBackendSaysWhereItComesFrom(@TempDir Path tmp) throws IOException {
+        CliRunner r = CliRunner.run("segment", "--model", MODEL.toString(), "--image", image(tmp).toString(),
+                "--out", tmp.toString(), "--backend", "tornado");
+        assertEquals(1, r.exitCode());
+        assertTrue(r.err().startsWith("hourglass segment: error: no backend named 'tornado' here (available: cpu)")
+                && r.err().contains("TORNADOVM_HOME") && r.err().lines().count() == 1, r.err());
     }
 
     @Test

@@ -12,7 +12,8 @@ import java.util.List;
 import java.util.Objects;
 
 import dev.hourglass.backend.Backend;
-import dev.hourglass.backend.cpu.CpuBackend;
+import dev.hourglass.backend.BackendChoice;
+import dev.hourglass.backend.Backends;
 import dev.hourglass.convert.ConvertOptions;
 import dev.hourglass.convert.ConvertedModel;
 import dev.hourglass.convert.Converter;
@@ -40,8 +41,8 @@ import dev.hourglass.vit.VitConfig;
  * }</pre>
  *
  * <p>Thread-safe: one classifier may serve many threads at once; each call keeps its state to itself. The weights are
- * read once at load (converted and packed for the CPU kernels), after which the files are no longer needed. Close
- * the classifier to free them and stop its compute threads.
+ * read once at load (converted and prepared for the backend: packed for the CPU kernels), after which the files are no
+ * longer needed. Close the classifier to free them and stop its compute threads.
  */
 public final class ImageClassifier implements AutoCloseable {
     /** Model families this class runs. */
@@ -49,14 +50,16 @@ public final class ImageClassifier implements AutoCloseable {
 
     private final String name;
     private final Backend backend;
+    private final String backendSummary;
     private final VisionTransformer model;
     private final EvalPreprocessing preprocessing;
     private final List<String> labels;
 
-    private ImageClassifier(String name, Backend backend, VisionTransformer model, EvalPreprocessing preprocessing,
-                            List<String> labels) {
+    private ImageClassifier(String name, BackendChoice backend, VisionTransformer model,
+                            EvalPreprocessing preprocessing, List<String> labels) {
         this.name = name;
-        this.backend = backend;
+        this.backend = backend.backend();
+        this.backendSummary = backend.summary();
         this.model = model;
         this.preprocessing = preprocessing;
         this.labels = labels;
@@ -152,9 +155,9 @@ public final class ImageClassifier implements AutoCloseable {
             throw new IOException(name + ": preprocessing: " + e.getMessage(), e);
         }
         List<String> labels = Labels.of(config.labels(), vit.numClasses(), name);
-        Backend backend = new CpuBackend(options.threads());
+        BackendChoice backend = Backends.open(options.backend(), options.threads());
         try {
-            VisionTransformer model = VisionTransformer.create(vit, weights, backend);
+            VisionTransformer model = VisionTransformer.create(vit, weights, backend.backend());
             return new ImageClassifier(name, backend, model, preprocessing, labels);
         } catch (IOException | RuntimeException | Error e) {
             backend.close();
@@ -254,6 +257,14 @@ public final class ImageClassifier implements AutoCloseable {
     /** Where the model computes, e.g. {@code "CPU, 2 threads, Vector API, 512-bit (16 floats per vector)"}. */
     public String backendDescription() {
         return backend.description();
+    }
+
+    /**
+     * One line saying which backend and device were chosen, and why a better one was not (e.g. {@code backend: cpu
+     * (CPU, 2 threads, Vector API 512-bit); tornado not used: ...}): what a command line prints once.
+     */
+    public String backendSummary() {
+        return backendSummary;
     }
 
     /** One line about the model: name, architecture, input size, classes. */

@@ -12,9 +12,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import dev.hourglass.backend.Backend;
+import dev.hourglass.backend.BackendChoice;
+import dev.hourglass.backend.Backends;
 import dev.hourglass.backend.Buffer;
 import dev.hourglass.backend.WeightStore;
-import dev.hourglass.backend.cpu.CpuBackend;
 import dev.hourglass.convert.ConvertOptions;
 import dev.hourglass.convert.ConvertedModel;
 import dev.hourglass.convert.Converter;
@@ -51,6 +52,7 @@ import dev.hourglass.vit.VitConfig;
 public final class SemanticSegmenter implements AutoCloseable {
     private final String name;
     private final Backend backend;
+    private final String backendSummary;
     private final VisionTransformer encoder;
     private final WeightStore decoderStore;
     private final SegmenterDecoder decoder;
@@ -60,11 +62,12 @@ public final class SemanticSegmenter implements AutoCloseable {
     private final float[] mean;
     private final float[] std;
 
-    private SemanticSegmenter(String name, Backend backend, VisionTransformer encoder, WeightStore decoderStore,
+    private SemanticSegmenter(String name, BackendChoice backend, VisionTransformer encoder, WeightStore decoderStore,
                               SegmenterDecoder decoder, List<String> classNames, int window, int stride, float[] mean,
                               float[] std) {
         this.name = name;
-        this.backend = backend;
+        this.backend = backend.backend();
+        this.backendSummary = backend.summary();
         this.encoder = encoder;
         this.decoderStore = decoderStore;
         this.decoder = decoder;
@@ -75,29 +78,48 @@ public final class SemanticSegmenter implements AutoCloseable {
         this.std = std;
     }
 
-    /** Loads a Segmenter in any form the converter reads, computing on {@code threads} threads. */
+    /**
+     * Loads a Segmenter in any form the converter reads, computing on {@code threads} threads on the best backend that
+     * can run here.
+     */
     public static SemanticSegmenter load(Path model, int threads) throws IOException {
-        return load(model, threads, ConvertOptions.NONE);
+        return load(model, threads, Backends.AUTO, ConvertOptions.NONE);
+    }
+
+    /** Loads a Segmenter on the best backend here: see {@link #load(Path, int, String, ConvertOptions)}. */
+    public static SemanticSegmenter load(Path model, int threads, ConvertOptions conversion) throws IOException {
+        return load(model, threads, Backends.AUTO, conversion);
     }
 
     /**
      * Loads a Segmenter: an Hourglass model file, Segmenter's {@code checkpoint.pth} with its {@code variant.yml}, or
      * Expedit's mmseg checkpoint. Original checkpoints are converted in memory; nothing is written.
      *
+     * @param backend {@code auto} (or null), {@code cpu}, {@code tornado}: see {@link Backends#open}
      * @throws IOException naming the file and what is wrong with it
+     * @throws dev.hourglass.backend.BackendUnavailableException if the backend named cannot run here
      */
-    public static SemanticSegmenter load(Path model, int threads, ConvertOptions conversion) throws IOException {
+    public static SemanticSegmenter load(Path model, int threads, String backend, ConvertOptions conversion)
+            throws IOException {
         try (ConvertedModel converted = Converter.open(model, conversion)) {
             Path file = model.getFileName();
-            return create(file == null ? model.toString() : file.toString(), converted.config(), converted, threads);
+            return create(file == null ? model.toString() : file.toString(), converted.config(), converted, threads,
+                    backend);
         }
+    }
+
+    /** Loads a model from the class path on the best backend here: see {@link #loadResource(String, int, String)}. */
+    public static SemanticSegmenter loadResource(String resource, int threads) throws IOException {
+        return loadResource(resource, threads, Backends.AUTO);
     }
 
     /**
      * Loads an Hourglass model file from the class path ({@code resource + "/model.safetensors"}); it is spooled to a
      * temporary file, deleted before this returns.
+     *
+     * @param backend {@code auto} (or null), {@code cpu}, {@code tornado}: see {@link Backends#open}
      */
-    public static SemanticSegmenter loadResource(String resource, int threads) throws IOException {
+    public static SemanticSegmenter loadResource(String resource, int threads, String backend) throws IOException {
         String base = resource.endsWith("/") ? resource.substring(0, resource.length() - 1) : resource;
         Path dir = Files.createTempDirectory("hourglass-");
         Path file = dir.resolve("model.safetensors");
@@ -107,7 +129,7 @@ public final class SemanticSegmenter implements AutoCloseable {
             }
             Files.copy(in, file);
             try (ConvertedModel converted = Converter.open(file, ConvertOptions.NONE)) {
-                return create(base, converted.config(), converted, threads);
+                return create(base, converted.config(), converted, threads, backend);
             }
         } finally {
             Files.deleteIfExists(file);
@@ -115,8 +137,8 @@ public final class SemanticSegmenter implements AutoCloseable {
         }
     }
 
-    private static SemanticSegmenter create(String name, ModelConfig config, TensorSource weights, int threads)
-            throws IOException {
+    private static SemanticSegmenter create(String name, ModelConfig config, TensorSource weights, int threads,
+                                            String backendChoice) throws IOException {
         if (!"segmenter".equals(config.family())) {
             throw new IOException(name + " is a " + config.family() + " model; segmentation runs Segmenter models");
         }
@@ -131,7 +153,8 @@ public final class SemanticSegmenter implements AutoCloseable {
         List<String> classNames = classNames(config.labels(), classes, name);
         float[] mean = channels(config.preprocessing(), "mean", name);
         float[] std = channels(config.preprocessing(), "std", name);
-        Backend backend = new CpuBackend(threads);
+        BackendChoice chosen = Backends.open(backendChoice, threads);
+        Backend backend = chosen.backend();
         VisionTransformer encoder = null;
         WeightStore store = null;
         try {
@@ -147,7 +170,7 @@ public final class SemanticSegmenter implements AutoCloseable {
                 default -> throw new IOException(name + ": decoder type '" + d.path("type").asText()
                         + "' is not one Segmenter has (mask_transformer, linear)");
             };
-            return new SemanticSegmenter(name, backend, encoder, store, decoder, classNames, window, stride, mean,
+            return new SemanticSegmenter(name, chosen, encoder, store, decoder, classNames, window, stride, mean,
                     std);
         } catch (IOException | RuntimeException | Error e) {
             if (store != null) {
@@ -218,6 +241,14 @@ public final class SemanticSegmenter implements AutoCloseable {
 
     public String backendDescription() {
         return backend.description();
+    }
+
+    /**
+     * One line saying which backend and device were chosen, and why a better one was not (e.g. {@code backend: cpu
+     * (CPU, 2 threads, Vector API 512-bit); tornado not used: ...}): what a command line prints once.
+     */
+    public String backendSummary() {
+        return backendSummary;
     }
 
     // ------------------------------------------------------------------ segmentation
