@@ -61,8 +61,11 @@ public final class TornadoBackend implements Backend {
         }
     }
 
+    /** Estimated bytes of TornadoVM's graph description per plan, under its fixed 8 KiB buffer with a margin. */
+    private static final int GRAPH_CODE_BUDGET = 6000;
+
     /** Plans kept compiled; the least recently used is freed beyond this. */
-    private static final int MAX_PLANS = 16;
+    private static final int MAX_PLANS = 64;
 
     private final TornadoDevice device;
     private final List<Step> pending = new ArrayList<>();
@@ -94,8 +97,9 @@ public final class TornadoBackend implements Backend {
 
     @Override
     public String description() {
-        return "TornadoVM " + device.getTornadoVMBackend() + ", " + device.getDeviceName().trim() + " ("
-                + device.getPlatformName().trim() + ")";
+        String physical = device.getPhysicalDevice() == null ? "" : device.getPhysicalDevice().getDeviceName().trim();
+        return "TornadoVM " + device.getTornadoVMBackend() + " " + device.getDeviceName().trim() + ", "
+                + (physical.isEmpty() ? "" : physical + " ") + "(" + device.getPlatformName().trim() + ")";
     }
 
     /** Task graphs built and compiled so far (each is one plan). */
@@ -489,7 +493,36 @@ public final class TornadoBackend implements Backend {
         List<Step> steps = List.copyOf(pending);
         pending.clear();
         pendingArrays.clear();
+        // TornadoVM 5.2 describes a task graph in a fixed 8 KiB buffer (TornadoTaskGraph.highLevelCode): about 5 bytes
+        // per task argument and a few per array transferred. Longer recordings run as consecutive plans; an array
+        // one plan writes and the next reads goes through host memory between them.
+        int start = 0;
+        int bytes = 0;
+        Set<DeviceArray> seen = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
+        for (int i = 0; i < steps.size(); i++) {
+            Step s = steps.get(i);
+            int cost = 16 + 5 * (2 + s.scalars().length + s.reads().size() + s.writes().size());
+            for (DeviceArray a : s.reads()) {
+                cost += seen.contains(a) ? 0 : 24;
+            }
+            for (DeviceArray a : s.writes()) {
+                cost += seen.contains(a) ? 0 : 24;
+            }
+            if (i > start && bytes + cost > GRAPH_CODE_BUDGET) {
+                run(steps.subList(start, i));
+                start = i;
+                bytes = 0;
+                seen.clear();
+            }
+            seen.addAll(s.reads());
+            seen.addAll(s.writes());
+            bytes += cost;
+        }
+        run(steps.subList(start, steps.size()));
+    }
 
+    /** Runs consecutive launches as one plan. */
+    private void run(List<Step> steps) {
         IdentityHashMap<DeviceArray, Integer> ids = new IdentityHashMap<>();
         List<DeviceArray> order = new ArrayList<>();
         List<DeviceArray> constants = new ArrayList<>();
