@@ -61,8 +61,8 @@ public final class TornadoBackend implements Backend {
         }
     }
 
-    /** Estimated bytes of TornadoVM's graph description per plan, under its fixed 8 KiB buffer with a margin. */
-    private static final int GRAPH_CODE_BUDGET = 6000;
+    /** Bytes of TornadoVM's graph description a plan may use: its fixed 8 KiB buffer, less a margin. */
+    private static final int GRAPH_CODE_BUDGET = 8192 - 512;
 
     /** Plans kept compiled; the least recently used is freed beyond this. */
     private static final int MAX_PLANS = 64;
@@ -191,7 +191,7 @@ public final class TornadoBackend implements Backend {
         List<DeviceArray> reads = epilogue == TornadoKernels.EPILOGUE_RESIDUAL ? List.of(a, w, bias, c)
                 : List.of(a, w, bias);
         record(new Step("gemm", scalars(aOffset, wOffset, hasBias, cOffset, rows, n, k, epilogue), reads, List.of(c),
-                grid2d(n, rows),
+                gemmGrid(n, rows),
                 (g, id, ctx) -> g.task(id, TornadoKernels::gemm, ctx, fa, aOffset, fw, wOffset, fb, hasBias, fc,
                         cOffset, rows, n, k, epilogue)));
     }
@@ -493,29 +493,20 @@ public final class TornadoBackend implements Backend {
         List<Step> steps = List.copyOf(pending);
         pending.clear();
         pendingArrays.clear();
-        // TornadoVM 5.2 describes a task graph in a fixed 8 KiB buffer (TornadoTaskGraph.highLevelCode): about 5 bytes
-        // per task argument and a few per array transferred. Longer recordings run as consecutive plans; an array
-        // one plan writes and the next reads goes through host memory between them.
+        // TornadoVM 5.2 describes a task graph in a fixed 8 KiB buffer (TornadoTaskGraph.highLevelCode): 15 bytes per
+        // task and 5 per argument. Longer recordings run as consecutive plans; an array one plan writes and the next
+        // reads goes through host memory between them. (Counting arrays that are read and written twice makes the
+        // estimate a little high, never low.)
         int start = 0;
         int bytes = 0;
-        Set<DeviceArray> seen = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
         for (int i = 0; i < steps.size(); i++) {
             Step s = steps.get(i);
-            int cost = 16 + 5 * (2 + s.scalars().length + s.reads().size() + s.writes().size());
-            for (DeviceArray a : s.reads()) {
-                cost += seen.contains(a) ? 0 : 24;
-            }
-            for (DeviceArray a : s.writes()) {
-                cost += seen.contains(a) ? 0 : 24;
-            }
+            int cost = 15 + 5 * (1 + s.scalars().length + s.reads().size() + s.writes().size());
             if (i > start && bytes + cost > GRAPH_CODE_BUDGET) {
                 run(steps.subList(start, i));
                 start = i;
                 bytes = 0;
-                seen.clear();
             }
-            seen.addAll(s.reads());
-            seen.addAll(s.writes());
             bytes += cost;
         }
         run(steps.subList(start, steps.size()));
@@ -791,6 +782,15 @@ public final class TornadoBackend implements Backend {
     private static WorkerGrid grid2d(int x, int y) {
         int t = TornadoKernels.TILE;
         WorkerGrid2D g = new WorkerGrid2D(roundUp(Math.max(x, 1), t), roundUp(Math.max(y, 1), t));
+        g.setLocalWork(t, t, 1);
+        return g;
+    }
+
+    /** {@link TornadoKernels#gemm}: one TILE x TILE work-group per GEMM_BLOCK-square block of the output. */
+    private static WorkerGrid gemmGrid(int columns, int rows) {
+        int t = TornadoKernels.TILE;
+        int b = TornadoKernels.GEMM_BLOCK;
+        WorkerGrid2D g = new WorkerGrid2D((Math.max(columns, 1) + b - 1) / b * t, (Math.max(rows, 1) + b - 1) / b * t);
         g.setLocalWork(t, t, 1);
         return g;
     }

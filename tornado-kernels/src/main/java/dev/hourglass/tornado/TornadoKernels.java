@@ -20,8 +20,10 @@ import uk.ac.manchester.tornado.api.types.arrays.IntArray;
  * tests run them on a device with TornadoVM's fallback to Java disabled.
  */
 public final class TornadoKernels {
-    /** Side of the square GEMM tile and of its work-group ({@code TILE x TILE} work-items). */
+    /** Side of the GEMM work-group ({@code TILE x TILE} work-items) and the depth of its k tiles. */
     public static final int TILE = 16;
+    /** Side of the square block of the GEMM output one work-group computes: 4 x 4 values per work-item. */
+    public static final int GEMM_BLOCK = 4 * TILE;
     /** Work-group size of the row kernels (LayerNorm, attention rows, row norms); a power of two. */
     public static final int ROW_GROUP = 128;
     /** Work-group size of the element-wise kernels. */
@@ -49,50 +51,108 @@ public final class TornadoKernels {
     // ------------------------------------------------------------------ GEMM
 
     /**
-     * {@code c[rows, n] = epilogue(a[rows, k] w[n, k]^T + bias)}, tiled in local memory: each {@code TILE x TILE}
-     * work-group loads one tile of {@code a} and one of {@code w} per step of {@code k}. Grid: x over the {@code n}
-     * output columns, y over the rows, both rounded up to {@link #TILE}. {@code hasBias} 0 ignores {@code bias}.
+     * {@code c[rows, n] = epilogue(a[rows, k] w[n, k]^T + bias)}, tiled in local memory and in registers: a work-group
+     * of {@code TILE x TILE} work-items computes a {@link #GEMM_BLOCK}-square block of the output, each work-item a
+     * 4 x 4 grid of it (rows {@code ly + 16 i}, columns {@code lx + 16 j}), from tiles of {@code a} and {@code w}
+     * that the group loads into local memory {@link #TILE} values of {@code k} at a time. Grid: x over the output
+     * columns, y over the rows, {@code TILE} work-items per {@code GEMM_BLOCK} (rounded up).
+     * {@code hasBias} 0 ignores {@code bias}; {@code epilogue} is an {@code EPILOGUE_*} code.
      */
     public static void gemm(KernelContext ctx, FloatArray a, int aOffset, FloatArray w, int wOffset, FloatArray bias,
                             int hasBias, FloatArray c, int cOffset, int rows, int n, int k, int epilogue) {
         int lx = ctx.localIdx;
         int ly = ctx.localIdy;
-        int col = ctx.groupIdx * TILE + lx;
-        int row = ctx.groupIdy * TILE + ly;
-        int wRow = ctx.groupIdx * TILE + ly;
-        float[] aTile = ctx.allocateFloatLocalArray(TILE * TILE);
-        float[] wTile = ctx.allocateFloatLocalArray(TILE * TILE);
-        float acc = 0f;
+        int row0 = ctx.groupIdy * GEMM_BLOCK + ly;
+        int col0 = ctx.groupIdx * GEMM_BLOCK + lx;
+        int tileRow0 = ctx.groupIdy * GEMM_BLOCK;
+        int tileCol0 = ctx.groupIdx * GEMM_BLOCK;
+        // Each tile is GEMM_BLOCK rows of TILE values of k: every work-item loads 4 of each.
+        float[] aTile = ctx.allocateFloatLocalArray(GEMM_BLOCK * TILE);
+        float[] wTile = ctx.allocateFloatLocalArray(GEMM_BLOCK * TILE);
+        float c00 = 0f, c01 = 0f, c02 = 0f, c03 = 0f;
+        float c10 = 0f, c11 = 0f, c12 = 0f, c13 = 0f;
+        float c20 = 0f, c21 = 0f, c22 = 0f, c23 = 0f;
+        float c30 = 0f, c31 = 0f, c32 = 0f, c33 = 0f;
         int steps = (k + TILE - 1) / TILE;
         for (int t = 0; t < steps; t++) {
-            int kk = t * TILE + lx;
-            float av = 0f;
-            if (row < rows && kk < k) {
-                av = a.get(aOffset + row * k + kk);
+            int kk0 = t * TILE;
+            for (int q = 0; q < 4; q++) {
+                int r = ly + 16 * q;
+                int kIndex = kk0 + lx;
+                float av = 0f;
+                if (tileRow0 + r < rows && kIndex < k) {
+                    av = a.get(aOffset + (tileRow0 + r) * k + kIndex);
+                }
+                aTile[r * TILE + lx] = av;
+                float wv = 0f;
+                if (tileCol0 + r < n && kIndex < k) {
+                    wv = w.get(wOffset + (tileCol0 + r) * k + kIndex);
+                }
+                wTile[r * TILE + lx] = wv;
             }
-            aTile[ly * TILE + lx] = av;
-            float wv = 0f;
-            if (wRow < n && kk < k) {
-                wv = w.get(wOffset + wRow * k + kk);
-            }
-            wTile[ly * TILE + lx] = wv;
             ctx.localBarrier();
-            for (int i = 0; i < TILE; i++) {
-                acc += aTile[ly * TILE + i] * wTile[lx * TILE + i];
+            for (int kk = 0; kk < TILE; kk++) {
+                float a0 = aTile[(ly + 0) * TILE + kk];
+                float a1 = aTile[(ly + 16) * TILE + kk];
+                float a2 = aTile[(ly + 32) * TILE + kk];
+                float a3 = aTile[(ly + 48) * TILE + kk];
+                float w0 = wTile[(lx + 0) * TILE + kk];
+                float w1 = wTile[(lx + 16) * TILE + kk];
+                float w2 = wTile[(lx + 32) * TILE + kk];
+                float w3 = wTile[(lx + 48) * TILE + kk];
+                c00 += a0 * w0;
+                c01 += a0 * w1;
+                c02 += a0 * w2;
+                c03 += a0 * w3;
+                c10 += a1 * w0;
+                c11 += a1 * w1;
+                c12 += a1 * w2;
+                c13 += a1 * w3;
+                c20 += a2 * w0;
+                c21 += a2 * w1;
+                c22 += a2 * w2;
+                c23 += a2 * w3;
+                c30 += a3 * w0;
+                c31 += a3 * w1;
+                c32 += a3 * w2;
+                c33 += a3 * w3;
             }
             ctx.localBarrier();
         }
+        store(c, cOffset, row0 + 0, col0 + 0, rows, n, c00, bias, hasBias, epilogue);
+        store(c, cOffset, row0 + 0, col0 + 16, rows, n, c01, bias, hasBias, epilogue);
+        store(c, cOffset, row0 + 0, col0 + 32, rows, n, c02, bias, hasBias, epilogue);
+        store(c, cOffset, row0 + 0, col0 + 48, rows, n, c03, bias, hasBias, epilogue);
+        store(c, cOffset, row0 + 16, col0 + 0, rows, n, c10, bias, hasBias, epilogue);
+        store(c, cOffset, row0 + 16, col0 + 16, rows, n, c11, bias, hasBias, epilogue);
+        store(c, cOffset, row0 + 16, col0 + 32, rows, n, c12, bias, hasBias, epilogue);
+        store(c, cOffset, row0 + 16, col0 + 48, rows, n, c13, bias, hasBias, epilogue);
+        store(c, cOffset, row0 + 32, col0 + 0, rows, n, c20, bias, hasBias, epilogue);
+        store(c, cOffset, row0 + 32, col0 + 16, rows, n, c21, bias, hasBias, epilogue);
+        store(c, cOffset, row0 + 32, col0 + 32, rows, n, c22, bias, hasBias, epilogue);
+        store(c, cOffset, row0 + 32, col0 + 48, rows, n, c23, bias, hasBias, epilogue);
+        store(c, cOffset, row0 + 48, col0 + 0, rows, n, c30, bias, hasBias, epilogue);
+        store(c, cOffset, row0 + 48, col0 + 16, rows, n, c31, bias, hasBias, epilogue);
+        store(c, cOffset, row0 + 48, col0 + 32, rows, n, c32, bias, hasBias, epilogue);
+        store(c, cOffset, row0 + 48, col0 + 48, rows, n, c33, bias, hasBias, epilogue);
+    }
+
+    /** One GEMM output with its bias and epilogue, if it is inside {@code c}. */
+    private static void store(FloatArray c, int cOffset, int row, int col, int rows, int n, float value,
+                              FloatArray bias, int hasBias, int epilogue) {
         if (row < rows && col < n) {
+            float v = value;
             if (hasBias != 0) {
-                acc += bias.get(col);
+                v += bias.get(col);
             }
             int o = cOffset + row * n + col;
             if (epilogue == EPILOGUE_GELU) {
-                acc = gelu(acc);
-            } else if (epilogue == EPILOGUE_RESIDUAL) {
-                acc += c.get(o);
+                v = gelu(v);
             }
-            c.set(o, acc);
+            if (epilogue == EPILOGUE_RESIDUAL) {
+                v += c.get(o);
+            }
+            c.set(o, v);
         }
     }
 

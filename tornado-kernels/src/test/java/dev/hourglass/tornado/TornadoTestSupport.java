@@ -43,11 +43,17 @@ final class TornadoTestSupport {
 
     /** {@code max |expected - actual| <= tol * max(1, max |expected|)}, reporting where it is worst. */
     static void assertClose(String what, float[] expected, float[] actual, double tol) {
-        assertEquals(expected.length, actual.length, what + ": length");
         double scale = 1;
         for (float e : expected) {
             scale = Math.max(scale, Math.abs(e));
         }
+        assertMaxAbs(what, expected, actual, tol * scale);
+    }
+
+    /** {@code max |expected - actual| <= tol}, reporting where it is worst; returns the max-abs difference. */
+    static double assertMaxAbs(String what, float[] expected, float[] actual, double tol) {
+        assertEquals(expected.length, actual.length, what + ": length");
+        double scale = 1;
         double worst = 0;
         int at = -1;
         for (int i = 0; i < expected.length; i++) {
@@ -62,5 +68,6 @@ final class TornadoTestSupport {
                     + "), allowed " + tol * scale);
         }
         assertTrue(worst <= tol * scale);
+        return worst;
     }
 }
