@@ -195,6 +195,18 @@ public final class Kernels {
     }
 
     /**
+     * Expedit's map from a token axis to the cluster grid: for each of {@code outSize} positions, the index PyTorch's
+     * {@code interpolate(mode="nearest")} reads from an axis of {@code inSize} (computed in float32, as the original
+     * does). Each token's starting cell is {@code (rows[y], cols[x])}; device backends build their tables from it.
+     */
+    public static int[] nearestIndices(int outSize, int inSize) {
+        if (outSize < 1 || inSize < 1) {
+            throw new IllegalArgumentException("axis sizes must be positive, got " + outSize + " and " + inSize);
+        }
+        return TokenClusteringKernel.nearestIndices(outSize, inSize);
+    }
+
+    /**
      * Expedit's token clustering layer for one image: the {@code gridHeight x gridWidth} tokens of {@code dim} values
      * (row-major, from {@code offset}) become {@code p.clusters()} centres, written row-major in cluster-grid order to
      * {@code centres}. With {@code hardLabels} non-null, each token's nearest final centre (over all centres, first

@@ -6,6 +6,7 @@ import dev.hourglass.backend.LinearWeights;
 import dev.hourglass.backend.WeightStore;
 import dev.hourglass.kernels.ClusteringParameters;
 import dev.hourglass.kernels.Epilogue;
+import dev.hourglass.kernels.Kernels;
 import dev.hourglass.tensor.Tensor;
 import uk.ac.manchester.tornado.api.GridScheduler;
 import uk.ac.manchester.tornado.api.KernelContext;
@@ -716,8 +717,8 @@ public final class TornadoBackend implements Backend {
     static int[][] cellTables(int gh, int gw, int h, int w) {
         int n = gh * gw;
         int m = h * w;
-        int[] rowCell = nearest(gh, h);
-        int[] colCell = nearest(gw, w);
+        int[] rowCell = Kernels.nearestIndices(gh, h);
+        int[] colCell = Kernels.nearestIndices(gw, w);
         int[] cellOf = new int[n];
         int[] cellStart = new int[m + 1];
         for (int t = 0; t < n; t++) {
@@ -733,21 +734,6 @@ public final class TornadoBackend implements Backend {
             cellTokens[fill[cellOf[t]]++] = t;
         }
         return new int[][] {cellOf, cellStart, cellTokens};
-    }
-
-    private static int[] nearest(int outSize, int inSize) {
-        int[] idx = new int[outSize];
-        float scale = (float) inSize / outSize;
-        for (int i = 0; i < outSize; i++) {
-            if (outSize == inSize) {
-                idx[i] = i;
-            } else if (outSize == 2 * inSize) {
-                idx[i] = i >> 1;
-            } else {
-                idx[i] = Math.min((int) Math.floor(i * scale), inSize - 1);
-            }
-        }
-        return idx;
     }
 
     private static int length(long floats) {
