@@ -254,6 +254,32 @@ class TornadoKernelsTest {
     }
 
     @Test
+    void aRecordingLongerThanOneGraphRunsAsSeveralPlans() {
+        // 400 launches are more than TornadoVM's 8 KiB graph description holds: the backend splits them, and values
+        // written by one plan and read by the next must go across.
+        int n = 300;
+        float[] x = random(new SplittableRandom(5), n, 1);
+        float[] ones = new float[n];
+        java.util.Arrays.fill(ones, 1f);
+        try (TornadoBackend b = new TornadoBackend(); Buffer a = b.upload(x, 0, n); Buffer one = b.upload(ones, 0, n)) {
+            for (int i = 0; i < 400; i++) {
+                b.addScaled(a, one, n, 1f);
+            }
+            float[] out = download(b, a, n);
+            float[] expected = new float[n];
+            for (int i = 0; i < n; i++) {
+                float v = x[i];
+                for (int k = 0; k < 400; k++) {
+                    v = (v + 1f) * 1f;
+                }
+                expected[i] = v;
+            }
+            assertArrayEquals(expected, out);
+            assertTrue(b.plansBuilt() >= 2, "split into " + b.plansBuilt() + " plans");
+        }
+    }
+
+    @Test
     void aRepeatedSequenceReusesItsPlan() {
         SplittableRandom r = new SplittableRandom(3);
         float[] x = random(r, 64 * 40, 1);
