@@ -65,8 +65,12 @@ public final class TornadoBackend implements Backend {
     /** Bytes of TornadoVM's graph description a plan may use: its fixed 8 KiB buffer, less a margin. */
     private static final int GRAPH_CODE_BUDGET = 8192 - 512;
 
-    /** Plans kept compiled; the least recently used is freed beyond this. */
-    private static final int MAX_PLANS = 64;
+    /**
+     * Plans kept compiled; the least recently used are freed beyond this. Each plan holds its own device copy of the
+     * weights it uses (TornadoVM keeps device buffers per plan), so this also bounds device memory: a model run two
+     * ways (plain and with Expedit, two batch sizes) holds its weights twice.
+     */
+    private static final int MAX_PLANS = 16;
 
     private final TornadoDevice device;
     private final List<Step> pending = new ArrayList<>();
