@@ -78,6 +78,7 @@ public final class TornadoBackend implements Backend {
     private final Map<Integer, TreeSet<DeviceArray>> pool = new HashMap<>();
     private long serials;
     private final Map<IntsKey, DeviceArray> indexTables = new HashMap<>();
+    private final Map<CellGrid, DeviceArray[]> cellTables = new HashMap<>();
     private final Map<Integer, DeviceArray> labelArrays = new HashMap<>();
     private final LinkedHashMap<String, List<CachedPlan>> plans = new LinkedHashMap<>(16, 0.75f, true);
     private final DeviceArray noBias;
@@ -144,14 +145,7 @@ public final class TornadoBackend implements Backend {
         Objects.checkFromIndexSize(offset, count, values.length);
         TornadoBuffer b = buffer(dst);
         Objects.checkFromIndexSize(dstOffset, count, b.size());
-        DeviceArray a = b.array();
-        if (count < a.length()) {
-            if (pendingArrays.contains(a)) {
-                flush();
-            }
-            a.syncToHost();
-        }
-        hostWrite(a, values, offset, count, dstOffset);
+        hostWrite(b.array(), values, offset, count, dstOffset);
     }
 
     @Override
@@ -355,10 +349,13 @@ public final class TornadoBackend implements Backend {
             Objects.checkFromIndexSize(labelsOffset, n, hardLabels.length);
         }
         // The cells and their tokens depend on the sizes only: index tables shared by every call.
-        int[][] cells = cellTables(gridHeight, gridWidth, h, w);
-        DeviceArray cellOf = indexTable(cells[0]);
-        DeviceArray cellStart = indexTable(cells[1]);
-        DeviceArray cellTokens = indexTable(cells[2]);
+        DeviceArray[] cells = cellTables.computeIfAbsent(new CellGrid(gridHeight, gridWidth, h, w), k -> {
+            int[][] t = cellTables(k.gh(), k.gw(), k.h(), k.w());
+            return new DeviceArray[] {indexTable(t[0]), indexTable(t[1]), indexTable(t[2])};
+        });
+        DeviceArray cellOf = cells[0];
+        DeviceArray cellStart = cells[1];
+        DeviceArray cellTokens = cells[2];
         DeviceArray s = take(m * dim);
         DeviceArray next = take(m * dim);
         DeviceArray xx = take(n);
@@ -377,11 +374,9 @@ public final class TornadoBackend implements Backend {
         record(new Step("averagePool", scalars(xOffset, gridHeight, gridWidth, dim, h, w), List.of(x), List.of(s),
                 flat(md), (g, id, ctx) -> g.task(id, TornadoKernels::averagePool, ctx, fx, xOffset, gridHeight,
                 gridWidth, dim, h, w, fs, md)));
-        record(new Step("rowSquares", scalars(xOffset, dim, n), List.of(x), List.of(xx), flat(n),
-                (g, id, ctx) -> g.task(id, TornadoKernels::rowSquares, ctx, fx, xOffset, dim, fxx, n)));
+        rowSquares(x, xOffset, dim, n, xx);
         for (int iter = 0; iter < p.iterations(); iter++) {
-            record(new Step("rowSquares", scalars(0, dim, m), List.of(s), List.of(ss), flat(m),
-                    (g, id, ctx) -> g.task(id, TornadoKernels::rowSquares, ctx, fs, 0, dim, fss, m)));
+            rowSquares(s, 0, dim, m, ss);
             record(new Step("clusterAffinity", scalars(xOffset, n, dim, h, w, r, Float.floatToIntBits(tau)),
                     List.of(x, xx, s, ss, cellOf), List.of(affinity), flat(n),
                     (g, id, ctx) -> g.task(id, TornadoKernels::clusterAffinity, ctx, fx, xOffset, fxx, fs, fss,
@@ -396,8 +391,7 @@ public final class TornadoBackend implements Backend {
         if (hardLabels != null) {
             DeviceArray labels = labelArrays.computeIfAbsent(n, k -> new DeviceArray(new IntArray(k), false, serials++));
             IntArray fl = (IntArray) labels.data;
-            record(new Step("rowSquares", scalars(0, dim, m), List.of(s), List.of(ss), flat(m),
-                    (g, id, ctx) -> g.task(id, TornadoKernels::rowSquares, ctx, fs, 0, dim, fss, m)));
+            rowSquares(s, 0, dim, m, ss);
             record(new Step("hardLabels", scalars(xOffset, n, m, dim), List.of(x, xx, s, ss), List.of(labels),
                     flat(n), (g, id, ctx) -> g.task(id, TornadoKernels::hardLabels, ctx, fx, xOffset, fxx, fs, fss,
                     fl, n, m, dim)));
@@ -410,6 +404,14 @@ public final class TornadoBackend implements Backend {
         release(xx);
         release(ss);
         release(affinity);
+    }
+
+    /** {@code out[r] = |src[offset + r * dim ...]|²} for {@code rows} rows. */
+    private void rowSquares(DeviceArray src, int offset, int dim, int rows, DeviceArray out) {
+        FloatArray fs = (FloatArray) src.data;
+        FloatArray fo = (FloatArray) out.data;
+        record(new Step("rowSquares", scalars(offset, dim, rows), List.of(src), List.of(out), flat(rows),
+                (g, id, ctx) -> g.task(id, TornadoKernels::rowSquares, ctx, fs, offset, dim, fo, rows)));
     }
 
     @Override
@@ -431,17 +433,13 @@ public final class TornadoBackend implements Backend {
         int vOff = off(valuesOffset);
         int oOff = off(outOffset);
         float negTau = -temperature;
-        FloatArray fb = (FloatArray) ba.data;
-        FloatArray fa = (FloatArray) aa.data;
         FloatArray fv = (FloatArray) va.data;
         FloatArray fo = (FloatArray) oa.data;
         FloatArray fff = (FloatArray) ff.data;
         FloatArray fgg = (FloatArray) gg.data;
         FloatArray fw = (FloatArray) weights.data;
-        record(new Step("rowSquares", scalars(bOff, dim, n), List.of(ba), List.of(ff), flat(n),
-                (g, id, ctx) -> g.task(id, TornadoKernels::rowSquares, ctx, fb, bOff, dim, fff, n)));
-        record(new Step("rowSquares", scalars(aOff, dim, m), List.of(aa), List.of(gg), flat(m),
-                (g, id, ctx) -> g.task(id, TornadoKernels::rowSquares, ctx, fa, aOff, dim, fgg, m)));
+        rowSquares(ba, bOff, dim, n, ff);
+        rowSquares(aa, aOff, dim, m, gg);
         gemm(ba, bOff, aa, aOff, noBias, 0, weights, 0, n, m, dim, TornadoKernels.EPILOGUE_NONE);
         record(new Step("reconstructionWeights", scalars(n, m, topK, Float.floatToIntBits(negTau)),
                 List.of(weights, ff, gg), List.of(weights), flat(n),
@@ -685,12 +683,13 @@ public final class TornadoBackend implements Backend {
         });
     }
 
+    /** Writes host values into an array, after the recorded launches that use it and keeping the rest current. */
     private void hostWrite(DeviceArray a, float[] values, int offset, int count, long dstOffset) {
         if (pendingArrays.contains(a)) {
             flush();
-            if (count < a.length()) {
-                a.syncToHost();
-            }
+        }
+        if (count < a.length()) {
+            a.syncToHost();
         }
         MemorySegment.copy(values, offset, ((FloatArray) a.data).getSegment(), ValueLayout.JAVA_FLOAT,
                 dstOffset * Float.BYTES, count);
@@ -798,6 +797,10 @@ public final class TornadoBackend implements Backend {
     @FunctionalInterface
     private interface Emitter {
         void add(TaskGraph graph, String id, KernelContext context);
+    }
+
+    /** A token grid and the cluster grid it is clustered to: what Expedit's cell tables depend on. */
+    private record CellGrid(int gh, int gw, int h, int w) {
     }
 
     private record IntsKey(int[] values) {

@@ -8,7 +8,6 @@ import dev.hourglass.backend.LinearWeights;
 import dev.hourglass.backend.WeightStore;
 import dev.hourglass.kernels.Epilogue;
 import dev.hourglass.kernels.Kernels;
-import dev.hourglass.kernels.Resize;
 import dev.hourglass.tensor.Tensor;
 import dev.hourglass.vit.VisionTransformer;
 import dev.hourglass.vit.VitConfig;
@@ -26,7 +25,6 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 import java.io.IOException;
-import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -43,8 +41,7 @@ import java.util.concurrent.TimeUnit;
 @Warmup(iterations = 3, time = 2)
 @Measurement(iterations = 5, time = 2)
 public class BackendBenchmark {
-    static final VitConfig VIT_B_16 = new VitConfig(224, 224, 16, 3, 768, 12, 12, 3072, true, true, false, 1000,
-            1e-6f, Resize.Mode.BICUBIC, true);
+    private static final VitConfig VIT_B_16 = VitForwardBenchmark.vitBase16(224);
     private static final int TOKENS = 197;
 
     /** {@code cpu} or {@code tornado}, as {@code --backend} takes it. */
@@ -80,28 +77,19 @@ public class BackendBenchmark {
         choice = Backends.open(backend, threads);
         b = choice.backend();
         System.out.println(choice.summary());
-        SplittableRandom r = new SplittableRandom(1);
         int d = VIT_B_16.embedDim();
         int hidden = VIT_B_16.mlpHidden();
         store = b.newWeightStore();
-        fc1 = store.linear(Tensor.ofFloats(random(r, hidden * d, 0.02), hidden, d),
-                Tensor.ofFloats(random(r, hidden, 0.02), hidden));
-        float[] x = random(r, TOKENS * d, 1);
+        fc1 = store.linear(Tensor.ofFloats(Reference.uniform(1, hidden * d, 0.02f), hidden, d),
+                Tensor.ofFloats(Reference.uniform(2, hidden, 0.02f), hidden));
+        float[] x = Reference.uniform(3, TOKENS * d, 1);
         gemmIn = b.upload(x, 0, x.length);
         gemmOut = b.allocate((long) TOKENS * hidden);
-        float[] q = random(r, TOKENS * 3 * d, 1);
+        float[] q = Reference.uniform(4, TOKENS * 3 * d, 1);
         qkv = b.upload(q, 0, q.length);
         attnOut = b.allocate((long) TOKENS * d);
         vit = VisionTransformer.create(VIT_B_16, new RandomVitWeights(VIT_B_16, 7), b);
-        image = Tensor.ofFloats(random(r, 3 * 224 * 224, 1), 1, 3, 224, 224);
-    }
-
-    private static float[] random(SplittableRandom r, int n, double scale) {
-        float[] v = new float[n];
-        for (int i = 0; i < n; i++) {
-            v[i] = (float) ((r.nextDouble() * 2 - 1) * scale);
-        }
-        return v;
+        image = Tensor.ofFloats(Reference.uniform(5, 3 * 224 * 224, 1), 1, 3, 224, 224);
     }
 
     /** fc1 of a ViT-B block: 2 x 197 x 768 x 3072 = 0.93 GFLOP. */
