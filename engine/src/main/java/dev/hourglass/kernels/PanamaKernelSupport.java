@@ -286,7 +286,7 @@ final class PanamaKernelSupport implements KernelSupport {
         for (; i < bound; i += L) {
             s0 = s0.add(FloatVector.fromArray(S, x, xOffset + i));
         }
-        float sum = s0.add(s1).reduceLanes(VectorOperators.ADD);
+        float sum = PanamaMath.sumLanes(s0.add(s1));
         for (; i < dim; i++) {
             sum += x[xOffset + i];
         }
@@ -304,7 +304,7 @@ final class PanamaKernelSupport implements KernelSupport {
             FloatVector d0 = FloatVector.fromArray(S, x, xOffset + i).sub(m);
             q0 = d0.fma(d0, q0);
         }
-        float sq = q0.add(q1).reduceLanes(VectorOperators.ADD);
+        float sq = PanamaMath.sumLanes(q0.add(q1));
         for (; i < dim; i++) {
             float d = x[xOffset + i] - mean;
             sq += d * d;
@@ -317,69 +317,56 @@ final class PanamaKernelSupport implements KernelSupport {
             v.fma(FloatVector.fromArray(S, gamma, i), FloatVector.fromArray(S, beta, i)).intoArray(out, outOffset + i);
         }
         for (; i < dim; i++) {
-            out[outOffset + i] = (x[xOffset + i] - mean) * rstd * gamma[i] + beta[i];
+            out[outOffset + i] = Math.fma((x[xOffset + i] - mean) * rstd, gamma[i], beta[i]);
         }
     }
 
     @Override
     public void softmax(float[] x, int offset, int length, float scale) {
+        // One vector exp in the main loop and the scalar Exp.exp (the same bits) for the tail: a second, masked copy
+        // of the vector exp would push C2 past its node budget for inlining, and what is not inlined is boxed.
         int bound = S.loopBound(length);
-        VectorMask<Float> tail = S.indexInRange(bound, length);
         FloatVector mv = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
         int i = 0;
         for (; i < bound; i += L) {
             mv = mv.max(FloatVector.fromArray(S, x, offset + i));
         }
-        if (bound < length) {
-            mv = mv.lanewise(VectorOperators.MAX, FloatVector.fromArray(S, x, offset + bound, tail), tail);
+        float max = mv.reduceLanes(VectorOperators.MAX);
+        for (; i < length; i++) {
+            max = Math.max(max, x[offset + i]);
         }
-        FloatVector shift = FloatVector.broadcast(S, mv.reduceLanes(VectorOperators.MAX));
+        FloatVector shift = FloatVector.broadcast(S, max);
         FloatVector sc = FloatVector.broadcast(S, scale);
         FloatVector sv = FloatVector.zero(S);
         for (i = 0; i < bound; i += L) {
-            FloatVector e = FloatVector.fromArray(S, x, offset + i).sub(shift).mul(sc).lanewise(VectorOperators.EXP);
+            FloatVector e = PanamaMath.exp(FloatVector.fromArray(S, x, offset + i).sub(shift).mul(sc));
             e.intoArray(x, offset + i);
             sv = sv.add(e);
         }
-        if (bound < length) {
-            // The tail in one masked vector, so every value goes through the same exp as the others.
-            FloatVector e = FloatVector.fromArray(S, x, offset + bound, tail).sub(shift).mul(sc)
-                    .lanewise(VectorOperators.EXP);
-            e.intoArray(x, offset + bound, tail);
-            sv = sv.add(e, tail);
+        float sum = PanamaMath.sumLanes(sv);
+        for (; i < length; i++) {
+            float e = Exp.exp((x[offset + i] - max) * scale);
+            x[offset + i] = e;
+            sum += e;
         }
-        FloatVector iv = FloatVector.broadcast(S, 1f / sv.reduceLanes(VectorOperators.ADD));
+        float inv = 1f / sum;
+        FloatVector iv = FloatVector.broadcast(S, inv);
         for (i = 0; i < bound; i += L) {
             FloatVector.fromArray(S, x, offset + i).mul(iv).intoArray(x, offset + i);
         }
-        if (bound < length) {
-            FloatVector.fromArray(S, x, offset + bound, tail).mul(iv).intoArray(x, offset + bound, tail);
+        for (; i < length; i++) {
+            x[offset + i] *= inv;
         }
     }
 
     @Override
     public void gelu(float[] x, int offset, int length) {
         int bound = S.loopBound(length);
-        FloatVector half = FloatVector.broadcast(S, 0.5f);
-        FloatVector one = FloatVector.broadcast(S, 1f);
-        FloatVector invSqrt2 = FloatVector.broadcast(S, Erf.INV_SQRT2);
-        FloatVector p = FloatVector.broadcast(S, Erf.P);
-        FloatVector a1 = FloatVector.broadcast(S, Erf.A1);
-        FloatVector a2 = FloatVector.broadcast(S, Erf.A2);
-        FloatVector a3 = FloatVector.broadcast(S, Erf.A3);
-        FloatVector a4 = FloatVector.broadcast(S, Erf.A4);
-        FloatVector a5 = FloatVector.broadcast(S, Erf.A5);
         int i = 0;
         for (; i < bound; i += L) {
             FloatVector v = FloatVector.fromArray(S, x, offset + i);
-            FloatVector z = v.mul(invSqrt2);
-            FloatVector az = z.abs();
-            FloatVector t = one.div(p.fma(az, one));
-            FloatVector poly = a5.fma(t, a4).fma(t, a3).fma(t, a2).fma(t, a1).mul(t);
-            FloatVector e = az.mul(az).neg().lanewise(VectorOperators.EXP);
-            FloatVector erfAbs = one.sub(poly.mul(e));
-            FloatVector erf = erfAbs.blend(erfAbs.neg(), z.lt(0f));
-            v.mul(half).mul(one.add(erf)).intoArray(x, offset + i);
+            FloatVector erf = PanamaMath.erf(v.mul(Erf.INV_SQRT2));
+            v.mul(0.5f).mul(erf.add(1f)).intoArray(x, offset + i);
         }
         for (; i < length; i++) {
             x[offset + i] = Erf.gelu(x[offset + i]);
@@ -414,7 +401,7 @@ final class PanamaKernelSupport implements KernelSupport {
         for (; i < bound; i += L) {
             s0 = FloatVector.fromArray(S, a, aOffset + i).fma(FloatVector.fromArray(S, b, bOffset + i), s0);
         }
-        float sum = s0.add(s1).reduceLanes(VectorOperators.ADD);
+        float sum = PanamaMath.sumLanes(s0.add(s1));
         for (; i < length; i++) {
             sum += a[aOffset + i] * b[bOffset + i];
         }
@@ -431,7 +418,8 @@ final class PanamaKernelSupport implements KernelSupport {
                     .intoArray(y, yOffset + i);
         }
         for (; i < length; i++) {
-            y[yOffset + i] += alpha * x[xOffset + i];
+            // Fused like the vector lanes, so a value's result does not depend on whether it fell in the tail.
+            y[yOffset + i] = Math.fma(alpha, x[xOffset + i], y[yOffset + i]);
         }
     }
 }

@@ -111,7 +111,7 @@ final class ScalarKernelSupport implements KernelSupport {
         }
         float sum = 0f;
         for (int i = 0; i < length; i++) {
-            float e = (float) Math.exp(scale * (x[offset + i] - max));
+            float e = Exp.exp(scale * (x[offset + i] - max));
             x[offset + i] = e;
             sum += e;
         }
