@@ -22,7 +22,7 @@ import javax.imageio.ImageIO;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 
-import dev.hourglass.expedit.ExpeditSettings;
+import dev.hourglass.reduce.expedit.ExpeditSettings;
 import dev.hourglass.kernels.Kernels;
 import dev.hourglass.tasks.image.RgbImage;
 import dev.hourglass.tasks.segment.Segmentation;
@@ -51,7 +51,7 @@ import dev.hourglass.vit.VitConfig;
  *
  * <p>Timing: every image runs through every setting, the settings' order reversed from one image to the next so that
  * drift of the machine is shared out; the first {@code --warmup} images are run once through every setting untimed
- * first. Latency is the wall time of {@link SemanticSegmenter#segment(Tensor, ExpeditSettings)} on the normalised
+ * first. Latency is the wall time of {@link SemanticSegmenter#segment(Tensor, dev.hourglass.reduce.ReductionMethod)} on the normalised
  * image (all windows, merging, argmax); "forward" is the windows' forward passes alone. With {@code --wait-idle},
  * every eighth image first waits (at most that many seconds) until other processes leave the machine alone for 10 s.
  */

@@ -6,7 +6,7 @@ import java.util.Map;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
-import dev.hourglass.expedit.ExpeditSettings;
+import dev.hourglass.reduce.expedit.ExpeditSettings;
 import dev.hourglass.vit.VitConfig;
 
 /**

@@ -13,7 +13,7 @@ import java.util.SplittableRandom;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 
-import dev.hourglass.expedit.ExpeditSettings;
+import dev.hourglass.reduce.expedit.ExpeditSettings;
 import dev.hourglass.kernels.Kernels;
 import dev.hourglass.kernels.Resize;
 import dev.hourglass.model.ModelConfig;

@@ -11,7 +11,7 @@ import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import dev.hourglass.expedit.ExpeditSettings;
+import dev.hourglass.reduce.expedit.ExpeditSettings;
 import dev.hourglass.kernels.Resize;
 import dev.hourglass.model.ModelConfig;
 import dev.hourglass.tasks.segment.Segmentation;

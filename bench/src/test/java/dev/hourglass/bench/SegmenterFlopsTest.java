@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import org.junit.jupiter.api.Test;
 
-import dev.hourglass.expedit.ExpeditSettings;
+import dev.hourglass.reduce.expedit.ExpeditSettings;
 import dev.hourglass.kernels.Resize;
 import dev.hourglass.vit.VitConfig;
 

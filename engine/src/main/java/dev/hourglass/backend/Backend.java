@@ -1,6 +1,7 @@
 package dev.hourglass.backend;
 
-import dev.hourglass.kernels.ClusteringParameters;
+import java.util.Optional;
+
 import dev.hourglass.kernels.Epilogue;
 import dev.hourglass.tensor.Tensor;
 
@@ -102,23 +103,28 @@ public interface Backend extends AutoCloseable {
                           long outOffset);
 
     /**
-     * Expedit's token clustering layer for one image (see {@link dev.hourglass.kernels.Kernels#clusterTokens}):
-     * {@code gridHeight x gridWidth} tokens of {@code dim} values at {@code offset} become {@code p.clusters()}
-     * centres at {@code centresOffset}. {@code hardLabels} (host memory, may be null) receives each token's nearest
-     * final centre.
+     * {@link #attention(Buffer, Buffer, int, int, int, int)} with what a token reduction adds: a per-key bias, a subset
+     * of query rows, the class token's head-averaged attention row (see {@link AttentionOptions}). A backend without
+     * its own kernel for these runs them on the host ({@link HostFallback}) and says so once.
      */
-    void clusterTokens(Buffer tokens, long offset, int gridHeight, int gridWidth, int dim, ClusteringParameters p,
-                       Buffer centres, long centresOffset, int[] hardLabels, int labelsOffset);
+    default void attention(Buffer qkv, Buffer out, int batch, int tokens, int heads, int headDim,
+                           AttentionOptions options) {
+        if (options.isPlain()) {
+            attention(qkv, out, batch, tokens, heads, headDim);
+        } else {
+            HostFallback.attention(this, qkv, out, batch, tokens, heads, headDim, options);
+        }
+    }
 
     /**
-     * Expedit's token reconstruction layer for one image (see
-     * {@link dev.hourglass.kernels.Kernels#reconstructTokens}): {@code out[tokens, channels]} from
-     * {@code values[clusters, channels]}, weighted by the distances between {@code before[tokens, dim]} and
-     * {@code after[clusters, dim]}.
+     * A method-specific set of device operations (such as Expedit's clustering kernels), if this backend has it.
+     * Methods ask for their extension and run the step on the host without one, so a new method works on every
+     * backend first and gets faster where someone writes the kernel. The default finds extensions the backend class
+     * implements itself.
      */
-    void reconstructTokens(Buffer values, long valuesOffset, int clusters, int channels, Buffer before,
-                           long beforeOffset, int tokens, Buffer after, long afterOffset, int dim, int topK,
-                           float temperature, Buffer out, long outOffset);
+    default <T> Optional<T> extension(Class<T> type) {
+        return type.isInstance(this) ? Optional.of(type.cast(this)) : Optional.empty();
+    }
 
     /** Releases what the backend holds (threads, device memory). Buffers it made are unusable afterwards. */
     @Override

@@ -170,27 +170,55 @@ final class CpuKernels {
         return Math.max(4, Math.min(64, rows / 4 * 4));
     }
 
-    /** Floats of scratch space {@link #attention} needs. */
+    /**
+     * Floats of scratch space {@link #attention} needs: K^T of every (image, head), one score tile and one gathered
+     * query tile per thread, and the class token's attention row of every (image, head).
+     */
     static long attentionWorkspace(int batch, int tokens, int heads, int headDim, int threads) {
         long keysT = (long) batch * heads * headDim * tokens;
-        long scores = (long) threads * queryTileRows(tokens) * tokens;
-        return keysT + scores;
+        long tile = queryTileRows(tokens);
+        long scores = (long) threads * tile * tokens;
+        long queries = (long) threads * tile * headDim;
+        long classRows = (long) batch * heads * tokens;
+        return keysT + scores + queries + classRows;
+    }
+
+    /** {@link #attention(ComputePool, float[], int, int, int, int, int, float[], int, float[], AttentionExtras)} plain. */
+    void attention(ComputePool pool, float[] qkv, int qkvOffset, int batch, int tokens, int heads, int headDim,
+                   float[] out, int outOffset, float[] workspace) {
+        attention(pool, qkv, qkvOffset, batch, tokens, heads, headDim, out, outOffset, workspace,
+                AttentionExtras.NONE);
     }
 
     /**
      * Multi-head self-attention over a fused {@code qkv} buffer ({@code [batch*tokens, 3*D]}, timm's row layout
-     * {@code s*D + h*hd + d} for s in q, k, v), writing the merged heads to {@code out} ({@code [batch*tokens, D]}).
-     * Per head and per tile of query rows: scores = q k^T, softmax(scores * hd^-1/2), out = p v. Only one tile of
-     * scores per thread exists at a time, never the full tokens x tokens matrix of every head.
+     * {@code s*D + h*hd + d} for s in q, k, v), writing the merged heads to {@code out}. Per head and per tile of query
+     * rows: scores = q k^T, softmax(scores * hd^-1/2 [+ key bias]), out = p v. Only one tile of scores per thread
+     * exists at a time, never the full tokens x tokens matrix of every head.
+     *
+     * <p>{@code extras}: a per-key additive bias ({@code [batch, tokens]}, added after the scale, as ToMe adds
+     * {@code log(size)}); a subset of query rows (the same token indices for every image; {@code out} then has
+     * {@code batch * queries} rows, keys and values still come from all tokens); and the class token's attention row
+     * averaged over heads, written to {@code extras.classAttention()} ({@code [batch, tokens]}, query row 0 of the
+     * subset, which must be token 0). The head average is summed in head order after the parallel part, so it does not
+     * depend on the thread count.
      */
     void attention(ComputePool pool, float[] qkv, int qkvOffset, int batch, int tokens, int heads, int headDim,
-                   float[] out, int outOffset, float[] workspace) {
+                   float[] out, int outOffset, float[] workspace, AttentionExtras extras) {
         int d = heads * headDim;
         int stride = 3 * d;
+        int[] queryRows = extras.queryRows();
+        int queries = queryRows == null ? tokens : queryRows.length;
         int tile = queryTileRows(tokens);
-        int tiles = (tokens + tile - 1) / tile;
+        int tiles = (queries + tile - 1) / tile;
         int keysT = batch * heads * headDim * tokens;
+        int scoreBase = keysT;
+        int queryBase = scoreBase + pool.threads() * tile * tokens;
+        int classBase = queryBase + pool.threads() * tile * headDim;
         float scale = (float) (1.0 / Math.sqrt(headDim));
+        float[] bias = extras.keyBias();
+        int biasOffset = extras.keyBiasOffset();
+        boolean wantClass = extras.classAttention() != null;
 
         // K^T per (image, head), so that a row of scores is a contiguous run of multiply-adds.
         pool.parallelFor(batch * heads, (bh, worker) -> {
@@ -209,19 +237,59 @@ final class CpuKernels {
         pool.parallelFor(batch * heads * tiles, (task, worker) -> {
             int bh = task / tiles;
             int q0 = (task % tiles) * tile;
-            int rows = Math.min(tile, tokens - q0);
+            int rows = Math.min(tile, queries - q0);
             int b = bh / heads;
             int h = bh % heads;
-            int scores = keysT + worker * tile * tokens;
+            int scores = scoreBase + worker * tile * tokens;
+            float[] qSource = qkv;
             int qOff = qkvOffset + (b * tokens + q0) * stride + h * headDim;
-            support.matmul(rows, tokens, headDim, qkv, qOff, stride, workspace, bh * headDim * tokens, tokens,
+            int qStride = stride;
+            if (queryRows != null) {
+                // The tile's queries are scattered over the sequence: gather them into the worker's query tile.
+                int gathered = queryBase + worker * tile * headDim;
+                for (int r = 0; r < rows; r++) {
+                    System.arraycopy(qkv, qkvOffset + (b * tokens + queryRows[q0 + r]) * stride + h * headDim,
+                            workspace, gathered + r * headDim, headDim);
+                }
+                qSource = workspace;
+                qOff = gathered;
+                qStride = headDim;
+            }
+            support.matmul(rows, tokens, headDim, qSource, qOff, qStride, workspace, bh * headDim * tokens, tokens,
                     workspace, scores, tokens, false);
             for (int r = 0; r < rows; r++) {
-                support.softmax(workspace, scores + r * tokens, tokens, scale);
+                int row = scores + r * tokens;
+                if (bias == null) {
+                    support.softmax(workspace, row, tokens, scale);
+                } else {
+                    int bb = biasOffset + b * tokens;
+                    for (int j = 0; j < tokens; j++) {
+                        workspace[row + j] = Math.fma(workspace[row + j], scale, bias[bb + j]);
+                    }
+                    support.softmax(workspace, row, tokens, 1f);
+                }
+            }
+            if (wantClass && q0 == 0) {
+                System.arraycopy(workspace, scores, workspace, classBase + bh * tokens, tokens);
             }
             int vOff = qkvOffset + b * tokens * stride + 2 * d + h * headDim;
             support.matmul(rows, headDim, tokens, workspace, scores, tokens, qkv, vOff, stride,
-                    out, outOffset + (b * tokens + q0) * d + h * headDim, d, false);
+                    out, outOffset + (b * queries + q0) * d + h * headDim, d, false);
         });
+
+        if (wantClass) {
+            float[] cls = extras.classAttention();
+            int clsOffset = extras.classAttentionOffset();
+            float inv = 1f / heads;
+            for (int b = 0; b < batch; b++) {
+                for (int j = 0; j < tokens; j++) {
+                    float sum = 0f;
+                    for (int h = 0; h < heads; h++) {
+                        sum += workspace[classBase + (b * heads + h) * tokens + j];
+                    }
+                    cls[clsOffset + b * tokens + j] = sum * inv;
+                }
+            }
+        }
     }
 }

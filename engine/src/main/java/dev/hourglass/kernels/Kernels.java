@@ -179,19 +179,55 @@ public final class Kernels {
      */
     public static void attention(ComputePool pool, float[] qkv, int qkvOffset, int batch, int tokens, int heads,
                                  int headDim, float[] out, int outOffset, float[] workspace) {
+        attention(pool, qkv, qkvOffset, batch, tokens, heads, headDim, out, outOffset, workspace, AttentionExtras.NONE);
+    }
+
+    /**
+     * {@link #attention(ComputePool, float[], int, int, int, int, int, float[], int, float[])} with what a token
+     * reduction adds ({@link AttentionExtras}): a per-key bias, a subset of query rows ({@code out} then holds
+     * {@code batch * queries} rows), the class token's head-averaged attention row.
+     */
+    public static void attention(ComputePool pool, float[] qkv, int qkvOffset, int batch, int tokens, int heads,
+                                 int headDim, float[] out, int outOffset, float[] workspace, AttentionExtras extras) {
         Objects.requireNonNull(pool, "pool");
+        Objects.requireNonNull(extras, "extras");
         if (batch < 1 || tokens < 1 || heads < 1 || headDim < 1) {
             throw new IllegalArgumentException("attention sizes must be positive: batch=" + batch + " tokens="
                     + tokens + " heads=" + heads + " headDim=" + headDim);
         }
         long d = (long) heads * headDim;
+        int queries = tokens;
+        if (extras.queryRows() != null) {
+            int[] rows = extras.queryRows();
+            if (rows.length == 0) {
+                throw new IllegalArgumentException("attention: the query subset is empty");
+            }
+            for (int i = 0; i < rows.length; i++) {
+                if (rows[i] < 0 || rows[i] >= tokens || (i > 0 && rows[i] <= rows[i - 1])) {
+                    throw new IllegalArgumentException("attention: query row " + rows[i] + " at position " + i
+                            + " is out of [0, " + tokens + ") or not ascending");
+                }
+            }
+            queries = rows.length;
+        }
+        if (extras.classAttention() != null) {
+            if (extras.queryRows() != null && extras.queryRows()[0] != 0) {
+                throw new IllegalArgumentException("attention: the class token's row was asked for, but the query"
+                        + " subset does not start with token 0");
+            }
+            checkRange("classAttention", extras.classAttention(), extras.classAttentionOffset(),
+                    (long) batch * tokens);
+        }
+        if (extras.keyBias() != null) {
+            checkRange("keyBias", extras.keyBias(), extras.keyBiasOffset(), (long) batch * tokens);
+        }
         checkRange("qkv", qkv, qkvOffset, (long) batch * tokens * 3 * d);
-        checkRange("out", out, outOffset, (long) batch * tokens * d);
+        checkRange("out", out, outOffset, (long) batch * queries * d);
         checkRange("workspace", workspace, 0, attentionWorkspaceSize(batch, tokens, heads, headDim, pool.threads()));
-        if (qkv == out && overlaps(qkvOffset, (long) batch * tokens * 3 * d, outOffset, (long) batch * tokens * d)) {
+        if (qkv == out && overlaps(qkvOffset, (long) batch * tokens * 3 * d, outOffset, (long) batch * queries * d)) {
             throw new IllegalArgumentException("attention: qkv and out overlap");
         }
-        kernels().attention(pool, qkv, qkvOffset, batch, tokens, heads, headDim, out, outOffset, workspace);
+        kernels().attention(pool, qkv, qkvOffset, batch, tokens, heads, headDim, out, outOffset, workspace, extras);
     }
 
     /**

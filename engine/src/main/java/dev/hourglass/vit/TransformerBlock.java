@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 
+import dev.hourglass.backend.AttentionOptions;
 import dev.hourglass.backend.Backend;
 import dev.hourglass.backend.Buffer;
 import dev.hourglass.backend.LinearWeights;
@@ -72,17 +73,56 @@ public final class TransformerBlock {
                 dim, hidden, heads, eps);
     }
 
-    /** Runs the block in place on {@code x}, {@code [batch, tokens, dim]}. */
+    /** Runs the block in place on {@code x}, {@code [batch, tokens, dim]}: {@link #attend}, then {@link #mlp}. */
     public void run(Backend backend, Buffer x, int batch, int tokens, Scratch scratch) {
-        scratch.ensure(batch * tokens, dim, hidden);
+        attend(backend, x, batch, tokens, scratch, AttentionOptions.NONE);
+        mlp(backend, x, batch, tokens, scratch);
+    }
+
+    /**
+     * The first stage, in place: {@code x += proj(attention(LN1(x)))}. Afterwards {@link Scratch#qkv()} holds this
+     * block's q, k and v for the {@code batch * tokens} rows (what ToMe measures similarity with), until the next call
+     * on the same scratch.
+     *
+     * @param options a per-key bias or the class token's attention row (see {@link AttentionOptions}); a query subset
+     *                is not supported here (the residual needs every row)
+     */
+    public void attend(Backend backend, Buffer x, int batch, int tokens, Scratch scratch, AttentionOptions options) {
+        if (options.queryRows() != null) {
+            throw new IllegalArgumentException("TransformerBlock.attend computes every query; call Backend.attention"
+                    + " with a query subset directly");
+        }
+        scratch.ensure((long) batch * tokens, dim, hidden);
         int rows = batch * tokens;
+        scratch.rows = rows;
         backend.layerNorm(x, scratch.normed, rows, dim, norm1Weight, norm1Bias, eps);
         backend.linear(scratch.normed, 0, rows, qkv, scratch.qkv, 0, Epilogue.NONE);
-        backend.attention(scratch.qkv, scratch.attended, batch, tokens, heads, dim / heads);
+        backend.attention(scratch.qkv, scratch.attended, batch, tokens, heads, dim / heads, options);
         backend.linear(scratch.attended, 0, rows, proj, x, 0, Epilogue.RESIDUAL);
+    }
+
+    /** The second stage, in place: {@code x += fc2(gelu(fc1(LN2(x))))}. */
+    public void mlp(Backend backend, Buffer x, int batch, int tokens, Scratch scratch) {
+        scratch.ensure((long) batch * tokens, dim, hidden);
+        int rows = batch * tokens;
         backend.layerNorm(x, scratch.normed, rows, dim, norm2Weight, norm2Bias, eps);
         backend.linear(scratch.normed, 0, rows, fc1, scratch.hidden, 0, Epilogue.GELU);
         backend.linear(scratch.hidden, 0, rows, fc2, x, 0, Epilogue.RESIDUAL);
+    }
+
+    /** Width of the tokens. */
+    public int dim() {
+        return dim;
+    }
+
+    /** Attention heads. */
+    public int heads() {
+        return heads;
+    }
+
+    /** Width of the MLP's hidden layer. */
+    public int hidden() {
+        return hidden;
     }
 
     /**
@@ -96,7 +136,8 @@ public final class TransformerBlock {
         private Buffer qkv;
         private Buffer attended;
         private Buffer hidden;
-        private long rows;
+        private long capacityRows;
+        private int rows;
         private int dim;
         private int hiddenDim;
 
@@ -105,17 +146,33 @@ public final class TransformerBlock {
         }
 
         void ensure(long rows, int dim, int hiddenDim) {
-            if (rows <= this.rows && dim <= this.dim && hiddenDim <= this.hiddenDim) {
+            if (rows <= capacityRows && dim <= this.dim && hiddenDim <= this.hiddenDim) {
                 return;
             }
             close();
-            this.rows = Math.max(rows, this.rows);
+            capacityRows = Math.max(rows, capacityRows);
             this.dim = Math.max(dim, this.dim);
             this.hiddenDim = Math.max(hiddenDim, this.hiddenDim);
-            normed = take(this.rows * this.dim);
-            qkv = take(this.rows * 3 * this.dim);
-            attended = take(this.rows * this.dim);
-            hidden = take(this.rows * this.hiddenDim);
+            normed = take(capacityRows * this.dim);
+            qkv = take(capacityRows * 3 * this.dim);
+            attended = take(capacityRows * this.dim);
+            hidden = take(capacityRows * this.hiddenDim);
+        }
+
+        /**
+         * The last {@link #attend}'s fused projection: {@code [rows, 3 * dim]}, row {@code b * tokens + t}, columns
+         * {@code s * dim + h * headDim + e} for s in q, k, v (timm's layout). Valid until the next block runs.
+         */
+        public Buffer qkv() {
+            if (qkv == null) {
+                throw new IllegalStateException("no block has run on this scratch");
+            }
+            return qkv;
+        }
+
+        /** Rows of {@link #qkv()} the last {@link #attend} wrote. */
+        public int qkvRows() {
+            return rows;
         }
 
         private Buffer take(long floats) {

@@ -13,6 +13,8 @@ import dev.hourglass.backend.LinearWeights;
 import dev.hourglass.backend.WeightStore;
 import dev.hourglass.kernels.Epilogue;
 import dev.hourglass.kernels.Resize;
+import dev.hourglass.reduce.TokenReducer;
+import dev.hourglass.reduce.TokenState;
 import dev.hourglass.safetensors.TensorSource;
 import dev.hourglass.tensor.Shape;
 import dev.hourglass.tensor.Tensor;
@@ -124,54 +126,23 @@ public final class VisionTransformer implements AutoCloseable {
      * @return logits {@code [batch, numClasses]}; for a distilled DeiT the mean of both heads, as timm evaluates it
      */
     public Tensor classify(Tensor images) {
-        return classify(images, BlockHook.NONE);
+        return classify(images, TokenReducer.NONE);
     }
 
-    /** {@link #classify(Tensor)} with a hook after every block. */
-    public Tensor classify(Tensor images, BlockHook hook) {
-        if (head == null) {
-            throw new IllegalStateException("this model has no classifier head (0 classes)");
-        }
-        if (!config.classToken()) {
-            throw new IllegalStateException("classification reads the class token, which this model does not have");
-        }
-        int batch = batchOf(images);
-        try (Forward f = new Forward(batch)) {
-            TokenSequence tokens = f.encoderBlocks(images, hook);
-            int classes = config.numClasses();
-            int d = config.embedDim();
-            int[] clsRows = new int[batch];
-            int[] distRows = new int[batch];
-            for (int b = 0; b < batch; b++) {
-                clsRows[b] = b * tokens.tokens();
-                distRows[b] = b * tokens.tokens() + 1;
-            }
-            // LayerNorm is per token, so normalising only the tokens the heads read gives the same logits.
-            Buffer cls = f.scratch(batch * d);
-            backend.gatherRows(tokens.data(), d, clsRows, cls);
-            backend.layerNorm(cls, cls, batch, d, normWeight, normBias, config.normEps());
-            Buffer logits = f.scratch(batch * classes);
-            backend.linear(cls, 0, batch, head, logits, 0, Epilogue.NONE);
-            if (headDist != null) {
-                Buffer dist = f.scratch(batch * d);
-                backend.gatherRows(tokens.data(), d, distRows, dist);
-                backend.layerNorm(dist, dist, batch, d, normWeight, normBias, config.normEps());
-                Buffer distLogits = f.scratch(batch * classes);
-                backend.linear(dist, 0, batch, headDist, distLogits, 0, Epilogue.NONE);
-                backend.addScaled(logits, distLogits, (long) batch * classes, 0.5f);
-            }
-            float[] out = new float[batch * classes];
-            backend.download(logits, 0, out, 0, out.length);
-            return Tensor.ofFloats(out, batch, classes);
+    /** {@link #classify(Tensor)} with a token reduction: the heads read the class (and distillation) token at the end. */
+    public Tensor classify(Tensor images, TokenReducer reducer) {
+        try (Pass pass = start(images)) {
+            TokenState tokens = pass.blocks(pass.embed(), 0, blocks.size(), reducer);
+            return pass.classHead(tokens);
         }
     }
 
     /**
      * All tokens after the final LayerNorm, {@code [batch, tokens, dim]} on the host (timm's
-     * {@code forward_features}).
+     * {@code forward_features}), after the reducer's {@link TokenReducer#finish}.
      */
-    public Tensor features(Tensor images, BlockHook hook) {
-        try (Encoded e = encode(images, hook)) {
+    public Tensor features(Tensor images, TokenReducer reducer) {
+        try (Encoded e = encode(images, reducer)) {
             TokenSequence t = e.tokens();
             float[] out = new float[Math.toIntExact(t.size())];
             backend.download(t.data(), 0, out, 0, out.length);
@@ -180,38 +151,49 @@ public final class VisionTransformer implements AutoCloseable {
     }
 
     /**
-     * The encoder's output kept on the backend for a head to read (a dense decoder): every token after the final
-     * LayerNorm, with the grid and prefix the hooks left. Close it to free the call's activations.
+     * The encoder's output kept on the backend for a head to read (a dense decoder): every block with the reducer,
+     * its {@link TokenReducer#finish}, then the final LayerNorm over every token. Close it to free the call's
+     * activations.
      */
-    public Encoded encode(Tensor images, BlockHook hook) {
-        int batch = batchOf(images);
-        Forward f = new Forward(batch);
+    public Encoded encode(Tensor images, TokenReducer reducer) {
+        Pass pass = start(images);
         try {
-            TokenSequence tokens = f.encoderBlocks(images, hook);
-            long rows = (long) batch * tokens.tokens();
-            Buffer normed = f.scratch(rows * config.embedDim());
-            backend.layerNorm(tokens.data(), normed, Math.toIntExact(rows), config.embedDim(), normWeight, normBias,
-                    config.normEps());
-            return new Encoded(new TokenSequence(normed, batch, tokens.tokens(), tokens.dim(), tokens.prefixTokens(),
-                    tokens.gridHeight(), tokens.gridWidth()), f);
+            TokenState tokens = reducer.finish(pass.blocks(pass.embed(), 0, blocks.size(), reducer));
+            pass.adopt(tokens);
+            return new Encoded(pass.finalNorm(tokens), pass);
         } catch (RuntimeException | Error e) {
-            f.close();
+            pass.close();
             throw e;
         }
     }
 
+    /**
+     * One forward call's steps, for heads and two-stage methods built outside the model (timm's
+     * {@code patch_embed}, {@code blocks}, {@code norm}, {@code forward_head}): {@link Pass#embed}, {@link
+     * Pass#blocks} over any range with any reducer, {@link Pass#finalNorm}, {@link Pass#classHead}. The pass owns the
+     * buffers its steps make; close it to free them.
+     */
+    public Pass start(Tensor images) {
+        return new Pass(images);
+    }
+
     /** The result of {@link #encode}: tokens on the backend, valid until closed. Not thread-safe. */
     public static final class Encoded implements AutoCloseable {
-        private final TokenSequence tokens;
+        private final TokenState state;
         private final AutoCloseable owner;
 
-        private Encoded(TokenSequence tokens, AutoCloseable owner) {
-            this.tokens = tokens;
+        private Encoded(TokenState state, AutoCloseable owner) {
+            this.state = state;
             this.owner = owner;
         }
 
         public TokenSequence tokens() {
-            return tokens;
+            return state.tokens();
+        }
+
+        /** The tokens with their reduction bookkeeping (sizes, sources, the original grid). */
+        public TokenState state() {
+            return state;
         }
 
         @Override
@@ -254,23 +236,43 @@ public final class VisionTransformer implements AutoCloseable {
                 gh, gw, config.posEmbedResize(), config.posEmbedAntialias())));
     }
 
-    /** One call's activations. Buffers grow if a hook makes the sequence longer. */
-    private final class Forward implements AutoCloseable {
+    /** One call's steps and activations. Not thread-safe: one per call. */
+    public final class Pass implements AutoCloseable {
+        private final Tensor images;
         private final int batch;
         private final List<Buffer> owned = new ArrayList<>();
         private final TransformerBlock.Scratch blockScratch = new TransformerBlock.Scratch(backend);
 
-        Forward(int batch) {
-            this.batch = batch;
+        private Pass(Tensor images) {
+            this.batch = batchOf(images);
+            this.images = images;
         }
 
-        Buffer scratch(long floats) {
+        /** The model this pass runs. */
+        public VisionTransformer model() {
+            return VisionTransformer.this;
+        }
+
+        /** A buffer owned by this pass (closed with it). */
+        public Buffer scratch(long floats) {
             Buffer b = backend.allocate(floats);
             owned.add(b);
             return b;
         }
 
-        TokenSequence encoderBlocks(Tensor images, BlockHook hook) {
+        /** Makes this pass close {@code state}'s buffer at the end, if it does not already. */
+        public void adopt(TokenState state) {
+            Buffer data = state.data();
+            for (Buffer b : owned) {
+                if (b == data) {
+                    return;
+                }
+            }
+            owned.add(data);
+        }
+
+        /** Patch embedding, prefix tokens and position embeddings (resized to the input's grid): the first state. */
+        public TokenState embed() {
             int c = config.inChannels();
             int h = images.shape().intDim(2);
             int w = images.shape().intDim(3);
@@ -290,21 +292,83 @@ public final class VisionTransformer implements AutoCloseable {
             backend.linear(patchRows, 0, batch * patches, patchEmbed, embedded, 0, Epilogue.NONE);
             Buffer x = scratch((long) batch * tokens * d);
             backend.embedTokens(embedded, prefix, prefixCount, positions(gh, gw), x, batch, patches, d);
+            return TokenState.initial(new TokenSequence(x, batch, tokens, d, prefixCount, gh, gw));
+        }
 
-            TokenSequence seq = new TokenSequence(x, batch, tokens, d, prefixCount, gh, gw);
-            for (int i = 0; i < blocks.size(); i++) {
-                blocks.get(i).run(backend, seq.data(), batch, seq.tokens(), blockScratch);
-                TokenSequence next = hook.afterBlock(i, seq);
-                if (next.dim() != d || next.batch() != batch) {
-                    throw new IllegalStateException("hook after block " + i + " changed the batch or width: "
-                            + next);
-                }
-                if (next.data() != seq.data() && !owned.contains(next.data())) {
-                    owned.add(next.data());
-                }
-                seq = next;
+        /**
+         * Runs blocks {@code from} (inclusive) to {@code to} (exclusive) on {@code state}, calling the reducer at each
+         * of its points. States the reducer returns with new buffers become this pass's.
+         */
+        public TokenState blocks(TokenState state, int from, int to, TokenReducer reducer) {
+            Objects.checkFromToIndex(from, to, blocks.size());
+            TokenState s = state;
+            for (int i = from; i < to; i++) {
+                TransformerBlock block = blocks.get(i);
+                block.attend(backend, s.data(), batch, s.count(), blockScratch, reducer.attention(i, s));
+                s = checked(i, "afterAttention", reducer.afterAttention(i, s, blockScratch));
+                block.mlp(backend, s.data(), batch, s.count(), blockScratch);
+                s = checked(i, "afterBlock", reducer.afterBlock(i, s));
             }
-            return seq;
+            return s;
+        }
+
+        private TokenState checked(int block, String point, TokenState next) {
+            if (next.dim() != config.embedDim() || next.batch() != batch) {
+                throw new IllegalStateException("token reduction at block " + block + " (" + point
+                        + ") changed the batch or width: " + next);
+            }
+            adopt(next);
+            return next;
+        }
+
+        /** The final LayerNorm over every token, into a new buffer of this pass. */
+        public TokenState finalNorm(TokenState state) {
+            long rows = (long) batch * state.count();
+            Buffer normed = scratch(rows * config.embedDim());
+            backend.layerNorm(state.data(), normed, Math.toIntExact(rows), config.embedDim(), normWeight, normBias,
+                    config.normEps());
+            TokenSequence t = state.tokens();
+            return state.withTokens(new TokenSequence(normed, batch, t.tokens(), t.dim(), t.prefixTokens(),
+                    t.gridHeight(), t.gridWidth()));
+        }
+
+        /**
+         * Logits from the class token (and, for a distilled DeiT, the mean with the distillation head's), which
+         * every reduction keeps at positions 0 (and 1): {@code [batch, numClasses]} on the host.
+         */
+        public Tensor classHead(TokenState state) {
+            if (head == null) {
+                throw new IllegalStateException("this model has no classifier head (0 classes)");
+            }
+            if (!config.classToken()) {
+                throw new IllegalStateException("classification reads the class token, which this model does not"
+                        + " have");
+            }
+            int classes = config.numClasses();
+            int d = config.embedDim();
+            int[] clsRows = new int[batch];
+            int[] distRows = new int[batch];
+            for (int b = 0; b < batch; b++) {
+                clsRows[b] = b * state.count();
+                distRows[b] = b * state.count() + 1;
+            }
+            // LayerNorm is per token, so normalising only the tokens the heads read gives the same logits.
+            Buffer cls = scratch((long) batch * d);
+            backend.gatherRows(state.data(), d, clsRows, cls);
+            backend.layerNorm(cls, cls, batch, d, normWeight, normBias, config.normEps());
+            Buffer logits = scratch((long) batch * classes);
+            backend.linear(cls, 0, batch, head, logits, 0, Epilogue.NONE);
+            if (headDist != null) {
+                Buffer dist = scratch((long) batch * d);
+                backend.gatherRows(state.data(), d, distRows, dist);
+                backend.layerNorm(dist, dist, batch, d, normWeight, normBias, config.normEps());
+                Buffer distLogits = scratch((long) batch * classes);
+                backend.linear(dist, 0, batch, headDist, distLogits, 0, Epilogue.NONE);
+                backend.addScaled(logits, distLogits, (long) batch * classes, 0.5f);
+            }
+            float[] out = new float[batch * classes];
+            backend.download(logits, 0, out, 0, out.length);
+            return Tensor.ofFloats(out, batch, classes);
         }
 
         @Override
@@ -313,6 +377,7 @@ public final class VisionTransformer implements AutoCloseable {
             for (Buffer b : owned) {
                 b.close();
             }
+            owned.clear();
         }
     }
 

@@ -2,6 +2,7 @@ package dev.hourglass.vit;
 
 import static dev.hourglass.testing.Assertions2.absolute;
 import static dev.hourglass.testing.Assertions2.assertClose;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.io.IOException;
@@ -17,6 +18,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 import com.fasterxml.jackson.databind.JsonNode;
 
 import dev.hourglass.backend.cpu.CpuBackend;
+import dev.hourglass.reduce.TokenReducer;
+import dev.hourglass.reduce.TokenState;
 import dev.hourglass.safetensors.SafetensorsFile;
 import dev.hourglass.tensor.Npy;
 import dev.hourglass.tensor.Shape;
@@ -66,7 +69,7 @@ class VitGoldenTest {
                 assertEquals(expectedLogits.shape(), logits.shape());
                 assertClose(name + " logits", expectedLogits.toFloatArray(), logits.toFloatArray(), absolute(1e-4));
 
-                Tensor features = model.features(input, BlockHook.NONE);
+                Tensor features = model.features(input, TokenReducer.NONE);
                 assertEquals(expectedFeatures.shape(), features.shape());
                 assertClose(name + " features", expectedFeatures.toFloatArray(), features.toFloatArray(),
                         absolute(1e-4));
@@ -83,24 +86,40 @@ class VitGoldenTest {
             VitConfig config = TimmVitConfig.read(Fixtures.json(dir.resolve("config.json")), weights);
             try (VisionTransformer model = VisionTransformer.create(config, weights, backend)) {
                 Tensor plain = model.classify(input);
-                List<Integer> seen = new ArrayList<>();
-                // A hook that copies the sequence into a new buffer changes nothing but must be honoured.
-                Tensor copied = model.classify(input, (block, tokens) -> {
-                    seen.add(block);
-                    float[] host = new float[(int) tokens.size()];
-                    backend.download(tokens.data(), 0, host, 0, host.length);
-                    return new TokenSequence(backend.upload(host, 0, host.length), tokens.batch(), tokens.tokens(),
-                            tokens.dim(), tokens.prefixTokens(), tokens.gridHeight(), tokens.gridWidth());
+                List<String> seen = new ArrayList<>();
+                // A reducer that copies the sequence into a new buffer at both of its points changes nothing but
+                // must be honoured.
+                Tensor copied = model.classify(input, new TokenReducer() {
+                    @Override
+                    public TokenState afterAttention(int block, TokenState state, TransformerBlock.Scratch scratch) {
+                        seen.add("attention " + block);
+                        return copy(state);
+                    }
+
+                    @Override
+                    public TokenState afterBlock(int block, TokenState state) {
+                        seen.add("block " + block);
+                        return copy(state);
+                    }
+
+                    private TokenState copy(TokenState state) {
+                        TokenSequence tokens = state.tokens();
+                        float[] host = new float[(int) tokens.size()];
+                        backend.download(tokens.data(), 0, host, 0, host.length);
+                        return state.reduced(new TokenSequence(backend.upload(host, 0, host.length), tokens.batch(),
+                                tokens.tokens(), tokens.dim(), tokens.prefixTokens(), tokens.gridHeight(),
+                                tokens.gridWidth()), state.sizes(), state.sources());
+                    }
                 });
-                List<Integer> expected = new ArrayList<>();
+                List<String> expected = new ArrayList<>();
                 for (int i = 0; i < config.depth(); i++) {
-                    expected.add(i);
+                    expected.add("attention " + i);
+                    expected.add("block " + i);
                 }
                 assertEquals(expected, seen);
-                // Not bit-exact: the Vector API's exp is Math.exp until C2 compiles the kernel and a vector
-                // intrinsic afterwards, and the two may round differently in the last place.
-                assertClose(name + " logits through a copying hook", plain.toFloatArray(), copied.toFloatArray(),
-                        absolute(1e-5));
+                // Bit for bit: the kernels' results do not depend on the JIT's state (KernelJitStateTest).
+                assertArrayEquals(plain.toFloatArray(), copied.toFloatArray(), name + " logits through a copying"
+                        + " reducer");
                 assertEquals(Shape.of(input.shape().dim(0), config.numClasses()), copied.shape());
             }
         }

@@ -12,6 +12,7 @@ import java.util.concurrent.Callable;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 
+import dev.hourglass.reduce.ReductionMethod;
 import dev.hourglass.tasks.classify.ClassifierOptions;
 import dev.hourglass.tasks.classify.ImageClassifier;
 import dev.hourglass.tasks.classify.Prediction;
@@ -44,6 +45,9 @@ final class ClassifyCommand implements Callable<Integer> {
 
     @CommandLine.Mixin
     BackendOption backend;
+
+    @CommandLine.Mixin
+    ReduceOption reduce;
 
     @CommandLine.ArgGroup(multiplicity = "1")
     Input input;
@@ -81,6 +85,7 @@ final class ClassifyCommand implements Callable<Integer> {
         if (repeat < 1) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--repeat must be at least 1, got " + repeat);
         }
+        ReductionMethod reduction = reduce.method(spec.commandLine());
         ClassifierOptions options = (threads == null ? ClassifierOptions.defaults() : threadsOption(threads))
                 .withBackend(backend.name);
         long t0 = System.nanoTime();
@@ -105,12 +110,20 @@ final class ClassifyCommand implements Callable<Integer> {
             double preprocessMs = millisSince(t1);
 
             double[] forwardMs = new double[repeat];
-            Tensor logits = null;
+            ImageClassifier.Reduced run = null;
             for (int i = 0; i < repeat; i++) {
                 long s = System.nanoTime();
-                logits = classifier.logits(batch);
+                try {
+                    run = classifier.logits(batch, reduction);
+                } catch (IllegalArgumentException e) {
+                    if (reduction == null || i > 0) {
+                        throw e;
+                    }
+                    throw new CommandLine.ParameterException(spec.commandLine(), "--reduce: " + e.getMessage());
+                }
                 forwardMs[i] = millisSince(s);
             }
+            Tensor logits = run.logits();
             List<List<Prediction>> results = classifier.topK(logits, topK);
             if (saveLogits != null) {
                 Npy.write(saveLogits, logits.toFloatArray(), logits.shape().dims());
@@ -118,9 +131,10 @@ final class ClassifyCommand implements Callable<Integer> {
             Timing timing = new Timing(loadMs, preprocessMs, forwardMs);
             PrintWriter out = spec.commandLine().getOut();
             if (json) {
-                out.println(JSON.writeValueAsString(report(classifier, inputInfo, results, timing)));
+                out.println(JSON.writeValueAsString(report(classifier, inputInfo, results, timing,
+                        reductionReport(classifier, reduction, run))));
             } else {
-                printText(out, classifier, batch, results, timing);
+                printText(out, classifier, batch, results, timing, reductionReport(classifier, reduction, run));
             }
             out.flush();
             return 0;
@@ -146,11 +160,34 @@ final class ClassifyCommand implements Callable<Integer> {
         return t;
     }
 
+    /** The reduction's part of a report: method, settings, tokens leaving each block, GFLOPs against the plain model. */
+    static Map<String, Object> reductionReport(ReductionMethod reduction, int[] tokensAfterBlock, double gflops,
+                                               double plainGflops) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("method", reduction == null ? "none" : reduction.name());
+        m.put("spec", reduction == null ? null : reduction.spec());
+        m.put("settings", reduction == null ? Map.of() : reduction.settings());
+        m.put("tokens_after_block", tokensAfterBlock);
+        m.put("gflops", Math.round(gflops * 1000) / 1000.0);
+        m.put("gflops_unreduced", Math.round(plainGflops * 1000) / 1000.0);
+        return m;
+    }
+
+    private static Map<String, Object> reductionReport(ImageClassifier classifier, ReductionMethod reduction,
+                                                       ImageClassifier.Reduced run) {
+        return reductionReport(reduction, run.tokensAfterBlock(), run.gflops(), run.unreducedGflops());
+    }
+
     private void printText(PrintWriter out, ImageClassifier classifier, Tensor batch, List<List<Prediction>> results,
-                           Timing timing) {
+                           Timing timing, Map<String, Object> reduction) {
         out.println("model    " + classifier.describe());
         out.println("backend  " + classifier.backendDescription());
         out.println("input    " + (input.image != null ? input.image : input.tensor) + " -> " + batch.shape());
+        if (!"none".equals(reduction.get("method"))) {
+            out.println("reduce   " + reduction.get("spec") + ": tokens after each block "
+                    + java.util.Arrays.toString((int[]) reduction.get("tokens_after_block")) + ", "
+                    + reduction.get("gflops") + " GFLOPs (unreduced " + reduction.get("gflops_unreduced") + ")");
+        }
         for (int b = 0; b < results.size(); b++) {
             if (results.size() > 1) {
                 out.println("image " + b);
@@ -165,7 +202,7 @@ final class ClassifyCommand implements Callable<Integer> {
     }
 
     private Map<String, Object> report(ImageClassifier classifier, Map<String, Object> inputInfo,
-                                       List<List<Prediction>> results, Timing timing) {
+                                       List<List<Prediction>> results, Timing timing, Map<String, Object> reduction) {
         Map<String, Object> r = new LinkedHashMap<>();
         r.put("model", Map.of("path", model.toString(), "description", classifier.describe()));
         r.put("backend", classifier.backendDescription());
@@ -186,6 +223,7 @@ final class ClassifyCommand implements Callable<Integer> {
             images.add(Map.of("predictions", list));
         }
         r.put("results", images);
+        r.put("reduction", reduction);
         r.put("timing_ms", timing.toMap());
         return r;
     }

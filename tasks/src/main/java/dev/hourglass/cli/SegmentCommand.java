@@ -14,7 +14,8 @@ import java.util.concurrent.Callable;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 
-import dev.hourglass.expedit.ExpeditSettings;
+import dev.hourglass.reduce.ReductionMethod;
+import dev.hourglass.reduce.expedit.ExpeditSettings;
 import dev.hourglass.io.AtomicFiles;
 import dev.hourglass.tasks.image.RgbImage;
 import dev.hourglass.tasks.segment.Segmentation;
@@ -51,6 +52,9 @@ final class SegmentCommand implements Callable<Integer> {
     @CommandLine.Mixin
     BackendOption backend;
 
+    @CommandLine.Mixin
+    ReduceOption reduce;
+
     @CommandLine.ArgGroup(multiplicity = "1")
     Input input;
 
@@ -64,9 +68,10 @@ final class SegmentCommand implements Callable<Integer> {
     }
 
     @Option(names = "--expedite", arity = "0..1", fallbackValue = "", paramLabel = "SETTINGS",
-            description = {"Run with Expedit. SETTINGS: alpha=10,grid=28x28,iters=5,window=5,tau=0.02,k=20,tau_r=0.02",
-                    "(those are the defaults, Expedit's Segmenter ADE20K configuration; give any subset). alpha",
-                    "counts blocks from 1: alpha=10 clusters the tokens leaving the 10th block."})
+            description = {"Run with Expedit: the same as --reduce expedit:SETTINGS. SETTINGS:",
+                    "alpha=10,grid=28x28,iters=5,window=5,tau=0.02,k=20,tau_r=0.02 (those are the defaults,",
+                    "Expedit's Segmenter ADE20K configuration; give any subset). alpha counts blocks from 1:",
+                    "alpha=10 clusters the tokens leaving the 10th block."})
     String expedite;
 
     @Option(names = "--out", defaultValue = "segment-out", paramLabel = "DIR",
@@ -101,11 +106,16 @@ final class SegmentCommand implements Callable<Integer> {
         if (n < 1) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--threads must be at least 1, got " + n);
         }
-        ExpeditSettings settings;
-        try {
-            settings = expedite == null ? null : ExpeditSettings.parse(expedite);
-        } catch (IllegalArgumentException e) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--expedite: " + e.getMessage());
+        ReductionMethod settings = reduce.method(spec.commandLine());
+        if (expedite != null) {
+            if (settings != null) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "give --reduce or --expedite, not both");
+            }
+            try {
+                settings = ExpeditSettings.parse(expedite);
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--expedite: " + e.getMessage());
+            }
         }
         long t0 = System.nanoTime();
         try (SemanticSegmenter segmenter = SemanticSegmenter.load(model, n, backend.name, conversion.toOptions())) {
@@ -128,11 +138,20 @@ final class SegmentCommand implements Callable<Integer> {
 
             double[] forwardMs = new double[repeat];
             Segmentation result = null;
+            boolean clusterPicture = settings instanceof ExpeditSettings;
             for (int i = 0; i < repeat; i++) {
                 long s = System.nanoTime();
-                result = image != null
-                        ? segmenter.segment(image, settings, settings != null)
-                        : segmenter.segment(tensor, settings);
+                try {
+                    result = image != null
+                            ? segmenter.segment(image, settings, clusterPicture)
+                            : segmenter.segment(tensor, settings);
+                } catch (IllegalArgumentException e) {
+                    if (settings == null || i > 0) {
+                        throw e;
+                    }
+                    throw new CommandLine.ParameterException(spec.commandLine(),
+                            (expedite != null ? "--expedite: " : "--reduce: ") + e.getMessage());
+                }
                 forwardMs[i] = ClassifyCommand.millisSince(s);
             }
             if (saveLogits != null) {
@@ -224,7 +243,7 @@ final class SegmentCommand implements Callable<Integer> {
         return t;
     }
 
-    private Map<String, Object> report(SemanticSegmenter segmenter, ExpeditSettings settings, Segmentation result,
+    private Map<String, Object> report(SemanticSegmenter segmenter, ReductionMethod settings, Segmentation result,
                                        ClassifyCommand.Timing timing, List<String> written) {
         Map<String, Object> r = new LinkedHashMap<>();
         r.put("model", Map.of("path", model.toString(), "description", segmenter.toString()));
@@ -236,7 +255,13 @@ final class SegmentCommand implements Callable<Integer> {
         r.put("input", in);
         r.put("window", Map.of("size", segmenter.windowSize(), "stride", segmenter.windowStride(), "count",
                 result.windows()));
-        r.put("expedite", settings == null ? null : settings.toString());
+        r.put("expedite", settings instanceof ExpeditSettings e ? e.toString() : null);
+        Map<String, Object> reduction = new LinkedHashMap<>();
+        reduction.put("method", settings == null ? "none" : settings.name());
+        reduction.put("spec", settings == null ? null : settings.spec());
+        reduction.put("settings", settings == null ? Map.of() : settings.settings());
+        reduction.put("tokens_after_block", result.tokensAfterBlock());
+        r.put("reduction", reduction);
         List<Object> classes = new ArrayList<>();
         double[] fractions = result.classFractions();
         Integer[] order = new Integer[fractions.length];
@@ -259,12 +284,13 @@ final class SegmentCommand implements Callable<Integer> {
         return r;
     }
 
-    private void printText(PrintWriter o, SemanticSegmenter segmenter, ExpeditSettings settings, Segmentation result,
+    private void printText(PrintWriter o, SemanticSegmenter segmenter, ReductionMethod settings, Segmentation result,
                            ClassifyCommand.Timing timing, List<String> written) {
         o.println("model    " + segmenter);
         o.println("input    " + (input.image != null ? input.image : input.tensor) + " (" + result.width() + "x"
                 + result.height() + "), " + result.windows() + " window(s) of " + segmenter.windowSize());
-        o.println("expedite " + (settings == null ? "off" : settings));
+        o.println("reduce   " + (settings == null ? "off" : settings.spec() + ": tokens after each block "
+                + java.util.Arrays.toString(result.tokensAfterBlock())));
         double[] fractions = result.classFractions();
         for (int c = 0; c < fractions.length; c++) {
             if (fractions[c] >= 0.005) {

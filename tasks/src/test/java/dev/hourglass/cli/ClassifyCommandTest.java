@@ -153,4 +153,59 @@ class ClassifyCommandTest {
             assertTrue(r.out().contains(option), option + " missing from --help:\n" + r.out());
         }
     }
+
+    private static final Path DEMO = Path.of("src/main/resources/dev/hourglass/demo");
+
+    @Test
+    void reduceReportsTokensAfterEveryBlockAndTheGflops() throws IOException {
+        Path model = DEMO.resolve("shapes-vit");
+        String img = DEMO.resolve("images/01-circle.png").toString();
+        CliRunner plain = CliRunner.run("classify", "--model", model.toString(), "--image", img, "--json",
+                "--threads", "1");
+        assertEquals(0, plain.exitCode(), plain.err());
+        JsonNode none = JSON.readTree(plain.out()).get("reduction");
+        assertEquals("none", none.get("method").asText());
+        assertEquals("[65,65,65,65]", none.get("tokens_after_block").toString());
+
+        CliRunner tome = CliRunner.run("classify", "--model", model.toString(), "--image", img, "--json",
+                "--threads", "1", "--reduce", "tome:r=4");
+        assertEquals(0, tome.exitCode(), tome.err());
+        JsonNode t = JSON.readTree(tome.out()).get("reduction");
+        assertEquals("tome", t.get("method").asText());
+        assertEquals("[61,57,53,49]", t.get("tokens_after_block").toString());
+        assertTrue(t.get("gflops").asDouble() < t.get("gflops_unreduced").asDouble(), t.toString());
+        assertEquals(none.get("gflops").asDouble(), t.get("gflops_unreduced").asDouble());
+
+        CliRunner expedit = CliRunner.run("classify", "--model", model.toString(), "--image", img, "--json",
+                "--threads", "1", "--reduce", "expedit:alpha=2,grid=4x4,tau=1");
+        assertEquals(0, expedit.exitCode(), expedit.err());
+        JsonNode e = JSON.readTree(expedit.out()).get("reduction");
+        assertEquals("[65,17,17,17]", e.get("tokens_after_block").toString());
+        assertEquals(2, e.get("settings").get("alpha").asInt());
+        try (ImageClassifier api = ImageClassifier.load(model, new ClassifierOptions(1))) {
+            ImageClassifier.Reduced r = api.logits(api.preprocess(RgbImage.read(Path.of(img))),
+                    dev.hourglass.reduce.Reductions.parse("tome:r=4"));
+            List<List<dev.hourglass.tasks.classify.Prediction>> top = api.topK(r.logits(), 1);
+            assertEquals(top.get(0).get(0).label(), JSON.readTree(tome.out()).get("results").get(0)
+                    .get("predictions").get(0).get("label").asText());
+        }
+    }
+
+    @Test
+    void reduceSpecsThatCannotApplyAreUsageErrors() {
+        Path model = DEMO.resolve("shapes-vit");
+        String img = DEMO.resolve("images/01-circle.png").toString();
+        String[][] cases = {
+                {"merge:r=4", "unknown token reduction method 'merge'", "known: expedit, tome"},
+                {"tome:r=0", "merges no token", "r of 1 or more"},
+                {"expedit:alpha=9", "alpha=9 is beyond the encoder's 4 blocks", "never run"},
+                {"expedit:alpha=2,grid=8x8", "not smaller than the 8x8 token grid", "nothing would be saved"},
+                {"tome:r=4,prop_attn=maybe", "prop_attn=maybe is not true or false", "tome"}};
+        for (String[] c : cases) {
+            CliRunner r = CliRunner.run("classify", "--model", model.toString(), "--image", img, "--reduce", c[0]);
+            assertEquals(2, r.exitCode(), c[0] + ": " + r.err());
+            assertTrue(r.err().contains(c[1]) && r.err().contains(c[2]), c[0] + ": " + r.err());
+            assertTrue(r.err().contains("--reduce: "), r.err());
+        }
+    }
 }

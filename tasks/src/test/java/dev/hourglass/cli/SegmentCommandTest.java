@@ -19,7 +19,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import dev.hourglass.expedit.ExpeditSettings;
+import dev.hourglass.reduce.expedit.ExpeditSettings;
 import dev.hourglass.tasks.image.RgbImage;
 import dev.hourglass.tasks.segment.Segmentation;
 import dev.hourglass.tasks.segment.SemanticSegmenter;
@@ -85,7 +85,7 @@ class SegmentCommandTest {
                 out.toString(), "--threads", "1", "--backend", "CPU");
         assertEquals(0, r.exitCode(), r.err());
         assertTrue(r.err().startsWith("backend: cpu (CPU, 1 thread, ") && r.err().lines().count() == 1, r.err());
-        assertTrue(r.out().contains("expedite off"), r.out());
+        assertTrue(r.out().contains("reduce   off"), r.out());
         assertTrue(Files.exists(out.resolve("scene.overlay.png")));
         assertFalse(Files.exists(out.resolve("scene.clusters.png")));
         assertNull(JSON.readTree(Files.readString(out.resolve("scene.json"))).get("expedite").textValue());
@@ -104,7 +104,7 @@ class SegmentCommandTest {
         assertTrue(even.err().contains("odd"), even.err());
         CliRunner deep = CliRunner.run("segment", "--model", MODEL.toString(), "--image", img.toString(), "--out",
                 tmp.toString(), "--expedite", "alpha=9,grid=4");
-        assertEquals(1, deep.exitCode());
+        assertEquals(2, deep.exitCode());
         assertTrue(deep.err().contains("alpha=9 is beyond the encoder's 4 blocks"), deep.err());
         Path palette = tmp.resolve("palette.txt");
         Files.writeString(palette, "1 2 3\n4 5 300\n");
@@ -130,5 +130,50 @@ class SegmentCommandTest {
                 "--out", tmp.toString());
         assertEquals(1, r.exitCode());
         assertTrue(r.err().contains("segmentation runs Segmenter models"), r.err());
+    }
+
+    @Test
+    void reduceExpeditGivesExactlyWhatExpediteGives(@TempDir Path tmp) throws IOException {
+        Path img = image(tmp);
+        Path a = tmp.resolve("a.npy");
+        Path b = tmp.resolve("b.npy");
+        CliRunner alias = CliRunner.run("segment", "--model", MODEL.toString(), "--image", img.toString(), "--out",
+                tmp.resolve("a").toString(), "--threads", "1", "--expedite", "alpha=2,grid=4", "--save-logits",
+                a.toString());
+        assertEquals(0, alias.exitCode(), alias.err());
+        CliRunner reduce = CliRunner.run("segment", "--model", MODEL.toString(), "--image", img.toString(), "--out",
+                tmp.resolve("b").toString(), "--threads", "1", "--reduce", "expedit:alpha=2,grid=4", "--save-logits",
+                b.toString(), "--json");
+        assertEquals(0, reduce.exitCode(), reduce.err());
+        assertArrayEquals(Npy.read(a).toFloatArray(), Npy.read(b).toFloatArray());
+        JsonNode json = JSON.readTree(reduce.out());
+        assertEquals("expedit", json.get("reduction").get("method").asText());
+        JsonNode tokens = json.get("reduction").get("tokens_after_block");
+        assertEquals(4, tokens.size());
+        assertEquals(1 + 16, tokens.get(1).asInt(), "clustered to 4x4 after block 2");
+        CliRunner both = CliRunner.run("segment", "--model", MODEL.toString(), "--image", img.toString(), "--out",
+                tmp.toString(), "--reduce", "tome:r=2", "--expedite", "alpha=2");
+        assertEquals(2, both.exitCode());
+        assertTrue(both.err().contains("not both"), both.err());
+    }
+
+    @Test
+    void tomeMergesInTheEncoderAndUnmergesBeforeTheDecoder(@TempDir Path tmp) throws IOException {
+        Path img = image(tmp);
+        CliRunner r = CliRunner.run("segment", "--model", MODEL.toString(), "--image", img.toString(), "--out",
+                tmp.toString(), "--threads", "1", "--reduce", "tome:r=3", "--json");
+        assertEquals(0, r.exitCode(), r.err());
+        JsonNode red = JSON.readTree(r.out()).get("reduction");
+        assertEquals("tome:r=3,inflect=0,prop_attn=true", red.get("spec").asText());
+        JsonNode tokens = red.get("tokens_after_block");
+        int previous = Integer.MAX_VALUE;
+        for (JsonNode t : tokens) {
+            assertTrue(t.asInt() < previous, "tokens shrink every block: " + tokens);
+            previous = t.asInt();
+        }
+        CliRunner unknown = CliRunner.run("segment", "--model", MODEL.toString(), "--image", img.toString(), "--out",
+                tmp.toString(), "--reduce", "tome:rate=3");
+        assertEquals(2, unknown.exitCode());
+        assertTrue(unknown.err().contains("known: r, inflect, prop_attn"), unknown.err());
     }
 }

@@ -7,6 +7,7 @@ import dev.hourglass.backend.WeightStore;
 import dev.hourglass.kernels.ClusteringParameters;
 import dev.hourglass.kernels.Epilogue;
 import dev.hourglass.kernels.Kernels;
+import dev.hourglass.reduce.expedit.ExpeditKernels;
 import dev.hourglass.tensor.Tensor;
 import uk.ac.manchester.tornado.api.GridScheduler;
 import uk.ac.manchester.tornado.api.KernelContext;
@@ -48,7 +49,7 @@ import java.util.TreeSet;
  *
  * <p>Thread safety: every method is synchronized; concurrent forward passes are serialised.
  */
-public final class TornadoBackend implements Backend {
+public final class TornadoBackend implements Backend, ExpeditKernels {
     /**
      * TornadoVM's own bytecode for a task graph lives in a buffer of this many bytes (its default, 4 KiB, holds about
      * a dozen launches; a ViT-B forward is over a hundred). Read once, when TornadoVM compiles its first graph, so it

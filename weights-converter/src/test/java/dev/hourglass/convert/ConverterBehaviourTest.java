@@ -25,7 +25,7 @@ import dev.hourglass.tensor.DType;
 import dev.hourglass.tensor.Npy;
 import dev.hourglass.tensor.Tensor;
 import dev.hourglass.testing.Fixtures;
-import dev.hourglass.vit.BlockHook;
+import dev.hourglass.reduce.TokenReducer;
 import dev.hourglass.vit.VisionTransformer;
 
 /** Refused inputs, dtype conversion as PyTorch rounds, and nothing lost: the converter's promises. */
@@ -82,7 +82,7 @@ class ConverterBehaviourTest {
         try (ConvertedModel half = Converter.open(out, ConvertOptions.NONE);
              CpuBackend backend = new CpuBackend(1);
              VisionTransformer model = VisionTransformer.create(half.config().encoder(), half, backend)) {
-            float[] got = model.features(input, BlockHook.NONE).toFloatArray();
+            float[] got = model.features(input, TokenReducer.NONE).toFloatArray();
             double max = 0;
             for (int i = 0; i < got.length; i++) {
                 max = Math.max(max, Math.abs(got[i] - expected[i]));

@@ -31,7 +31,7 @@ import dev.hourglass.safetensors.TensorSource;
 import dev.hourglass.tensor.Npy;
 import dev.hourglass.tensor.Tensor;
 import dev.hourglass.testing.Fixtures;
-import dev.hourglass.vit.BlockHook;
+import dev.hourglass.reduce.TokenReducer;
 import dev.hourglass.vit.VisionTransformer;
 import dev.hourglass.vit.VitConfig;
 
@@ -135,8 +135,8 @@ class ConverterFixturesTest {
              SafetensorsFile timm = SafetensorsFile.open(dir.resolve("expected/canonical.safetensors"));
              VisionTransformer converted = VisionTransformer.create(model.config().encoder(), model, backend);
              VisionTransformer reference = VisionTransformer.create(model.config().encoder(), timm, backend)) {
-            Tensor features = converted.features(input, BlockHook.NONE);
-            assertArrayEquals(reference.features(input, BlockHook.NONE).toFloatArray(), features.toFloatArray(),
+            Tensor features = converted.features(input, TokenReducer.NONE);
+            assertArrayEquals(reference.features(input, TokenReducer.NONE).toFloatArray(), features.toFloatArray(),
                     layout + ": converted and timm-layout features differ");
             if (!layout.equals("segmenter_mmseg_pth")) {
                 assertClose(layout + " features vs PyTorch", Npy.read(dir.resolve("expected/features.npy"))

@@ -4,15 +4,18 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.Objects;
 
+import dev.hourglass.backend.AttentionOptions;
 import dev.hourglass.backend.Backend;
 import dev.hourglass.backend.Buffer;
 import dev.hourglass.backend.LinearWeights;
 import dev.hourglass.backend.WeightStore;
+import dev.hourglass.kernels.AttentionExtras;
 import dev.hourglass.kernels.ClusteringParameters;
 import dev.hourglass.kernels.ComputePool;
 import dev.hourglass.kernels.Epilogue;
 import dev.hourglass.kernels.Kernels;
 import dev.hourglass.kernels.PackedMatrix;
+import dev.hourglass.reduce.expedit.ExpeditKernels;
 import dev.hourglass.tensor.DType;
 import dev.hourglass.tensor.Shape;
 import dev.hourglass.tensor.Tensor;
@@ -21,7 +24,7 @@ import dev.hourglass.tensor.Tensor;
  * The CPU backend: buffers are heap arrays, operations run at once through the {@link Kernels} facade on a
  * {@link ComputePool} of the user's size. Thread-safe; concurrent forward passes share the pool.
  */
-public final class CpuBackend implements Backend {
+public final class CpuBackend implements Backend, ExpeditKernels {
     /**
      * Recycled buffers kept at most: a quarter of the maximum heap, at most 1 GiB; enough for the working set of a few
      * concurrent large forward passes without pinning a small heap.
@@ -108,10 +111,19 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void attention(Buffer qkv, Buffer out, int batch, int tokens, int heads, int headDim) {
+        attention(qkv, out, batch, tokens, heads, headDim, AttentionOptions.NONE);
+    }
+
+    @Override
+    public void attention(Buffer qkv, Buffer out, int batch, int tokens, int heads, int headDim,
+                          AttentionOptions options) {
         long size = Kernels.attentionWorkspaceSize(batch, tokens, heads, headDim, pool.threads());
         float[] workspace = arrays.take(checkedLength(size));
         try {
-            Kernels.attention(pool, data(qkv), 0, batch, tokens, heads, headDim, data(out), 0, workspace);
+            AttentionExtras extras = options.isPlain() ? AttentionExtras.NONE : new AttentionExtras(
+                    options.keyBias() == null ? null : data(options.keyBias()), 0, options.queryRows(),
+                    options.classAttention(), 0);
+            Kernels.attention(pool, data(qkv), 0, batch, tokens, heads, headDim, data(out), 0, workspace, extras);
         } finally {
             arrays.give(workspace);
         }

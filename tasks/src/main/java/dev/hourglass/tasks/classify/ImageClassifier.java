@@ -18,6 +18,9 @@ import dev.hourglass.convert.ConvertOptions;
 import dev.hourglass.convert.ConvertedModel;
 import dev.hourglass.convert.Converter;
 import dev.hourglass.model.ModelConfig;
+import dev.hourglass.reduce.ReductionMethod;
+import dev.hourglass.reduce.ReductionTrace;
+import dev.hourglass.reduce.TokenReducer;
 import dev.hourglass.safetensors.TensorSource;
 import dev.hourglass.tasks.image.EvalPreprocessing;
 import dev.hourglass.tasks.image.RgbImage;
@@ -193,6 +196,37 @@ public final class ImageClassifier implements AutoCloseable {
     /** Raw logits {@code [batch, classes]} of a preprocessed batch. */
     public Tensor logits(Tensor batch) {
         return model.classify(batch);
+    }
+
+    /**
+     * What a forward pass with a token reduction gave: the logits, the token count leaving each block (one entry per
+     * block, prefix tokens included) and the encoder's GFLOPs per image at those counts ({@link ReductionTrace#gflops})
+     * and without the reduction.
+     */
+    public record Reduced(Tensor logits, int[] tokensAfterBlock, double gflops, double unreducedGflops) {
+    }
+
+    /**
+     * Raw logits of a preprocessed batch with a token reduction (null: none); the class token is read at the end
+     * (Expedit clusters without reconstructing, as its SWAG integration does; ToMe never merges the class token).
+     *
+     * @throws IllegalArgumentException if the reduction's settings cannot apply to this model at this input size
+     */
+    public Reduced logits(Tensor batch, ReductionMethod reduction) {
+        VitConfig config = model.config();
+        int gh = batch.shape().intDim(2) / config.patchSize();
+        int gw = batch.shape().intDim(3) / config.patchSize();
+        if (reduction != null) {
+            reduction.check(config, gh, gw);
+        }
+        TokenReducer reducer = reduction == null ? TokenReducer.NONE : reduction.newReducer(model.backend(), config);
+        try (ReductionTrace trace = new ReductionTrace(reducer, config.depth())) {
+            Tensor logits = model.classify(batch, trace);
+            int[] plain = new int[config.depth()];
+            java.util.Arrays.fill(plain, config.prefixTokens() + gh * gw);
+            return new Reduced(logits, trace.tokensAfterBlock(), trace.gflops(config),
+                    ReductionTrace.encoderGflops(config, plain, plain));
+        }
     }
 
     /** An image as the model's input: {@code [1, 3, height, width]}. */

@@ -14,9 +14,11 @@ import java.util.Objects;
  *                     numbered after the previous windows'; later windows drawn over earlier ones), else null
  * @param windows      how many windows were run
  * @param forwardNanos time spent in the windows' forward passes (encoder, clustering, decoder, reconstruction)
+ * @param tokensAfterBlock the token count leaving each encoder block in a window (the same in every window), one
+ *                     entry per block
  */
 public record Segmentation(int width, int height, List<String> classNames, int[] labels, int[] clusters, int windows,
-                           long forwardNanos) {
+                           long forwardNanos, int[] tokensAfterBlock) {
 
     public Segmentation {
         Objects.requireNonNull(classNames, "classNames");

@@ -19,15 +19,17 @@ import dev.hourglass.backend.WeightStore;
 import dev.hourglass.convert.ConvertOptions;
 import dev.hourglass.convert.ConvertedModel;
 import dev.hourglass.convert.Converter;
-import dev.hourglass.expedit.ExpeditPass;
-import dev.hourglass.expedit.ExpeditSettings;
+import dev.hourglass.reduce.ReductionMethod;
+import dev.hourglass.reduce.ReductionTrace;
+import dev.hourglass.reduce.TokenReducer;
+import dev.hourglass.reduce.expedit.ExpeditPass;
+import dev.hourglass.reduce.expedit.ExpeditSettings;
 import dev.hourglass.kernels.Resize;
 import dev.hourglass.model.ModelConfig;
 import dev.hourglass.safetensors.TensorSource;
 import dev.hourglass.tasks.image.RgbImage;
 import dev.hourglass.tensor.Shape;
 import dev.hourglass.tensor.Tensor;
-import dev.hourglass.vit.BlockHook;
 import dev.hourglass.vit.TransformerBlock;
 import dev.hourglass.vit.VisionTransformer;
 import dev.hourglass.vit.VitConfig;
@@ -35,8 +37,9 @@ import dev.hourglass.vit.VitConfig;
 /**
  * Semantic segmentation with a Segmenter (Strudel et al., 2021): a ViT encoder and a mask-transformer or linear
  * decoder, run over sliding windows exactly as Segmenter's own inference does (see {@link SlidingWindows}), optionally
- * with Expedit's token clustering and reconstruction ({@link ExpeditSettings}), which speeds the encoder and decoder
- * up with the same weights.
+ * with a token reduction ({@link ReductionMethod}): Expedit's token clustering and reconstruction ({@link
+ * ExpeditSettings}), which speeds the encoder and decoder up with the same weights, or ToMe (merged in the encoder,
+ * unmerged by its source map before the decoder, the baseline of Expedit's paper).
  *
  * <pre>{@code
  * try (SemanticSegmenter segmenter = SemanticSegmenter.load(Path.of("seg_large_mask_640/checkpoint.pth"), 4)) {
@@ -256,25 +259,26 @@ public final class SemanticSegmenter implements AutoCloseable {
     /**
      * Segments an image.
      *
-     * @param expedit      Expedit's settings, or null for the plain model
+     * @param reduction    a token reduction ({@code Reductions.parse("expedit:...")}, an {@link ExpeditSettings}), or
+     *                     null for the plain model
      * @param clusterMap   with Expedit, also return each pixel's cluster ({@link Segmentation#clusters()}); costs a
      *                     dense distance pass per window
      */
-    public Segmentation segment(RgbImage image, ExpeditSettings expedit, boolean clusterMap) {
-        return segment(normalize(image), expedit, clusterMap);
+    public Segmentation segment(RgbImage image, ReductionMethod reduction, boolean clusterMap) {
+        return segment(normalize(image), reduction, clusterMap);
     }
 
     /** Segments an already normalised image {@code [1, 3, height, width]} (see {@link #normalize}). */
-    public Segmentation segment(Tensor image, ExpeditSettings expedit) {
-        return segment(image, expedit, false);
+    public Segmentation segment(Tensor image, ReductionMethod reduction) {
+        return segment(image, reduction, false);
     }
 
-    /** {@link #segment(Tensor, ExpeditSettings)}, with the cluster map if {@code clusterMap} and Expedit is on. */
-    public Segmentation segment(Tensor image, ExpeditSettings expedit, boolean clusterMap) {
+    /** {@link #segment(Tensor, ReductionMethod)}, with the cluster map if {@code clusterMap} and Expedit is on. */
+    public Segmentation segment(Tensor image, ReductionMethod reduction, boolean clusterMap) {
         checkImage(image);
         int h = image.shape().intDim(2);
         int w = image.shape().intDim(3);
-        Result r = run(image, expedit, clusterMap && expedit != null);
+        Result r = run(image, reduction, clusterMap && reduction instanceof ExpeditSettings);
         int classes = classNames.size();
         int plane = w * h;
         int[] labels = new int[plane];
@@ -291,7 +295,7 @@ public final class SemanticSegmenter implements AutoCloseable {
                 }
             }
         }
-        return new Segmentation(w, h, classNames, labels, r.clusters, r.windows, r.forwardNanos);
+        return new Segmentation(w, h, classNames, labels, r.clusters, r.windows, r.forwardNanos, r.tokensAfterBlock);
     }
 
     private static void checkImage(Tensor image) {
@@ -306,10 +310,10 @@ public final class SemanticSegmenter implements AutoCloseable {
      * scores averaged where they overlap and resized back to the image, before the softmax;
      * {@code [classes, height, width]}.
      */
-    public Tensor logits(Tensor image, ExpeditSettings expedit) {
+    public Tensor logits(Tensor image, ReductionMethod reduction) {
         checkImage(image);
         Shape s = image.shape();
-        Result r = run(image, expedit, false);
+        Result r = run(image, reduction, false);
         return Tensor.ofFloats(r.logits, classNames.size(), s.dim(2), s.dim(3));
     }
 
@@ -327,14 +331,16 @@ public final class SemanticSegmenter implements AutoCloseable {
         return Tensor.ofFloats(out, 1, 3, h, w);
     }
 
-    private record Result(float[] logits, int[] clusters, int windows, long forwardNanos) {
+    private record Result(float[] logits, int[] clusters, int windows, long forwardNanos, int[] tokensAfterBlock) {
     }
 
-    private Result run(Tensor image, ExpeditSettings expedit, boolean keepClusters) {
-        if (expedit != null && expedit.alpha() > encoder.config().depth()) {
-            throw new IllegalArgumentException("expedite: alpha=" + expedit.alpha() + " is beyond the encoder's "
-                    + encoder.config().depth() + " blocks");
+    private Result run(Tensor image, ReductionMethod reduction, boolean keepClusters) {
+        int patch = encoder.config().patchSize();
+        int tokenGrid = (window + patch - 1) / patch;
+        if (reduction != null) {
+            reduction.check(encoder.config(), tokenGrid, tokenGrid);
         }
+        int[] tokensAfterBlock = null;
         int h = image.shape().intDim(2);
         int w = image.shape().intDim(3);
         int classes = classNames.size();
@@ -357,7 +363,8 @@ public final class SemanticSegmenter implements AutoCloseable {
         for (int ha : rows) {
             for (int wa : cols) {
                 long t0 = System.nanoTime();
-                WindowOutput out = window(crop(pixels, sh, sw, ha, wa), expedit, keepClusters);
+                WindowOutput out = window(crop(pixels, sh, sw, ha, wa), reduction, keepClusters);
+                tokensAfterBlock = out.tokensAfterBlock;
                 nanos += System.nanoTime() - t0;
                 if (single) {
                     sum = out.masks;
@@ -377,8 +384,7 @@ public final class SemanticSegmenter implements AutoCloseable {
                     }
                 }
                 if (clusterMap != null) {
-                    int patch = encoder.config().patchSize();
-                    int m = expedit.clusters();
+                    int m = ((ExpeditSettings) reduction).clusters();
                     for (int y = 0; y < window; y++) {
                         for (int x = 0; x < window; x++) {
                             clusterMap[(ha + y) * sw + wa + x] = index * m
@@ -408,7 +414,7 @@ public final class SemanticSegmenter implements AutoCloseable {
                 }
             }
         }
-        return new Result(logits, clusters, index, nanos);
+        return new Result(logits, clusters, index, nanos, tokensAfterBlock);
     }
 
     private float[] crop(float[] pixels, int h, int w, int top, int left) {
@@ -421,15 +427,16 @@ public final class SemanticSegmenter implements AutoCloseable {
         return out;
     }
 
-    private record WindowOutput(float[] masks, int[] hardLabels, int gridWidth) {
+    private record WindowOutput(float[] masks, int[] hardLabels, int gridWidth, int[] tokensAfterBlock) {
     }
 
     /**
-     * One window through Segmenter's {@code forward}: padded to the patch size with zeros, encoded (clustered after
-     * block α with Expedit), decoded, reconstructed to the full token grid with Expedit, upsampled bilinearly to the
-     * padded size and cropped back; {@code [classes, window, window]}.
+     * One window through Segmenter's {@code forward}: padded to the patch size with zeros, encoded with the reduction
+     * (clustered after block α with Expedit; merged in every block and unmerged at the end with ToMe), decoded,
+     * reconstructed to the full token grid with Expedit, upsampled bilinearly to the padded size and cropped back;
+     * {@code [classes, window, window]}.
      */
-    private WindowOutput window(float[] crop, ExpeditSettings expedit, boolean keepLabels) {
+    private WindowOutput window(float[] crop, ReductionMethod reduction, boolean keepLabels) {
         int patch = encoder.config().patchSize();
         int padded = (window + patch - 1) / patch * patch;
         float[] input = crop;
@@ -446,21 +453,31 @@ public final class SemanticSegmenter implements AutoCloseable {
         int classes = classNames.size();
         float[] tokenMasks = new float[n * classes];
         int[] labels = null;
-        try (ExpeditPass pass = expedit == null ? null : new ExpeditPass(backend, expedit, keepLabels);
+        TokenReducer reducer;
+        if (reduction == null) {
+            reducer = TokenReducer.NONE;
+        } else if (keepLabels && reduction instanceof ExpeditSettings expedit) {
+            reducer = new ExpeditPass(backend, expedit, true);
+        } else {
+            reducer = reduction.newReducer(backend, encoder.config());
+        }
+        int[] tokensAfterBlock;
+        try (ReductionTrace trace = new ReductionTrace(reducer, encoder.config().depth());
              TransformerBlock.Scratch scratch = new TransformerBlock.Scratch(backend);
-             VisionTransformer.Encoded encoded = encoder.encode(Tensor.ofFloats(input, 1, 3, padded, padded),
-                     pass == null ? BlockHook.NONE : pass);
+             VisionTransformer.Encoded encoded = encoder.encode(Tensor.ofFloats(input, 1, 3, padded, padded), trace);
              Buffer masks = decoder.decode(backend, encoded.tokens(), scratch)) {
-            if (pass != null) {
-                try (Buffer full = pass.reconstruct(masks, 0, classes)) {
+            if (encoded.tokens().patchTokens() != n) {
+                // Decoded on fewer tokens (Expedit's clusters): the reducer maps the masks back to the token grid.
+                try (Buffer full = trace.restore(encoded.state(), masks, 0, classes)) {
                     backend.download(full, 0, tokenMasks, 0, tokenMasks.length);
-                }
-                if (keepLabels) {
-                    labels = pass.hardLabels();
                 }
             } else {
                 backend.download(masks, 0, tokenMasks, 0, tokenMasks.length);
             }
+            if (reducer instanceof ExpeditPass pass && keepLabels) {
+                labels = pass.hardLabels();
+            }
+            tokensAfterBlock = trace.tokensAfterBlock();
         }
         // [tokens, classes] -> [classes, grid, grid], then up to the padded window.
         float[] planes = new float[classes * n];
@@ -471,7 +488,7 @@ public final class SemanticSegmenter implements AutoCloseable {
         }
         float[] up = Resize.resize(planes, classes, grid, grid, padded, padded, Resize.Mode.BILINEAR, false);
         if (padded == window) {
-            return new WindowOutput(up, labels, grid);
+            return new WindowOutput(up, labels, grid, tokensAfterBlock);
         }
         float[] out = new float[classes * window * window];
         for (int c = 0; c < classes; c++) {
@@ -479,7 +496,7 @@ public final class SemanticSegmenter implements AutoCloseable {
                 System.arraycopy(up, (c * padded + y) * padded, out, (c * window + y) * window, window);
             }
         }
-        return new WindowOutput(out, labels, grid);
+        return new WindowOutput(out, labels, grid, tokensAfterBlock);
     }
 
     @Override

@@ -1,4 +1,4 @@
-package dev.hourglass.expedit;
+package dev.hourglass.reduce.expedit;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -16,6 +16,9 @@ import dev.hourglass.backend.Buffer;
 import dev.hourglass.backend.cpu.CpuBackend;
 import dev.hourglass.kernels.ComputePool;
 import dev.hourglass.kernels.Kernels;
+import dev.hourglass.reduce.ReductionMethod;
+import dev.hourglass.reduce.Reductions;
+import dev.hourglass.reduce.TokenState;
 import dev.hourglass.vit.TokenSequence;
 
 /** The hook's bookkeeping around the kernels: which block, the prefix tokens, batches, the saved state. */
@@ -52,10 +55,16 @@ class ExpeditPassTest {
         try (ExpeditPass pass = new ExpeditPass(backend, s, true);
              Buffer data = backend.upload(x, 0, x.length)) {
             TokenSequence seq = new TokenSequence(data, batch, tokens, dim, prefix, gh, gw);
-            assertSame(seq, pass.afterBlock(0, seq));
-            assertSame(seq, pass.afterBlock(1, seq));
+            TokenState state = TokenState.initial(seq);
+            assertSame(state, pass.afterBlock(0, state));
+            assertSame(state, pass.afterBlock(1, state));
             assertThrows(IllegalStateException.class, () -> pass.reconstruct(seq));
-            TokenSequence clustered = pass.afterBlock(2, seq);
+            TokenState clusteredState = pass.afterBlock(2, state);
+            TokenSequence clustered = clusteredState.tokens();
+            int[] sources = clusteredState.sources();
+            for (int i = 0; i < sources.length; i++) {
+                assertEquals(prefix + pass.hardLabels()[i], sources[i], "source of patch " + i);
+            }
             assertEquals(prefix + 12, clustered.tokens());
             assertEquals(3, clustered.gridHeight());
             assertEquals(4, clustered.gridWidth());
@@ -93,7 +102,7 @@ class ExpeditPassTest {
                             1e-6f, "reconstruction of image " + b);
                 }
             }
-            IllegalStateException twice = assertThrows(IllegalStateException.class, () -> pass.afterBlock(2, seq));
+            IllegalStateException twice = assertThrows(IllegalStateException.class, () -> pass.afterBlock(2, state));
             assertTrue(twice.getMessage().contains("one forward call"), twice.getMessage());
             clustered.data().close();
         }
@@ -114,6 +123,11 @@ class ExpeditPassTest {
         assertThrows(IllegalArgumentException.class, () -> ExpeditSettings.parse("alpha=1,alpha=2"));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> ExpeditSettings.parse("tau=fast"));
-        assertTrue(e.getMessage().contains("tau=fast is not a number"), e.getMessage());
+        assertTrue(e.getMessage().contains("tau=fast is not a finite number"), e.getMessage());
+        ReductionMethod viaRegistry = Reductions.parse("expedit:alpha=4,grid=20,k=-1");
+        assertEquals(s, viaRegistry);
+        assertEquals(s, Reductions.parse(viaRegistry.spec()));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> Reductions.parse("expedit:alpah=4"))
+                .getMessage().contains("known: alpha, grid, iters, window, tau, k, tau_r"));
     }
 }

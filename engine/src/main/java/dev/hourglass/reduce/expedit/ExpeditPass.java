@@ -1,23 +1,26 @@
-package dev.hourglass.expedit;
+package dev.hourglass.reduce.expedit;
 
 import java.util.Objects;
 
 import dev.hourglass.backend.Backend;
 import dev.hourglass.backend.Buffer;
-import dev.hourglass.vit.BlockHook;
+import dev.hourglass.reduce.TokenReducer;
+import dev.hourglass.reduce.TokenState;
 import dev.hourglass.vit.TokenSequence;
 
 /**
- * Expedit applied to one forward call. As a {@link BlockHook} it clusters the tokens leaving block
+ * Expedit applied to one forward call. As a {@link TokenReducer} it clusters the tokens leaving block
  * {@link ExpeditSettings#alpha()} (the prefix tokens are kept in front, the patch tokens become the cluster grid) and
  * remembers what the reconstruction needs: the patch tokens entering the clustering and the final centres. After the
- * call, {@link #reconstruct(Buffer, long, int)} maps any per-cluster output (decoder logits, features) back to the
- * full token grid, and {@link #reconstruct(TokenSequence)} does it for a token sequence.
+ * call, {@link #reconstruct(Buffer, long, int)} (also {@link #restore}) maps any per-cluster output (decoder logits,
+ * features) back to the full token grid, and {@link #reconstruct(TokenSequence)} does it for a token sequence. For
+ * classification nothing is reconstructed: the head reads the class token (Expedit's SWAG integration).
  *
  * <p>One instance per call and per thread: it holds that call's state. Close it to free the saved tokens.
  */
-public final class ExpeditPass implements BlockHook, AutoCloseable {
+public final class ExpeditPass implements TokenReducer {
     private final Backend backend;
+    private final ExpeditKernels kernels;
     private final ExpeditSettings settings;
     private final boolean keepLabels;
     private Buffer before;
@@ -34,6 +37,7 @@ public final class ExpeditPass implements BlockHook, AutoCloseable {
      */
     public ExpeditPass(Backend backend, ExpeditSettings settings, boolean keepLabels) {
         this.backend = Objects.requireNonNull(backend, "backend");
+        this.kernels = ExpeditKernels.on(backend);
         this.settings = Objects.requireNonNull(settings, "settings");
         this.keepLabels = keepLabels;
     }
@@ -43,9 +47,14 @@ public final class ExpeditPass implements BlockHook, AutoCloseable {
     }
 
     @Override
-    public TokenSequence afterBlock(int block, TokenSequence tokens) {
+    public TokenState afterBlock(int block, TokenState state) {
         if (block != settings.blockIndex()) {
-            return tokens;
+            return state;
+        }
+        TokenSequence tokens = state.tokens();
+        if (!tokens.hasGrid()) {
+            throw new IllegalStateException("Expedit clusters a token grid, but the tokens leaving block " + (block + 1)
+                    + " form none (another reduction ran before it)");
         }
         if (before != null) {
             throw new IllegalStateException("an ExpeditPass serves one forward call; this one has clustered already");
@@ -67,12 +76,25 @@ public final class ExpeditPass implements BlockHook, AutoCloseable {
             long o = (long) b * outTokens * dim;
             backend.copy(tokens.data(), in + (long) prefix * dim, before, (long) b * n * dim, (long) n * dim);
             backend.copy(tokens.data(), in, out, o, (long) prefix * dim);
-            backend.clusterTokens(before, (long) b * n * dim, gridHeight, gridWidth, dim, settings.clustering(), after,
+            kernels.clusterTokens(before, (long) b * n * dim, gridHeight, gridWidth, dim, settings.clustering(), after,
                     (long) b * m * dim, hardLabels, b * n);
             backend.copy(after, (long) b * m * dim, out, o + (long) prefix * dim, (long) m * dim);
         }
-        return new TokenSequence(out, batch, outTokens, dim, prefix, settings.clustersHigh(),
-                settings.clustersWide());
+        int[] sources = null;
+        if (hardLabels != null && state.isOriginal()) {
+            sources = new int[hardLabels.length];
+            for (int i = 0; i < sources.length; i++) {
+                sources[i] = prefix + hardLabels[i];
+            }
+        }
+        return state.reduced(new TokenSequence(out, batch, outTokens, dim, prefix, settings.clustersHigh(),
+                settings.clustersWide()), null, sources);
+    }
+
+    /** Expedit's token reconstruction of a per-cluster output ({@link #reconstruct(Buffer, long, int)}). */
+    @Override
+    public Buffer restore(TokenState state, Buffer values, long offset, int channels) {
+        return reconstruct(values, offset, channels);
     }
 
     /** Whether the call has reached the clustering block. */
@@ -116,7 +138,7 @@ public final class ExpeditPass implements BlockHook, AutoCloseable {
         Buffer out = backend.allocate((long) batch * n * channels);
         try {
             for (int b = 0; b < batch; b++) {
-                backend.reconstructTokens(values, offset + (long) b * m * channels, m, channels, before,
+                kernels.reconstructTokens(values, offset + (long) b * m * channels, m, channels, before,
                         (long) b * n * dim, n, after, (long) b * m * dim, dim, effectiveK(m), settings.tauReconstruct(),
                         out, (long) b * n * channels);
             }

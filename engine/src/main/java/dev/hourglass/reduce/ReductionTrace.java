@@ -1,0 +1,111 @@
+package dev.hourglass.reduce;
+
+import java.util.Arrays;
+
+import dev.hourglass.backend.AttentionOptions;
+import dev.hourglass.backend.Buffer;
+import dev.hourglass.vit.TransformerBlock;
+import dev.hourglass.vit.VitConfig;
+
+/**
+ * A {@link TokenReducer} that passes every call to another and records, per block, the tokens entering attention,
+ * the tokens entering the MLP and the tokens leaving the block: what {@code --json}'s {@code tokens_after_block} and
+ * the GFLOPs figures are made from. One per call, like the reducer it wraps.
+ */
+public final class ReductionTrace implements TokenReducer {
+    private final TokenReducer inner;
+    private final int[] attentionTokens;
+    private final int[] mlpTokens;
+    private final int[] tokensAfterBlock;
+
+    public ReductionTrace(TokenReducer inner, int depth) {
+        this.inner = inner;
+        this.attentionTokens = new int[depth];
+        this.mlpTokens = new int[depth];
+        this.tokensAfterBlock = new int[depth];
+    }
+
+    @Override
+    public AttentionOptions attention(int block, TokenState state) {
+        attentionTokens[block] = state.count();
+        return inner.attention(block, state);
+    }
+
+    @Override
+    public TokenState afterAttention(int block, TokenState state, TransformerBlock.Scratch scratch) {
+        TokenState next = inner.afterAttention(block, state, scratch);
+        mlpTokens[block] = next.count();
+        return next;
+    }
+
+    @Override
+    public TokenState afterBlock(int block, TokenState state) {
+        TokenState next = inner.afterBlock(block, state);
+        tokensAfterBlock[block] = next.count();
+        return next;
+    }
+
+    @Override
+    public TokenState finish(TokenState state) {
+        return inner.finish(state);
+    }
+
+    @Override
+    public Buffer restore(TokenState state, Buffer values, long offset, int channels) {
+        return inner.restore(state, values, offset, channels);
+    }
+
+    @Override
+    public void close() {
+        inner.close();
+    }
+
+    /** Tokens per image leaving each block (prefix tokens included), one entry per block. */
+    public int[] tokensAfterBlock() {
+        return tokensAfterBlock.clone();
+    }
+
+    /** Tokens per image entering each block's attention. */
+    public int[] attentionTokens() {
+        return attentionTokens.clone();
+    }
+
+    /** Tokens per image entering each block's MLP. */
+    public int[] mlpTokens() {
+        return mlpTokens.clone();
+    }
+
+    /**
+     * Multiply-adds counted as two FLOPs, per image, of the encoder as traced: the patch embedding and, per block, the
+     * qkv, attention (q k^T and p v), projection and MLP products at the token counts each ran on. LayerNorms,
+     * softmax, GELU, the head and the reduction's own work (matching, clustering) are left out, as fvcore and ToMe's
+     * tables leave them out. In GFLOPs.
+     */
+    public double gflops(VitConfig model) {
+        return encoderGflops(model, attentionTokens, mlpTokens);
+    }
+
+    /** {@link #gflops} for given token counts (use the same count twice for an unreduced model). */
+    public static double encoderGflops(VitConfig model, int[] attentionTokens, int[] mlpTokens) {
+        double d = model.embedDim();
+        double h = model.mlpHidden();
+        double p = model.patchSize();
+        int patches = model.gridHeight() * model.gridWidth();
+        if (attentionTokens.length > 0) {
+            patches = attentionTokens[0] - model.prefixTokens();
+        }
+        double flops = 2.0 * patches * model.inChannels() * p * p * d;
+        for (int i = 0; i < attentionTokens.length; i++) {
+            double ta = attentionTokens[i];
+            double tm = mlpTokens[i];
+            flops += 2.0 * ta * d * 3 * d + 2.0 * 2 * ta * ta * d + 2.0 * ta * d * d;
+            flops += 2.0 * tm * d * h * 2;
+        }
+        return flops / 1e9;
+    }
+
+    @Override
+    public String toString() {
+        return "ReductionTrace" + Arrays.toString(tokensAfterBlock);
+    }
+}
