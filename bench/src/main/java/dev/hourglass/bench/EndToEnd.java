@@ -21,7 +21,7 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.hourglass.backend.cpu.CpuBackend;
 import dev.hourglass.kernels.Kernels;
-import dev.hourglass.kernels.Resize;
+import dev.hourglass.ops.Resize;
 import dev.hourglass.safetensors.Safetensors;
 import dev.hourglass.safetensors.TensorSource;
 import dev.hourglass.tensor.Npy;

@@ -22,8 +22,8 @@ import javax.imageio.ImageIO;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 
-import dev.hourglass.reduce.expedit.ExpeditSettings;
 import dev.hourglass.kernels.Kernels;
+import dev.hourglass.reduce.expedit.ExpeditSettings;
 import dev.hourglass.tasks.image.RgbImage;
 import dev.hourglass.tasks.segment.Segmentation;
 import dev.hourglass.tasks.segment.SegmentationMetrics;

@@ -13,10 +13,10 @@ import java.util.SplittableRandom;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 
-import dev.hourglass.reduce.expedit.ExpeditSettings;
 import dev.hourglass.kernels.Kernels;
-import dev.hourglass.kernels.Resize;
 import dev.hourglass.model.ModelConfig;
+import dev.hourglass.ops.Resize;
+import dev.hourglass.reduce.expedit.ExpeditSettings;
 import dev.hourglass.tasks.image.RgbImage;
 import dev.hourglass.tasks.segment.Segmentation;
 import dev.hourglass.tasks.segment.SemanticSegmenter;

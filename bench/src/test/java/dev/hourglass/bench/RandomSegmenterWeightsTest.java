@@ -11,9 +11,9 @@ import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import dev.hourglass.reduce.expedit.ExpeditSettings;
-import dev.hourglass.kernels.Resize;
 import dev.hourglass.model.ModelConfig;
+import dev.hourglass.ops.Resize;
+import dev.hourglass.reduce.expedit.ExpeditSettings;
 import dev.hourglass.tasks.segment.Segmentation;
 import dev.hourglass.tasks.segment.SemanticSegmenter;
 import dev.hourglass.vit.VitConfig;

@@ -4,8 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import org.junit.jupiter.api.Test;
 
+import dev.hourglass.ops.Resize;
 import dev.hourglass.reduce.expedit.ExpeditSettings;
-import dev.hourglass.kernels.Resize;
 import dev.hourglass.vit.VitConfig;
 
 class SegmenterFlopsTest {

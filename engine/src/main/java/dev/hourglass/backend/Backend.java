@@ -2,7 +2,7 @@ package dev.hourglass.backend;
 
 import java.util.Optional;
 
-import dev.hourglass.kernels.Epilogue;
+import dev.hourglass.ops.Epilogue;
 import dev.hourglass.tensor.Tensor;
 
 /**

@@ -3,6 +3,8 @@ package dev.hourglass.kernels;
 import java.lang.foreign.Arena;
 import java.util.Objects;
 
+import dev.hourglass.ops.ClusteringParameters;
+import dev.hourglass.ops.Epilogue;
 import dev.hourglass.tensor.Tensor;
 
 /**

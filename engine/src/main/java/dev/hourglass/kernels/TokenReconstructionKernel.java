@@ -2,6 +2,7 @@ package dev.hourglass.kernels;
 
 import java.lang.foreign.Arena;
 
+import dev.hourglass.ops.Epilogue;
 import dev.hourglass.tensor.Tensor;
 
 /**

@@ -10,7 +10,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
-import dev.hourglass.kernels.Resize;
+import dev.hourglass.ops.Resize;
 import dev.hourglass.vit.VitConfig;
 
 /**

@@ -1,6 +1,6 @@
 package dev.hourglass.vit;
 
-import dev.hourglass.kernels.Resize;
+import dev.hourglass.ops.Resize;
 
 /**
  * Resizing of a ViT's absolute position embedding to another token grid, as timm's {@code resample_abs_pos_embed}

@@ -10,7 +10,7 @@ import java.util.Set;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
-import dev.hourglass.kernels.Resize;
+import dev.hourglass.ops.Resize;
 import dev.hourglass.safetensors.TensorInfo;
 import dev.hourglass.safetensors.TensorSource;
 import dev.hourglass.tensor.Shape;

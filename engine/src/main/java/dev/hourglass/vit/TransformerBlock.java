@@ -9,7 +9,7 @@ import dev.hourglass.backend.Backend;
 import dev.hourglass.backend.Buffer;
 import dev.hourglass.backend.LinearWeights;
 import dev.hourglass.backend.WeightStore;
-import dev.hourglass.kernels.Epilogue;
+import dev.hourglass.ops.Epilogue;
 
 /**
  * One pre-LayerNorm transformer block in timm's layout ({@code norm1}, {@code attn.qkv}, {@code attn.proj},

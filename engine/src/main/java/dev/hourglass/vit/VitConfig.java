@@ -1,6 +1,6 @@
 package dev.hourglass.vit;
 
-import dev.hourglass.kernels.Resize;
+import dev.hourglass.ops.Resize;
 
 /**
  * The architecture of a ViT or DeiT in timm's layout.

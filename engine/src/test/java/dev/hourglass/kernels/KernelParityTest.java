@@ -17,6 +17,7 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
+import dev.hourglass.ops.Epilogue;
 import dev.hourglass.tensor.Tensor;
 
 /**

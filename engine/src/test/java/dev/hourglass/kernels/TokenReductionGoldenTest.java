@@ -23,6 +23,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
+import dev.hourglass.ops.ClusteringParameters;
 import dev.hourglass.tensor.Npy;
 import dev.hourglass.testing.Fixtures;
 

@@ -28,7 +28,8 @@ import picocli.CommandLine.Option;
 @Command(name = "classify",
         mixinStandardHelpOptions = true,
         description = {"Classifies an image with a ViT or DeiT, preprocessing it exactly as timm does at eval time",
-                "(resize, center crop, mean/std, from the model's configuration)."})
+                "(resize, center crop, mean/std, from the model's configuration), optionally with a token reduction",
+                "(--reduce), which reports the tokens left after every block and the GFLOPs."})
 final class ClassifyCommand implements Callable<Integer> {
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 

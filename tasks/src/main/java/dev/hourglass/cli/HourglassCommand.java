@@ -10,8 +10,8 @@ import picocli.CommandLine.Command;
 @Command(name = "hourglass",
         mixinStandardHelpOptions = true,
         versionProvider = HourglassCommand.Version.class,
-        description = {"Vision Transformers on the JVM: ViT/DeiT classification and Segmenter segmentation (with Expedit",
-                "token reduction) on the Vector API, no native runtime."},
+        description = {"Vision Transformers on the JVM: ViT/DeiT classification and Segmenter segmentation on the Vector",
+                "API, no native runtime, sped up without fine-tuning by token reduction (--reduce: ToMe, Expedit)."},
         subcommands = {ClassifyCommand.class, SegmentCommand.class, ConvertCommand.class, InspectCommand.class, DemoCommand.class,
                 CommandLine.HelpCommand.class},
         footer = {"", "JVM options come from HOURGLASS_JAVA_OPTS (bin/hourglass); -Dhourglass.kernels=scalar|panama"

@@ -14,9 +14,9 @@ import java.util.concurrent.Callable;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 
+import dev.hourglass.io.AtomicFiles;
 import dev.hourglass.reduce.ReductionMethod;
 import dev.hourglass.reduce.expedit.ExpeditSettings;
-import dev.hourglass.io.AtomicFiles;
 import dev.hourglass.tasks.image.RgbImage;
 import dev.hourglass.tasks.segment.Segmentation;
 import dev.hourglass.tasks.segment.SegmentationPictures;

@@ -20,8 +20,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 
-import dev.hourglass.reduce.expedit.ExpeditSettings;
 import dev.hourglass.io.AtomicFiles;
+import dev.hourglass.reduce.expedit.ExpeditSettings;
 import dev.hourglass.tasks.image.RgbImage;
 import dev.hourglass.tasks.segment.Segmentation;
 import dev.hourglass.tasks.segment.SegmentationMetrics;

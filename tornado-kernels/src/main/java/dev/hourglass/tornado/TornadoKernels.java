@@ -29,7 +29,7 @@ public final class TornadoKernels {
     /** Work-group size of the element-wise kernels. */
     public static final int FLAT_GROUP = 64;
 
-    /** Epilogue codes, as {@link dev.hourglass.kernels.Epilogue} ordinals. */
+    /** Epilogue codes, as {@link dev.hourglass.ops.Epilogue} ordinals. */
     public static final int EPILOGUE_NONE = 0;
     public static final int EPILOGUE_GELU = 1;
     public static final int EPILOGUE_RESIDUAL = 2;

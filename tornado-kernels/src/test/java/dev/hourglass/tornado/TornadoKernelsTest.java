@@ -5,8 +5,9 @@ import dev.hourglass.backend.Buffer;
 import dev.hourglass.backend.LinearWeights;
 import dev.hourglass.backend.WeightStore;
 import dev.hourglass.backend.cpu.CpuBackend;
-import dev.hourglass.kernels.ClusteringParameters;
-import dev.hourglass.kernels.Epilogue;
+import dev.hourglass.ops.ClusteringParameters;
+import dev.hourglass.ops.Epilogue;
+import dev.hourglass.reduce.expedit.ExpeditKernels;
 import dev.hourglass.tensor.Tensor;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -214,7 +215,7 @@ class TornadoKernelsTest {
         for (int k = 0; k < 2; k++) {
             try (Buffer in = backends[k].upload(x, 0, x.length);
                  Buffer out = backends[k].allocate(dim + m * dim)) {
-                backends[k].clusterTokens(in, offset, gh, gw, dim, p, out, dim, labels[k], 1);
+                ExpeditKernels.on(backends[k]).clusterTokens(in, offset, gh, gw, dim, p, out, dim, labels[k], 1);
                 float[] c = new float[m * dim];
                 backends[k].download(out, dim, c, 0, c.length);
                 centres[k] = c;
@@ -235,7 +236,7 @@ class TornadoKernelsTest {
         float[] out = new float[6 + n * channels];
         float tau = 0.5f;
         float[][] res = both(new float[][] {values, before, after, out}, 3, out.length,
-                (b, buf) -> b.reconstructTokens(buf[0], 4, m, channels, buf[1], 3, n, buf[2], 2, dim, topK, tau,
+                (b, buf) -> ExpeditKernels.on(b).reconstructTokens(buf[0], 4, m, channels, buf[1], 3, n, buf[2], 2, dim, topK, tau,
                         buf[3], 6));
         assertClose("reconstructTokens", res[0], res[1], 1e-4);
     }
@@ -248,7 +249,7 @@ class TornadoKernelsTest {
         float[] after = {0, 0, 0, 0, 0, 0, 0, 0, 3, 3, 3, 3};
         float[] values = {1, 2, 10, 20, 100, 200};
         float[][] res = both(new float[][] {values, before, after, new float[4]}, 3, 4,
-                (b, buf) -> b.reconstructTokens(buf[0], 0, 3, 2, buf[1], 0, 2, buf[2], 0, dim, 1, 0.1f, buf[3], 0));
+                (b, buf) -> ExpeditKernels.on(b).reconstructTokens(buf[0], 0, 3, 2, buf[1], 0, 2, buf[2], 0, dim, 1, 0.1f, buf[3], 0));
         assertClose("ties", res[0], res[1], 1e-6);
         assertTrue(res[1][0] > 7 && res[1][0] < 8, "both tied clusters kept, (1 + 10) / sqrt 2, got " + res[1][0]);
     }

@@ -3,9 +3,11 @@ package dev.hourglass.tornado;
 import dev.hourglass.backend.Backend;
 import dev.hourglass.backend.cpu.CpuBackend;
 import dev.hourglass.bench.jmh.RandomVitWeights;
+import dev.hourglass.ops.Resize;
+import dev.hourglass.reduce.ReductionTrace;
 import dev.hourglass.reduce.expedit.ExpeditPass;
 import dev.hourglass.reduce.expedit.ExpeditSettings;
-import dev.hourglass.kernels.Resize;
+import dev.hourglass.reduce.tome.ToMeSettings;
 import dev.hourglass.tensor.Tensor;
 import dev.hourglass.vit.TokenSequence;
 import dev.hourglass.vit.VisionTransformer;
@@ -90,5 +92,28 @@ class TornadoVitTest {
             same += labels[0][t] == labels[1][t] ? 1 : 0;
         }
         assertTrue(same == labels[0].length, "hard labels: " + same + " of " + labels[0].length + " agree");
+    }
+
+    @Test
+    void tomeMatchesTheCpuBackend() throws IOException {
+        // ToMe's attention bias and its matching run on the host for TornadoVM (HostFallback); the result must not
+        // depend on where the rest of the forward pass runs.
+        Tensor images = images(2);
+        ToMeSettings tome = ToMeSettings.parse("r=8,inflect=-1");
+        float[][] logits = new float[2][];
+        int[][] tokens = new int[2][];
+        Backend[] backends = {new CpuBackend(2), new TornadoBackend()};
+        for (int i = 0; i < 2; i++) {
+            Backend b = backends[i];
+            try (b; VisionTransformer vit = VisionTransformer.create(VIT_TI_16, new RandomVitWeights(VIT_TI_16, 1), b);
+                 ReductionTrace trace = new ReductionTrace(tome.newReducer(b, VIT_TI_16), VIT_TI_16.depth())) {
+                logits[i] = vit.classify(images, trace).toFloatArray();
+                tokens[i] = trace.tokensAfterBlock();
+            }
+        }
+        assertArrayEquals(tokens[0], tokens[1], "tokens after each block");
+        assertEquals(197 - 16 - 14 - 13 - 11 - 10 - 8 - 7 - 5 - 4 - 2 - 1, tokens[1][11]);
+        double diff = assertMaxAbs("ToMe logits", logits[0], logits[1], 1e-4);
+        System.out.printf("ViT-Ti/16 + ToMe logits, TornadoVM vs CPU: max-abs %.3g%n", diff);
     }
 }

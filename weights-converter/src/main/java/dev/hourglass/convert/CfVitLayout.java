@@ -9,7 +9,7 @@ import java.util.Set;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
-import dev.hourglass.kernels.Resize;
+import dev.hourglass.ops.Resize;
 import dev.hourglass.tensor.Shape;
 import dev.hourglass.vit.TimmVitConfig;
 import dev.hourglass.vit.TimmVitLayout;

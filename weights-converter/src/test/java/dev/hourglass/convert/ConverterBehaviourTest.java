@@ -19,13 +19,13 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 import dev.hourglass.backend.cpu.CpuBackend;
+import dev.hourglass.reduce.TokenReducer;
 import dev.hourglass.safetensors.SafetensorsFile;
 import dev.hourglass.safetensors.TensorInfo;
 import dev.hourglass.tensor.DType;
 import dev.hourglass.tensor.Npy;
 import dev.hourglass.tensor.Tensor;
 import dev.hourglass.testing.Fixtures;
-import dev.hourglass.reduce.TokenReducer;
 import dev.hourglass.vit.VisionTransformer;
 
 /** Refused inputs, dtype conversion as PyTorch rounds, and nothing lost: the converter's promises. */

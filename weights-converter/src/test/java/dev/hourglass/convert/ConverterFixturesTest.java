@@ -25,13 +25,13 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 
 import dev.hourglass.backend.cpu.CpuBackend;
 import dev.hourglass.model.ModelConfig;
+import dev.hourglass.reduce.TokenReducer;
 import dev.hourglass.safetensors.SafetensorsFile;
 import dev.hourglass.safetensors.TensorInfo;
 import dev.hourglass.safetensors.TensorSource;
 import dev.hourglass.tensor.Npy;
 import dev.hourglass.tensor.Tensor;
 import dev.hourglass.testing.Fixtures;
-import dev.hourglass.reduce.TokenReducer;
 import dev.hourglass.vit.VisionTransformer;
 import dev.hourglass.vit.VitConfig;
 

@@ -18,9 +18,9 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 import dev.hourglass.kernels.ComputePool;
-import dev.hourglass.kernels.Epilogue;
 import dev.hourglass.kernels.Kernels;
 import dev.hourglass.kernels.PackedMatrix;
+import dev.hourglass.ops.Epilogue;
 import dev.hourglass.tensor.Tensor;
 
 /**

@@ -18,7 +18,7 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 import dev.hourglass.backend.cpu.CpuBackend;
-import dev.hourglass.kernels.Resize;
+import dev.hourglass.ops.Resize;
 import dev.hourglass.tensor.Tensor;
 import dev.hourglass.vit.TimmVitConfig;
 import dev.hourglass.vit.VisionTransformer;

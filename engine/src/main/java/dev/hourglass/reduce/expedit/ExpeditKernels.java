@@ -3,9 +3,9 @@ package dev.hourglass.reduce.expedit;
 import dev.hourglass.backend.Backend;
 import dev.hourglass.backend.Buffer;
 import dev.hourglass.backend.HostFallback;
-import dev.hourglass.kernels.ClusteringParameters;
 import dev.hourglass.kernels.ComputePool;
 import dev.hourglass.kernels.Kernels;
+import dev.hourglass.ops.ClusteringParameters;
 
 /**
  * Expedit's device operations: a {@link Backend} extension ({@link Backend#extension}). The CPU and TornadoVM

@@ -6,7 +6,7 @@ import java.util.Locale;
 import java.util.Map;
 
 import dev.hourglass.backend.Backend;
-import dev.hourglass.kernels.ClusteringParameters;
+import dev.hourglass.ops.ClusteringParameters;
 import dev.hourglass.reduce.ReductionMethod;
 import dev.hourglass.reduce.SpecArguments;
 import dev.hourglass.reduce.TokenReducer;

@@ -6,7 +6,7 @@ import dev.hourglass.backend.Backend;
 import dev.hourglass.backend.Buffer;
 import dev.hourglass.backend.LinearWeights;
 import dev.hourglass.backend.WeightStore;
-import dev.hourglass.kernels.Epilogue;
+import dev.hourglass.ops.Epilogue;
 import dev.hourglass.vit.TensorLookup;
 import dev.hourglass.vit.TokenSequence;
 import dev.hourglass.vit.TransformerBlock;

@@ -8,7 +8,7 @@ import dev.hourglass.backend.Backend;
 import dev.hourglass.backend.Buffer;
 import dev.hourglass.backend.LinearWeights;
 import dev.hourglass.backend.WeightStore;
-import dev.hourglass.kernels.Epilogue;
+import dev.hourglass.ops.Epilogue;
 import dev.hourglass.tensor.Tensor;
 import dev.hourglass.vit.TensorLookup;
 import dev.hourglass.vit.TokenSequence;

@@ -1,4 +1,4 @@
-package dev.hourglass.kernels;
+package dev.hourglass.ops;
 
 import static dev.hourglass.testing.Assertions2.absolute;
 import static dev.hourglass.testing.Assertions2.assertClose;

@@ -1,4 +1,4 @@
-package dev.hourglass.kernels;
+package dev.hourglass.ops;
 
 /**
  * Settings of Expedit's token clustering layer for one call (ALGORITHMS.md §1.2).

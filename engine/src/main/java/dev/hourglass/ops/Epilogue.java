@@ -1,4 +1,4 @@
-package dev.hourglass.kernels;
+package dev.hourglass.ops;
 
 /** What a linear layer does with {@code A x W^T + bias} before it lands in the output. */
 public enum Epilogue {

@@ -1,4 +1,4 @@
-package dev.hourglass.kernels;
+package dev.hourglass.ops;
 
 import java.util.Locale;
 
@@ -46,7 +46,11 @@ public final class Resize {
             throw new IllegalArgumentException("bad resize " + channels + "x" + inH + "x" + inW + " -> " + outH + "x"
                     + outW);
         }
-        Kernels.checkRange("src", src, 0, (long) channels * inH * inW);
+        java.util.Objects.requireNonNull(src, "src");
+        if ((long) channels * inH * inW > src.length) {
+            throw new IndexOutOfBoundsException("src: " + (long) channels * inH * inW + " values do not fit in an array"
+                    + " of " + src.length);
+        }
         Axis horizontal = Axis.of(inW, outW, mode, antialias);
         Axis vertical = Axis.of(inH, outH, mode, antialias);
         float[] rows = new float[channels * inH * outW];
