@@ -244,6 +244,70 @@ class KernelParityTest {
                 mixed(1e-6 * Math.sqrt(hd + tokens), 1e-5));
     }
 
+    static List<Arguments> attentionExtrasCases() {
+        List<Arguments> cases = new ArrayList<>();
+        for (String impl : List.of("scalar", "panama")) {
+            cases.add(Arguments.of(impl, 1, 13, 3, 8));
+            cases.add(Arguments.of(impl, 2, 197, 4, 16));
+            cases.add(Arguments.of(impl, 3, 70, 2, 24));
+        }
+        return cases;
+    }
+
+    /**
+     * The token-reduction extras (ToMe's key bias, Patch Slimming's query subset, the class token's head-averaged
+     * row) against the double-precision reference, each alone and all together, and bit-identical on 1 and 3 threads.
+     */
+    @ParameterizedTest(name = "{0} attention extras batch={1} tokens={2} heads={3} headDim={4}")
+    @MethodSource("attentionExtrasCases")
+    void attentionExtrasMatchReference(String impl, int batch, int tokens, int heads, int hd) {
+        CpuKernels kernels = kernels(impl);
+        SplittableRandom r = new SplittableRandom(tokens * 131L + heads);
+        int d = heads * hd;
+        float[] qkv = random(r, batch * tokens * 3 * d, -2, 2);
+        float[] bias = random(r, batch * tokens + 2, -1.5, 1.5);
+        int[] subset = java.util.stream.IntStream.range(0, tokens).filter(t -> t == 0 || t % 3 == 1).toArray();
+        mixedCheck(kernels, impl, qkv, batch, tokens, heads, hd, bias, null, false);
+        mixedCheck(kernels, impl, qkv, batch, tokens, heads, hd, null, subset, false);
+        mixedCheck(kernels, impl, qkv, batch, tokens, heads, hd, null, null, true);
+        mixedCheck(kernels, impl, qkv, batch, tokens, heads, hd, bias, subset, true);
+    }
+
+    private static void mixedCheck(CpuKernels kernels, String impl, float[] qkv, int batch, int tokens, int heads,
+                                   int hd, float[] bias, int[] subset, boolean classRow) {
+        int d = heads * hd;
+        int queries = subset == null ? tokens : subset.length;
+        String what = impl + " attention" + (bias == null ? "" : " +bias") + (subset == null ? "" : " +subset")
+                + (classRow ? " +class row" : "");
+        float[] biasFromOne = null;
+        if (bias != null) {
+            biasFromOne = java.util.Arrays.copyOfRange(bias, 2, 2 + batch * tokens);
+        }
+        double[] expectedClass = classRow ? new double[batch * tokens] : null;
+        double[] expected = PlainReference.attention(qkv, batch, tokens, heads, hd, biasFromOne, subset, expectedClass);
+        float[][] outs = new float[2][];
+        float[][] classes = new float[2][];
+        ComputePool[] pools = {pool, ComputePool.of(1)};
+        try (ComputePool single = pools[1]) {
+            for (int k = 0; k < 2; k++) {
+                float[] out = new float[batch * queries * d];
+                float[] cls = classRow ? new float[batch * tokens + 1] : null;
+                float[] workspace = new float[(int) CpuKernels.attentionWorkspace(batch, tokens, heads, hd,
+                        pools[k].threads())];
+                kernels.attention(pools[k], qkv, 0, batch, tokens, heads, hd, out, 0, workspace,
+                        new AttentionExtras(bias, 2, subset, cls, 1));
+                outs[k] = out;
+                classes[k] = cls;
+            }
+        }
+        assertClose(what, expected, outs[0], 0, mixed(1e-6 * Math.sqrt(hd + tokens), 1e-5));
+        assertArrayEquals(outs[1], outs[0], what + ": 1 thread and 3 threads differ");
+        if (classRow) {
+            assertClose(what + " (class row)", expectedClass, classes[0], 1, mixed(1e-6, 1e-5));
+            assertArrayEquals(classes[1], classes[0], what + " class row: 1 thread and 3 threads differ");
+        }
+    }
+
     @ParameterizedTest(name = "{0} addInPlace")
     @ValueSource(strings = {"scalar", "panama"})
     void addInPlaceMatchesReference(String impl) {

@@ -86,12 +86,24 @@ final class PlainReference {
 
     /** Attention over a fused qkv buffer, as {@link Kernels#attention} documents it. */
     static double[] attention(float[] qkv, int batch, int tokens, int heads, int hd) {
+        return attention(qkv, batch, tokens, heads, hd, null, null, null);
+    }
+
+    /**
+     * Attention with the token-reduction extras ({@link AttentionExtras}): {@code keyBias [batch, tokens]} added to the
+     * scaled logits, only the queries in {@code queryRows} (null: all), the class token's head-averaged row written
+     * to {@code classRow [batch, tokens]} (may be null).
+     */
+    static double[] attention(float[] qkv, int batch, int tokens, int heads, int hd, float[] keyBias, int[] queryRows,
+                              double[] classRow) {
         int d = heads * hd;
-        double[] out = new double[batch * tokens * d];
+        int queries = queryRows == null ? tokens : queryRows.length;
+        double[] out = new double[batch * queries * d];
         double scale = 1 / Math.sqrt(hd);
         for (int b = 0; b < batch; b++) {
             for (int h = 0; h < heads; h++) {
-                for (int i = 0; i < tokens; i++) {
+                for (int qi = 0; qi < queries; qi++) {
+                    int i = queryRows == null ? qi : queryRows[qi];
                     double[] s = new double[tokens];
                     double max = Double.NEGATIVE_INFINITY;
                     for (int j = 0; j < tokens; j++) {
@@ -100,7 +112,7 @@ final class PlainReference {
                             dot += (double) qkv[(b * tokens + i) * 3 * d + h * hd + e]
                                     * qkv[(b * tokens + j) * 3 * d + d + h * hd + e];
                         }
-                        s[j] = dot * scale;
+                        s[j] = dot * scale + (keyBias == null ? 0 : keyBias[b * tokens + j]);
                         max = Math.max(max, s[j]);
                     }
                     double sum = 0;
@@ -108,12 +120,17 @@ final class PlainReference {
                         s[j] = Math.exp(s[j] - max);
                         sum += s[j];
                     }
+                    if (classRow != null && i == 0) {
+                        for (int j = 0; j < tokens; j++) {
+                            classRow[b * tokens + j] += s[j] / sum / heads;
+                        }
+                    }
                     for (int e = 0; e < hd; e++) {
                         double acc = 0;
                         for (int j = 0; j < tokens; j++) {
                             acc += s[j] / sum * qkv[(b * tokens + j) * 3 * d + 2 * d + h * hd + e];
                         }
-                        out[(b * tokens + i) * d + h * hd + e] = acc;
+                        out[(b * queries + qi) * d + h * hd + e] = acc;
                     }
                 }
             }
