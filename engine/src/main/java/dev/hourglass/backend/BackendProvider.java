@@ -1,5 +1,6 @@
 package dev.hourglass.backend;
 
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -16,6 +17,16 @@ public interface BackendProvider {
 
     /** Empty when this backend can run here; otherwise what is missing, in words a user can act on. */
     Optional<String> unavailableReason();
+
+    /**
+     * The devices this backend would compute on, the one it uses first, without computing anything; empty when the
+     * provider cannot tell. {@code auto} takes a backend other than the CPU one only when its first device is a GPU or
+     * another accelerator ({@link DeviceInfo.Kind#isAccelerator()}): an OpenCL driver on the host's own cores is
+     * slower than the CPU backend on the same cores.
+     */
+    default List<DeviceInfo> devices() {
+        return List.of();
+    }
 
     /** A backend computing with {@code threads} host threads where it uses any. */
     Backend create(int threads);

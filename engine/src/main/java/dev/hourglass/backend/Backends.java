@@ -19,9 +19,13 @@ import dev.hourglass.backend.cpu.CpuBackendProvider;
  * {@link ServiceLoader} finds: the CPU one in this module, others (the TornadoVM one) in their own jars.
  *
  * <ul>
- *   <li>{@code auto} (also null or blank): the available provider with the highest priority; the CPU backend (priority
- *       0) is always available, so {@code auto} always opens something. A provider that cannot run, or whose jar is
- *       broken ({@link ServiceConfigurationError}), is passed over and named in the summary with its reason.
+ *   <li>{@code auto} (also null or blank): the available provider with the highest priority whose device is worth
+ *       offloading to: the CPU backend, or a backend whose first device is a GPU or another accelerator ({@link
+ *       BackendProvider#devices}). A device backend on a CPU device (an OpenCL driver such as PoCL on the host's own
+ *       cores) is passed over: it computes on the same cores as the CPU backend, 10 to 80 times slower (measured in
+ *       docs/PERFORMANCE.md), and so is one that cannot say what its device is. The CPU backend (priority 0) is always
+ *       available, so {@code auto} always opens something. A provider that cannot run, or whose jar is broken
+ *       ({@link ServiceConfigurationError}), is passed over too; the summary names every provider passed over and why.
  *   <li>Any other name (case-insensitive): that provider, or a {@link BackendUnavailableException} naming the backend
  *       and what is missing; never a quiet fallback to another backend.
  * </ul>
@@ -35,6 +39,8 @@ public final class Backends {
 
     private static final String CPU = "cpu";
     private static final String TORNADO = "tornado";
+    private static final String TORNADO_ABSENT = "not on the class path: the TornadoVM backend is the tornado-kernels"
+            + " module, which bin/hourglass builds and adds when TORNADOVM_HOME names a TornadoVM SDK";
     /** Bounds the walk over a provider iterator that keeps failing (each failure may not advance it). */
     private static final int MAX_LOOKUPS = 64;
 
@@ -73,14 +79,12 @@ public final class Backends {
     static BackendChoice open(String choice, int threads, List<Found> found) {
         String wanted = choice == null || choice.isBlank() ? AUTO : choice.strip().toLowerCase(Locale.ROOT);
         if (wanted.equals(AUTO)) {
-            Found best = found.stream().filter(Found::available).findFirst()
-                    .orElseThrow(() -> new IllegalStateException("packaging bug: no backend can run here, not even"
-                            + " the CPU one"));
+            Found best = autoChoice(found);
             Backend backend = best.provider().create(threads);
             StringBuilder summary = new StringBuilder(describe(backend));
             for (Found f : found) {
-                if (!f.available() && f.priority() > best.priority()) {
-                    summary.append("; ").append(f.label()).append(" not used: ").append(oneLine(f.reason()));
+                if (f != best && f.priority() > best.priority()) {
+                    summary.append("; ").append(f.label()).append(" not used: ").append(oneLine(f.whyNotAuto()));
                 }
             }
             return new BackendChoice(backend, summary.toString());
@@ -96,6 +100,32 @@ public final class Backends {
             }
         }
         throw new BackendUnavailableException(unknown(wanted, found));
+    }
+
+    /** What {@code auto} takes: the first provider (best first) that can run and is worth offloading to. */
+    private static Found autoChoice(List<Found> found) {
+        return found.stream().filter(f -> f.whyNotAuto() == null).findFirst()
+                .orElseThrow(() -> new IllegalStateException("packaging bug: no backend can run here, not even the CPU"
+                        + " one"));
+    }
+
+    /**
+     * Every backend found here, best first, with its devices, whether it can run and why not, and whether {@code auto}
+     * would take it (and why not): what {@code hourglass backends} prints. Opens nothing.
+     */
+    public static List<BackendReport> report() {
+        List<Found> found = discover();
+        Found chosen = autoChoice(found);
+        List<BackendReport> out = new ArrayList<>();
+        for (Found f : found) {
+            out.add(new BackendReport(f.label(), f.priority() == Integer.MAX_VALUE ? -1 : f.priority(),
+                    f.available(), f.reason() == null ? null : oneLine(f.reason()), f.devices(), f == chosen,
+                    f == chosen || f.whyNotAuto() == null ? null : oneLine(f.whyNotAuto())));
+        }
+        if (found.stream().noneMatch(f -> TORNADO.equals(f.name()))) {
+            out.add(new BackendReport(TORNADO, -1, false, TORNADO_ABSENT, List.of(), false, TORNADO_ABSENT));
+        }
+        return List.copyOf(out);
     }
 
     private static String describe(Backend backend) {
@@ -170,7 +200,7 @@ public final class Backends {
      * One provider as found: its name (null when it could not be read), priority, and why it cannot run (null when it
      * can).
      */
-    record Found(String name, int priority, String reason, BackendProvider provider) {
+    record Found(String name, int priority, String reason, BackendProvider provider, List<DeviceInfo> devices) {
 
         boolean available() {
             return reason == null;
@@ -181,8 +211,30 @@ public final class Backends {
             return name != null ? name : "a backend provider";
         }
 
+        /** Why {@code auto} passes this provider over, or null when it would take it. */
+        String whyNotAuto() {
+            if (!available()) {
+                return reason;
+            }
+            if (CPU.equals(name)) {
+                return null;
+            }
+            if (devices.isEmpty()) {
+                return "it does not say what its device is, so it could be slower than the cpu backend; ask for it"
+                        + " with --backend " + name;
+            }
+            DeviceInfo first = devices.get(0);
+            if (first.kind().isAccelerator()) {
+                return null;
+            }
+            return "its device, " + first.name() + ", is "
+                    + (first.kind() == DeviceInfo.Kind.CPU ? "a CPU (the host's cores through a driver), where the cpu"
+                    + " backend is faster" : "not a GPU or accelerator (" + first.kind() + ")")
+                    + "; ask for it with --backend " + name;
+        }
+
         static Found broken(Throwable e) {
-            return new Found(null, Integer.MAX_VALUE, "failed to load: " + message(e), null);
+            return new Found(null, Integer.MAX_VALUE, "failed to load: " + message(e), null, List.of());
         }
 
         /**
@@ -194,15 +246,26 @@ public final class Backends {
             try {
                 name = p.name().strip().toLowerCase(Locale.ROOT);
             } catch (RuntimeException | LinkageError e) {
-                return new Found(null, Integer.MAX_VALUE, p.getClass().getName() + " failed: " + message(e), null);
+                return new Found(null, Integer.MAX_VALUE, p.getClass().getName() + " failed: " + message(e), null,
+                        List.of());
             }
+            int priority;
+            Optional<String> reason;
             try {
-                int priority = p.priority();
-                Optional<String> reason = p.unavailableReason();
-                return new Found(name, priority, reason.orElse(null), p);
+                priority = p.priority();
+                reason = p.unavailableReason();
             } catch (RuntimeException | LinkageError e) {
-                return new Found(name, Integer.MAX_VALUE, "failed to load: " + message(e), null);
+                return new Found(name, Integer.MAX_VALUE, "failed to load: " + message(e), null, List.of());
             }
+            List<DeviceInfo> devices = List.of();
+            if (reason.isEmpty()) {
+                try {
+                    devices = List.copyOf(p.devices());
+                } catch (RuntimeException | LinkageError e) {
+                    reason = Optional.of("could not list its devices: " + message(e));
+                }
+            }
+            return new Found(name, priority, reason.orElse(null), p, devices);
         }
 
         private static String message(Throwable e) {

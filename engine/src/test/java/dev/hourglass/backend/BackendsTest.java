@@ -23,8 +23,9 @@ import org.junit.jupiter.api.Test;
 import dev.hourglass.backend.cpu.CpuBackend;
 
 /**
- * Backend choice over the test providers registered beside the CPU one: "fake" (available, priority 5), "broken"
- * (priority 10, cannot run) and one whose constructor throws.
+ * Backend choice over the test providers registered beside the CPU one: "fake" (available, priority 5, a GPU),
+ * "fakecl" (available, priority 8, a CPU-type device as PoCL's), "broken" (priority 10, cannot run) and one whose
+ * constructor throws.
  *
  * <p>Their services file is not in {@code META-INF/services} of the test classes, since the tasks module puts this
  * module's test classes on its class path and would then compute on the fake backend. Each test sees it through the
@@ -63,7 +64,7 @@ class BackendsTest {
         assertEquals(2, files.size(), "main and test services files: " + files);
         assertTrue(contents.stream().anyMatch(c -> c.contains("dev.hourglass.backend.cpu.CpuBackendProvider")),
                 contents.toString());
-        assertEquals(List.of("auto", "fake", "cpu", "broken"), Backends.names());
+        assertEquals(List.of("auto", "fakecl", "fake", "cpu", "broken"), Backends.names());
     }
 
     @Test
@@ -91,6 +92,69 @@ class BackendsTest {
             assertTrue(s.contains("; broken not used: " + BrokenBackendProvider.REASON), s);
             assertTrue(s.contains("a backend provider not used: failed to load: ")
                     && s.contains(ThrowingBackendProvider.MESSAGE), s);
+            assertTrue(s.contains("; fakecl not used: its device, " + FakeCpuDeviceProvider.DEVICE + ", is a CPU (the"
+                    + " host's cores through a driver), where the cpu backend is faster; ask for it with --backend"
+                    + " fakecl"), s);
+        }
+    }
+
+    @Test
+    void aDeviceBackendOnACpuDeviceLosesToTheCpuBackend() throws IOException {
+        URL root = BackendsTest.class.getClassLoader().getResource("fake-backends-cpu-device/");
+        assertNotNull(root, "test resource fake-backends-cpu-device/ is missing");
+        try (URLClassLoader onlyCpuDevice = new URLClassLoader(new URL[] {root},
+                BackendsTest.class.getClassLoader())) {
+            Thread.currentThread().setContextClassLoader(onlyCpuDevice);
+            try (BackendChoice choice = Backends.open("auto", 1)) {
+                assertInstanceOf(CpuBackend.class, choice.backend());
+                assertTrue(choice.summary().contains("; fakecl not used: its device"), choice.summary());
+            }
+            try (BackendChoice asked = Backends.open("fakecl", 1)) {
+                assertEquals("fakecl", asked.backend().name(), "asked for by name, it opens");
+            }
+            List<BackendReport> report = Backends.report();
+            BackendReport fakecl = report.stream().filter(r -> r.name().equals("fakecl")).findFirst().orElseThrow();
+            assertTrue(fakecl.available() && !fakecl.autoChoice(), fakecl.toString());
+            assertEquals(DeviceInfo.Kind.CPU, fakecl.devices().get(0).kind());
+            assertTrue(report.stream().filter(BackendReport::autoChoice).map(BackendReport::name).toList()
+                    .equals(List.of("cpu")), report.toString());
+        }
+    }
+
+    @Test
+    void theReportNamesWhatAutoTakesAndWhyNotTheOthers() {
+        List<BackendReport> report = Backends.report();
+        assertEquals(List.of("fakecl", "fake", "cpu", "broken", "a backend provider", "tornado"),
+                report.stream().map(BackendReport::name).toList());
+        assertTrue(report.get(5).reason().contains("TORNADOVM_HOME"), report.get(5).toString());
+        BackendReport fake = report.get(1);
+        assertTrue(fake.autoChoice(), fake.toString());
+        assertEquals(DeviceInfo.Kind.GPU, fake.devices().get(0).kind());
+        assertTrue(report.get(0).notAutoBecause().contains("is a CPU"), report.get(0).toString());
+        assertEquals(BrokenBackendProvider.REASON, report.get(3).reason());
+        BackendReport cpu = report.get(2);
+        assertEquals(DeviceInfo.Kind.CPU, cpu.devices().get(0).kind());
+        assertTrue(cpu.devices().get(0).memoryBytes() > 0);
+    }
+
+    @Test
+    void deviceKindsFollowTheDriversNames() {
+        assertEquals(DeviceInfo.Kind.GPU, DeviceInfo.Kind.of("gpu"));
+        assertEquals(DeviceInfo.Kind.ACCELERATOR, DeviceInfo.Kind.of("FPGA"));
+        assertEquals(DeviceInfo.Kind.UNKNOWN, DeviceInfo.Kind.of("DEFAULT"));
+        assertEquals(DeviceInfo.Kind.UNKNOWN, DeviceInfo.Kind.of(null));
+        assertEquals(DeviceInfo.Kind.OTHER, DeviceInfo.Kind.of("CUSTOM"));
+        assertFalse(DeviceInfo.Kind.CPU.isAccelerator());
+    }
+
+    @Test
+    void theProbeMeasuresTheCpuBackendAndFailsLoudlyOnABackendThatCannotCompute() {
+        try (CpuBackend cpu = new CpuBackend(1)) {
+            double gflops = BackendProbe.gflops(cpu);
+            assertTrue(gflops > 0.1 && gflops < 1e5, "fc1 GEMM GFLOP/s: " + gflops);
+        }
+        try (BackendChoice fake = Backends.open("fake", 1)) {
+            assertThrows(UnsupportedOperationException.class, () -> BackendProbe.gflops(fake.backend()));
         }
     }
 
@@ -115,16 +179,16 @@ class BackendsTest {
     void anUnknownNameListsTheBackendsThereAre() {
         BackendUnavailableException e = assertThrows(BackendUnavailableException.class,
                 () -> Backends.open("nosuch", 2));
-        assertTrue(e.getMessage().startsWith("no backend named 'nosuch' here (available: fake, cpu; cannot run:"
+        assertTrue(e.getMessage().startsWith("no backend named 'nosuch' here (available: fakecl, fake, cpu; cannot run:"
                 + " broken: " + BrokenBackendProvider.REASON), e.getMessage());
-        assertTrue(e.getMessage().endsWith(". Choose auto, fake, cpu, broken"), e.getMessage());
+        assertTrue(e.getMessage().endsWith(". Choose auto, fakecl, fake, cpu, broken"), e.getMessage());
     }
 
     @Test
     void aMissingTornadoBackendSaysHowToGetIt() {
         BackendUnavailableException e = assertThrows(BackendUnavailableException.class,
                 () -> Backends.open("tornado", 2));
-        assertTrue(e.getMessage().startsWith("no backend named 'tornado' here (available: fake, cpu"), e.getMessage());
+        assertTrue(e.getMessage().startsWith("no backend named 'tornado' here (available: fakecl, fake, cpu"), e.getMessage());
         assertTrue(e.getMessage().contains("tornado-kernels module, built when TORNADOVM_HOME names a TornadoVM SDK"),
                 e.getMessage());
     }

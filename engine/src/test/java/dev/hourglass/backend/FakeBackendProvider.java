@@ -1,10 +1,11 @@
 package dev.hourglass.backend;
 
 import java.lang.reflect.Proxy;
+import java.util.List;
 import java.util.Optional;
 
 /**
- * Test provider "fake": available, priority 5, so {@code auto} prefers it to the CPU backend. Its backend answers only
+ * Test provider "fake": available, priority 5, on a GPU, so {@code auto} prefers it to the CPU backend. Its backend answers only
  * {@code name}, {@code description} and {@code close}: enough to check which provider was chosen.
  */
 public final class FakeBackendProvider implements BackendProvider {
@@ -23,6 +24,12 @@ public final class FakeBackendProvider implements BackendProvider {
     @Override
     public Optional<String> unavailableReason() {
         return Optional.empty();
+    }
+
+    /** A GPU: {@code auto} takes it over the CPU backend. */
+    @Override
+    public List<DeviceInfo> devices() {
+        return List.of(new DeviceInfo("a fake GPU", DeviceInfo.Kind.of("GPU"), 8L << 30, "no driver at all"));
     }
 
     @Override

@@ -13,6 +13,7 @@ import picocli.CommandLine.Command;
         description = {"Vision Transformers on the JVM: ViT/DeiT classification and Segmenter segmentation on the Vector",
                 "API, no native runtime, sped up without fine-tuning by token reduction (--reduce: ToMe, Expedit)."},
         subcommands = {ClassifyCommand.class, SegmentCommand.class, ConvertCommand.class, InspectCommand.class, DemoCommand.class,
+                BackendsCommand.class,
                 CommandLine.HelpCommand.class},
         footer = {"", "JVM options come from HOURGLASS_JAVA_OPTS (bin/hourglass); -Dhourglass.kernels=scalar|panama"
                 + " forces the kernel implementation.", "--backend auto|cpu|tornado chooses where classify, segment and"

@@ -2,7 +2,9 @@ package dev.hourglass.tornado;
 
 import dev.hourglass.backend.Backend;
 import dev.hourglass.backend.BackendProvider;
+import dev.hourglass.backend.DeviceInfo;
 
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -22,7 +24,7 @@ public final class TornadoBackendProvider implements BackendProvider {
         return "tornado";
     }
 
-    /** Above the CPU backend's 0: {@code auto} prefers a working TornadoVM device. */
+    /** Above the CPU backend's 0: {@code auto} prefers a working TornadoVM device when it is a GPU or accelerator. */
     @Override
     public int priority() {
         return 10;
@@ -60,6 +62,18 @@ public final class TornadoBackendProvider implements BackendProvider {
         }
     }
 
+    /**
+     * TornadoVM's default device, the one this backend computes on, with its type as the driver reports it (an OpenCL
+     * driver on the host's cores, such as PoCL, says CPU) and its global memory.
+     */
+    @Override
+    public List<DeviceInfo> devices() {
+        if (unavailableReason().isPresent()) {
+            return List.of();
+        }
+        return List.of(DeviceProbe.defaultDevice());
+    }
+
     @Override
     public Backend create(int threads) {
         Optional<String> r = unavailableReason();
@@ -74,6 +88,17 @@ public final class TornadoBackendProvider implements BackendProvider {
         static String defaultDeviceName() {
             return uk.ac.manchester.tornado.api.runtime.TornadoRuntimeProvider.getTornadoRuntime().getDefaultDevice()
                     .getDeviceName();
+        }
+
+        static DeviceInfo defaultDevice() {
+            uk.ac.manchester.tornado.api.common.TornadoDevice device =
+                    uk.ac.manchester.tornado.api.runtime.TornadoRuntimeProvider.getTornadoRuntime().getDefaultDevice();
+            String physical = device.getPhysicalDevice() == null ? device.getDeviceName()
+                    : device.getPhysicalDevice().getDeviceName();
+            String type = device.getDeviceType() == null ? null : device.getDeviceType().name();
+            return new DeviceInfo(physical.strip(), DeviceInfo.Kind.of(type), device.getMaxGlobalMemory(),
+                    "TornadoVM " + device.getTornadoVMBackend() + " " + device.getDeviceName().strip() + ", "
+                    + device.getPlatformName().strip());
         }
     }
 }

@@ -3,9 +3,12 @@ package dev.hourglass.tornado;
 import dev.hourglass.backend.BackendChoice;
 import dev.hourglass.backend.BackendProvider;
 import dev.hourglass.backend.Backends;
+import dev.hourglass.backend.DeviceInfo;
+import dev.hourglass.backend.cpu.CpuBackend;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+import java.util.List;
 import java.util.Optional;
 import java.util.ServiceLoader;
 
@@ -35,12 +38,28 @@ class TornadoBackendProviderTest {
     }
 
     @Test
-    void autoAndTornadoPickItAndNameTheDevice() {
-        for (String name : new String[] {"auto", "tornado", "TORNADO"}) {
+    void tornadoPicksItAndNamesTheDevice() {
+        for (String name : new String[] {"tornado", "TORNADO"}) {
             try (BackendChoice c = Backends.open(name, 1)) {
                 assertInstanceOf(TornadoBackend.class, c.backend(), name);
                 assertTrue(c.summary().startsWith("backend: tornado (TornadoVM "), c.summary());
                 assertTrue(!c.summary().contains("\n"), "one line");
+            }
+        }
+    }
+
+    @Test
+    void autoTakesTornadoOnlyOnAGpuOrAccelerator() {
+        List<DeviceInfo> devices = new TornadoBackendProvider().devices();
+        assertEquals(1, devices.size(), devices.toString());
+        DeviceInfo device = devices.get(0);
+        try (BackendChoice c = Backends.open("auto", 1)) {
+            if (device.kind().isAccelerator()) {
+                assertInstanceOf(TornadoBackend.class, c.backend(), c.summary());
+            } else {
+                // PoCL, the OpenCL driver this project is tested with, runs on the host's cores: the CPU wins.
+                assertInstanceOf(CpuBackend.class, c.backend(), c.summary());
+                assertTrue(c.summary().contains("; tornado not used: its device, "), c.summary());
             }
         }
     }
