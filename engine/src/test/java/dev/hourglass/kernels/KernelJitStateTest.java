@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -78,6 +79,13 @@ class KernelJitStateTest {
         String bits = System.getProperty(PanamaSpecies.BITS_PROPERTY);
         if (bits != null) {
             command.add("-D" + PanamaSpecies.BITS_PROPERTY + "=" + bits);
+        }
+        // The same vector shape as this JVM: -XX:UseAVX=2 on an AVX-512 machine makes vectors 256-bit, and lane sums
+        // differ between widths (by design), so a child on another width would compare different sums.
+        for (String arg : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
+            if (arg.matches("-XX:(UseAVX|UseSSE|MaxVectorSize)=\\d+|-XX:[+-]Use(FMA|AVX512\\w*)")) {
+                command.add(arg);
+            }
         }
         command.add("-Dorg.slf4j.simpleLogger.defaultLogLevel=warn");
         command.addAll(jitOptions);
