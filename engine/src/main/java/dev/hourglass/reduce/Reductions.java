@@ -5,12 +5,13 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.function.Function;
 
+import dev.hourglass.reduce.cfvit.CfVitThreshold;
 import dev.hourglass.reduce.expedit.ExpeditSettings;
 import dev.hourglass.reduce.tome.ToMeSettings;
 
 /**
  * The registry of token-reduction methods and the parser of {@code --reduce} specs, {@code method:key=value,...}:
- * {@code expedit:alpha=10,grid=28x28}, {@code tome:r=8,inflect=-1}. A new method adds one line here and its settings
+ * {@code expedit:alpha=10,grid=28x28}, {@code tome:r=8,inflect=-1}, {@code cfvit:threshold=0.5} (CF-ViT's own checkpoints). A new method adds one line here and its settings
  * class (a {@link ReductionMethod} with a {@code parse} of its arguments).
  */
 public final class Reductions {
@@ -19,6 +20,7 @@ public final class Reductions {
     static {
         METHODS.put("expedit", ExpeditSettings::parse);
         METHODS.put("tome", ToMeSettings::parse);
+        METHODS.put("cfvit", CfVitThreshold::parse);
     }
 
     private Reductions() {

@@ -273,26 +273,50 @@ public final class VisionTransformer implements AutoCloseable {
 
         /** Patch embedding, prefix tokens and position embeddings (resized to the input's grid): the first state. */
         public TokenState embed() {
+            return embed(patchEmbeddings(), null);
+        }
+
+        /** The input's grid of patches: {@code [rows, columns]}. */
+        public int[] grid() {
+            int p = config.patchSize();
+            return new int[] {images.shape().intDim(2) / p, images.shape().intDim(3) / p};
+        }
+
+        /**
+         * The patch embedding alone: {@code [batch * patches, dim]} in row-major grid order, no prefix tokens, no
+         * position embedding (a two-stage method adds its own terms before {@link #embed(Buffer, Buffer)}).
+         */
+        public Buffer patchEmbeddings() {
             int c = config.inChannels();
             int h = images.shape().intDim(2);
             int w = images.shape().intDim(3);
             int p = config.patchSize();
-            int gh = h / p;
-            int gw = w / p;
-            int patches = gh * gw;
+            int patches = (h / p) * (w / p);
             int d = config.embedDim();
-            int prefixCount = config.prefixTokens();
-            int tokens = prefixCount + patches;
-
             Buffer pixels = backend.upload(images);
             owned.add(pixels);
             Buffer patchRows = scratch((long) batch * patches * c * p * p);
             backend.patchify(pixels, patchRows, batch, c, h, w, p);
             Buffer embedded = scratch((long) batch * patches * d);
             backend.linear(patchRows, 0, batch * patches, patchEmbed, embedded, 0, Epilogue.NONE);
+            return embedded;
+        }
+
+        /**
+         * The first state from given patch embeddings ({@code [batch * patches, dim]} on this pass's grid): the prefix
+         * tokens in front and {@code positions} ({@code [prefix + patches, dim]}, e.g. CF-ViT's coarse embedding)
+         * added to every image; null {@code positions} takes the model's own, resized to the grid.
+         */
+        public TokenState embed(Buffer patchEmbeddings, Buffer positions) {
+            int[] g = grid();
+            int patches = g[0] * g[1];
+            int d = config.embedDim();
+            int prefixCount = config.prefixTokens();
+            int tokens = prefixCount + patches;
             Buffer x = scratch((long) batch * tokens * d);
-            backend.embedTokens(embedded, prefix, prefixCount, positions(gh, gw), x, batch, patches, d);
-            return TokenState.initial(new TokenSequence(x, batch, tokens, d, prefixCount, gh, gw));
+            backend.embedTokens(patchEmbeddings, prefix, prefixCount, positions == null ? positions(g[0], g[1])
+                    : positions, x, batch, patches, d);
+            return TokenState.initial(new TokenSequence(x, batch, tokens, d, prefixCount, g[0], g[1]));
         }
 
         /**

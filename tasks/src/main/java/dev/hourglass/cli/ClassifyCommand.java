@@ -13,6 +13,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 
 import dev.hourglass.reduce.ReductionMethod;
+import dev.hourglass.reduce.cfvit.CfVit;
+import dev.hourglass.reduce.cfvit.CfVitThreshold;
 import dev.hourglass.tasks.classify.ClassifierOptions;
 import dev.hourglass.tasks.classify.ImageClassifier;
 import dev.hourglass.tasks.classify.Prediction;
@@ -176,7 +178,26 @@ final class ClassifyCommand implements Callable<Integer> {
 
     private static Map<String, Object> reductionReport(ImageClassifier classifier, ReductionMethod reduction,
                                                        ImageClassifier.Reduced run) {
-        return reductionReport(reduction, run.tokensAfterBlock(), run.gflops(), run.unreducedGflops());
+        CfVit.Result cf = run.coarseToFine();
+        if (cf == null) {
+            return reductionReport(reduction, run.tokensAfterBlock(), run.gflops(), run.unreducedGflops());
+        }
+        ReductionMethod method = reduction != null ? reduction : new CfVitThreshold(CfVitThreshold.DEFAULT);
+        Map<String, Object> m = reductionReport(method, run.tokensAfterBlock(), run.gflops(), run.unreducedGflops());
+        List<Object> images = new ArrayList<>();
+        int exited = 0;
+        for (int b = 0; b < cf.fine().length; b++) {
+            Map<String, Object> image = new LinkedHashMap<>();
+            image.put("stage", cf.fine()[b] ? "fine" : "coarse");
+            image.put("coarse_max_probability", cf.maxProbability()[b]);
+            image.put("gflops", Math.round(cf.gflops()[b] * 1000) / 1000.0);
+            image.put("important_tokens", cf.important()[b]);
+            images.add(image);
+            exited += cf.fine()[b] ? 0 : 1;
+        }
+        m.put("early_exit_share", exited / (double) cf.fine().length);
+        m.put("images", images);
+        return m;
     }
 
     private void printText(PrintWriter out, ImageClassifier classifier, Tensor batch, List<List<Prediction>> results,
@@ -184,7 +205,17 @@ final class ClassifyCommand implements Callable<Integer> {
         out.println("model    " + classifier.describe());
         out.println("backend  " + classifier.backendDescription());
         out.println("input    " + (input.image != null ? input.image : input.tensor) + " -> " + batch.shape());
-        if (!"none".equals(reduction.get("method"))) {
+        if (reduction.get("images") != null) {
+            StringBuilder stages = new StringBuilder();
+            for (Object o : (List<?>) reduction.get("images")) {
+                Map<?, ?> image = (Map<?, ?>) o;
+                stages.append(stages.isEmpty() ? "" : ", ").append(image.get("stage")).append(String.format(
+                        java.util.Locale.ROOT, " (p=%.3f)", (Float) image.get("coarse_max_probability")));
+            }
+            out.println("cf-vit   " + reduction.get("spec") + ": " + stages + "; " + reduction.get("gflops")
+                    + " GFLOPs per image on average (the plain ViT on the fine grid: " + reduction.get("gflops_unreduced")
+                    + ")");
+        } else if (!"none".equals(reduction.get("method"))) {
             out.println("reduce   " + reduction.get("spec") + ": tokens after each block "
                     + java.util.Arrays.toString((int[]) reduction.get("tokens_after_block")) + ", "
                     + reduction.get("gflops") + " GFLOPs (unreduced " + reduction.get("gflops_unreduced") + ")");

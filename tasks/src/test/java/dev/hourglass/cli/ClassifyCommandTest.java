@@ -196,7 +196,7 @@ class ClassifyCommandTest {
         Path model = DEMO.resolve("shapes-vit");
         String img = DEMO.resolve("images/01-circle.png").toString();
         String[][] cases = {
-                {"merge:r=4", "unknown token reduction method 'merge'", "known: expedit, tome"},
+                {"merge:r=4", "unknown token reduction method 'merge'", "known: expedit, tome, cfvit"},
                 {"tome:r=0", "merges no token", "r of 1 or more"},
                 {"expedit:alpha=9", "alpha=9 is beyond the encoder's 4 blocks", "never run"},
                 {"expedit:alpha=2,grid=8x8", "not smaller than the 8x8 token grid", "nothing would be saved"},

@@ -123,7 +123,7 @@ class ToMeGoldenTest {
         assertTrue(assertThrows(IllegalArgumentException.class, () -> Reductions.parse("tome:r=eight"))
                 .getMessage().contains("r=eight is not an integer"));
         assertTrue(assertThrows(IllegalArgumentException.class, () -> Reductions.parse("merge:r=8"))
-                .getMessage().contains("known: expedit, tome"));
+                .getMessage().contains("known: expedit, tome, cfvit"));
         assertTrue(assertThrows(IllegalArgumentException.class, () -> Reductions.parse("tome:r=8,inflect=2"))
                 .getMessage().contains("inflect must be in [-1, 1]"));
     }

@@ -21,6 +21,9 @@ import dev.hourglass.model.ModelConfig;
 import dev.hourglass.reduce.ReductionMethod;
 import dev.hourglass.reduce.ReductionTrace;
 import dev.hourglass.reduce.TokenReducer;
+import dev.hourglass.reduce.cfvit.CfVit;
+import dev.hourglass.reduce.cfvit.CfVitSettings;
+import dev.hourglass.reduce.cfvit.CfVitThreshold;
 import dev.hourglass.safetensors.TensorSource;
 import dev.hourglass.tasks.image.EvalPreprocessing;
 import dev.hourglass.tasks.image.RgbImage;
@@ -49,21 +52,24 @@ import dev.hourglass.vit.VitConfig;
  */
 public final class ImageClassifier implements AutoCloseable {
     /** Model families this class runs. */
-    private static final java.util.Set<String> CLASSIFIERS = java.util.Set.of("vit", "deit");
+    private static final java.util.Set<String> CLASSIFIERS = java.util.Set.of("vit", "deit", "cfvit");
 
     private final String name;
     private final Backend backend;
     private final String backendSummary;
     private final VisionTransformer model;
+    /** The two-stage model when the checkpoint is a CF-ViT (its {@link CfVit#model()} is {@link #model}); or null. */
+    private final CfVit cfvit;
     private final EvalPreprocessing preprocessing;
     private final List<String> labels;
 
-    private ImageClassifier(String name, BackendChoice backend, VisionTransformer model,
+    private ImageClassifier(String name, BackendChoice backend, VisionTransformer model, CfVit cfvit,
                             EvalPreprocessing preprocessing, List<String> labels) {
         this.name = name;
         this.backend = backend.backend();
         this.backendSummary = backend.summary();
         this.model = model;
+        this.cfvit = cfvit;
         this.preprocessing = preprocessing;
         this.labels = labels;
     }
@@ -160,8 +166,12 @@ public final class ImageClassifier implements AutoCloseable {
         List<String> labels = Labels.of(config.labels(), vit.numClasses(), name);
         BackendChoice backend = Backends.open(options.backend(), options.threads());
         try {
+            if (config.family().equals("cfvit")) {
+                CfVit cf = CfVit.create(vit, CfVitSettings.read(config.decoder(), name), weights, backend.backend());
+                return new ImageClassifier(name, backend, cf.model(), cf, preprocessing, labels);
+            }
             VisionTransformer model = VisionTransformer.create(vit, weights, backend.backend());
-            return new ImageClassifier(name, backend, model, preprocessing, labels);
+            return new ImageClassifier(name, backend, model, null, preprocessing, labels);
         } catch (IOException | RuntimeException | Error e) {
             backend.close();
             throw e;
@@ -193,17 +203,25 @@ public final class ImageClassifier implements AutoCloseable {
         return topK(logits(batch), k);
     }
 
-    /** Raw logits {@code [batch, classes]} of a preprocessed batch. */
+    /** Raw logits {@code [batch, classes]} of a preprocessed batch (a CF-ViT at its default threshold). */
     public Tensor logits(Tensor batch) {
-        return model.classify(batch);
+        return cfvit != null ? cfvit.classify(batch, CfVitThreshold.DEFAULT).logits() : model.classify(batch);
+    }
+
+    /** The CF-ViT model when this classifier runs a CF-ViT checkpoint (coarse to fine), or null. */
+    public CfVit coarseToFine() {
+        return cfvit;
     }
 
     /**
      * What a forward pass with a token reduction gave: the logits, the token count leaving each block (one entry per
      * block, prefix tokens included) and the encoder's GFLOPs per image at those counts ({@link ReductionTrace#gflops})
-     * and without the reduction.
+     * and without the reduction. For a CF-ViT checkpoint, {@code coarseToFine} holds what each image did (its stage,
+     * its coarse maximum probability, the tokens re-split, its GFLOPs; {@code gflops} is then the batch's average and
+     * {@code tokensAfterBlock} the fine stage's count, or the coarse one when every image exited); otherwise null.
      */
-    public record Reduced(Tensor logits, int[] tokensAfterBlock, double gflops, double unreducedGflops) {
+    public record Reduced(Tensor logits, int[] tokensAfterBlock, double gflops, double unreducedGflops,
+                          CfVit.Result coarseToFine) {
     }
 
     /**
@@ -214,6 +232,13 @@ public final class ImageClassifier implements AutoCloseable {
      */
     public Reduced logits(Tensor batch, ReductionMethod reduction) {
         VitConfig config = model.config();
+        if (cfvit != null) {
+            return coarseToFine(batch, reduction);
+        }
+        if (reduction instanceof CfVitThreshold) {
+            throw new IllegalArgumentException("cfvit: " + name + " is not a CF-ViT checkpoint (a " + config.depth()
+                    + "-block ViT); cfvit runs CF-ViT's own checkpoints");
+        }
         int gh = batch.shape().intDim(2) / config.patchSize();
         int gw = batch.shape().intDim(3) / config.patchSize();
         if (reduction != null) {
@@ -225,8 +250,35 @@ public final class ImageClassifier implements AutoCloseable {
             int[] plain = new int[config.depth()];
             java.util.Arrays.fill(plain, config.prefixTokens() + gh * gw);
             return new Reduced(logits, trace.tokensAfterBlock(), trace.gflops(config),
-                    ReductionTrace.encoderGflops(config, plain, plain));
+                    ReductionTrace.encoderGflops(config, plain, plain), null);
         }
+    }
+
+    private Reduced coarseToFine(Tensor batch, ReductionMethod reduction) {
+        if (reduction != null && !(reduction instanceof CfVitThreshold)) {
+            throw new IllegalArgumentException(reduction.name() + ": " + name + " is a CF-ViT checkpoint, which runs"
+                    + " coarse to fine; --reduce takes only cfvit:threshold=T for it");
+        }
+        double threshold = reduction == null ? CfVitThreshold.DEFAULT : ((CfVitThreshold) reduction).threshold();
+        CfVit.Result r = cfvit.classify(batch, threshold);
+        VitConfig config = model.config();
+        CfVitSettings s = cfvit.settings();
+        int k = s.splitTokens();
+        int nc = s.coarseGrid() * s.coarseGrid();
+        boolean anyFine = false;
+        for (boolean f : r.fine()) {
+            anyFine |= f;
+        }
+        int[] tokens = new int[config.depth()];
+        java.util.Arrays.fill(tokens, anyFine ? 1 + 4 * k + (nc - k) : 1 + nc);
+        double sum = 0;
+        for (double g : r.gflops()) {
+            sum += g;
+        }
+        int[] full = new int[config.depth()];
+        java.util.Arrays.fill(full, config.prefixTokens() + s.fineGrid() * s.fineGrid());
+        return new Reduced(r.logits(), tokens, sum / r.gflops().length, ReductionTrace.encoderGflops(config, full,
+                full), r);
     }
 
     /** An image as the model's input: {@code [1, 3, height, width]}. */
@@ -316,7 +368,11 @@ public final class ImageClassifier implements AutoCloseable {
     @Override
     public void close() {
         try {
-            model.close();
+            if (cfvit != null) {
+                cfvit.close();
+            } else {
+                model.close();
+            }
         } finally {
             backend.close();
         }
