@@ -15,10 +15,12 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.hourglass.reduce.ReductionMethod;
 import dev.hourglass.reduce.cfvit.CfVit;
 import dev.hourglass.reduce.cfvit.CfVitThreshold;
+import dev.hourglass.tasks.classify.CfVitPictures;
 import dev.hourglass.tasks.classify.ClassifierOptions;
 import dev.hourglass.tasks.classify.ImageClassifier;
 import dev.hourglass.tasks.classify.Prediction;
 import dev.hourglass.tasks.image.RgbImage;
+import dev.hourglass.tasks.segment.SegmentationPictures;
 import dev.hourglass.tensor.Npy;
 import dev.hourglass.tensor.Shape;
 import dev.hourglass.tensor.Tensor;
@@ -66,6 +68,11 @@ final class ClassifyCommand implements Callable<Integer> {
 
     @Option(names = "--top-k", defaultValue = "5", paramLabel = "K", description = "Classes to show (default: ${DEFAULT-VALUE}).")
     int topK;
+
+    @Option(names = "--out", paramLabel = "DIR",
+            description = {"For a CF-ViT checkpoint and an --image: write NAME.cfvit.png there, the image with the",
+                    "coarse cells the model re-split into fine tokens outlined (what it found informative)."})
+    Path pictureDir;
 
     @Option(names = "--json", description = "Print JSON: predictions and timings.")
     boolean json;
@@ -132,6 +139,9 @@ final class ClassifyCommand implements Callable<Integer> {
                 Npy.write(saveLogits, logits.toFloatArray(), logits.shape().dims());
             }
             Timing timing = new Timing(loadMs, preprocessMs, forwardMs);
+            if (pictureDir != null) {
+                writePicture(classifier, run, inputInfo);
+            }
             PrintWriter out = spec.commandLine().getOut();
             if (json) {
                 out.println(JSON.writeValueAsString(report(classifier, inputInfo, results, timing,
@@ -142,6 +152,23 @@ final class ClassifyCommand implements Callable<Integer> {
             out.flush();
             return 0;
         }
+    }
+
+    /** CF-ViT's informative regions over the image it saw; refused for other models or a tensor input. */
+    private void writePicture(ImageClassifier classifier, ImageClassifier.Reduced run, Map<String, Object> inputInfo)
+            throws IOException {
+        if (run.coarseToFine() == null || input.image == null) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--out writes CF-ViT's informative regions:"
+                    + " it needs a CF-ViT checkpoint and --image");
+        }
+        RgbImage seen = classifier.preprocessing().resizeAndCrop(RgbImage.read(input.image));
+        String name = input.image.getFileName().toString();
+        int dot = name.lastIndexOf('.');
+        Path file = pictureDir.resolve((dot > 0 ? name.substring(0, dot) : name) + ".cfvit.png");
+        java.nio.file.Files.createDirectories(pictureDir);
+        SegmentationPictures.writePng(CfVitPictures.informativeRegions(seen, run.coarseToFine().important()[0],
+                classifier.coarseToFine().settings().coarseGrid()), file);
+        inputInfo.put("picture", file.toString());
     }
 
     private ClassifierOptions threadsOption(int n) {

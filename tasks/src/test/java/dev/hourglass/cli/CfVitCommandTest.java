@@ -64,4 +64,28 @@ class CfVitCommandTest {
         assertEquals(2, notCf.exitCode(), notCf.err());
         assertTrue(notCf.err().contains("is not a CF-ViT checkpoint"), notCf.err());
     }
+
+    @Test
+    void outDrawsTheReSplitRegionsOfAnImage(@TempDir Path tmp) throws IOException {
+        Path image = tmp.resolve("photo.png");
+        java.awt.image.BufferedImage rgb = new java.awt.image.BufferedImage(150, 120,
+                java.awt.image.BufferedImage.TYPE_INT_RGB);
+        for (int y = 0; y < 120; y++) {
+            for (int x = 0; x < 150; x++) {
+                rgb.setRGB(x, y, (x * 7 % 256) << 16 | (y * 5 % 256) << 8 | (x * y % 256));
+            }
+        }
+        javax.imageio.ImageIO.write(rgb, "png", image.toFile());
+        CliRunner r = CliRunner.run("classify", "--model", CHECKPOINT.toString(), "--heads", "4", "--image",
+                image.toString(), "--reduce", "cfvit:threshold=1", "--out", tmp.resolve("pictures").toString(),
+                "--threads", "1");
+        assertEquals(0, r.exitCode(), r.err());
+        java.awt.image.BufferedImage picture = javax.imageio.ImageIO.read(tmp.resolve("pictures/photo.cfvit.png")
+                .toFile());
+        assertEquals(4 * 112, picture.getWidth(), "the 112-pixel input the model saw, drawn 4 times larger");
+        CliRunner notCf = CliRunner.run("classify", "--model", "src/main/resources/dev/hourglass/demo/shapes-vit",
+                "--image", image.toString(), "--out", tmp.toString());
+        assertEquals(2, notCf.exitCode());
+        assertTrue(notCf.err().contains("needs a CF-ViT checkpoint"), notCf.err());
+    }
 }
