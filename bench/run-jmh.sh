@@ -59,12 +59,8 @@ for ((i = 0; i < ${#defaults[@]}; i += 2)); do
 done
 
 jar=bench/target/benchmarks.jar
-sources=(engine/src/main bench/src/main pom.xml engine/pom.xml bench/pom.xml)
-if [ "${REBUILD:-0}" = 1 ] || [ ! -f "$jar" ] || [ -n "$(find "${sources[@]}" -newer "$jar" -print -quit)" ]; then
-    echo "run-jmh.sh: building $jar" >&2
-    MAVEN_OPTS="${MAVEN_OPTS:-} --sun-misc-unsafe-memory-access=allow" \
-        mvn -q -B -ntp -pl bench -am -DskipTests package
-fi
+. bench/lib/jar.sh
+hourglass_bench_jar run-jmh.sh
 
 mkdir -p bench-out
 rm -f "$json"

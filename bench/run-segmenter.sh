@@ -21,13 +21,8 @@ case "$what" in
 esac
 
 jar=bench/target/benchmarks.jar
-sources=(engine/src/main weights-converter/src/main tasks/src/main bench/src/main pom.xml engine/pom.xml
-         weights-converter/pom.xml tasks/pom.xml bench/pom.xml)
-if [ "${REBUILD:-0}" = 1 ] || [ ! -f "$jar" ] || [ -n "$(find "${sources[@]}" -newer "$jar" -print -quit)" ]; then
-    echo "run-segmenter.sh: building $jar" >&2
-    MAVEN_OPTS="${MAVEN_OPTS:-} --sun-misc-unsafe-memory-access=allow" \
-        mvn -q -B -ntp -Dstyle.color=never -pl bench -am -DskipTests package
-fi
+. bench/lib/jar.sh
+hourglass_bench_jar run-segmenter.sh
 mkdir -p bench-out
 
 # A ViT-L call at 640 with 150 classes allocates about 1 GB of large float arrays (the class planes before and after

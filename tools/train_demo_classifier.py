@@ -5,6 +5,7 @@ its golden end-to-end fixtures.
     /usr/bin/python3 tools/train_demo_classifier.py [--steps 2400] [--seed 20240611] [--out DIR]
     /usr/bin/python3 tools/train_demo_classifier.py --preview /tmp/grid.png   # look at the data
     /usr/bin/python3 tools/train_demo_classifier.py --fixtures-only           # redo images + expected.json
+    /usr/bin/python3 tools/train_demo_classifier.py --export-val bench-out/shapes-vit-val  # held-out PNGs
 
 Data: a procedural generator of 64x64 RGB images (`render`), one of ten classes (CLASSES):
 six shapes (circle, square, triangle, star, cross, ring) drawn anti-aliased at a random
@@ -418,19 +419,67 @@ def demo_image(cls, seed):
     return to_pil(img[0])
 
 
+def pipeline_batches(seed, n=1000):
+    """The images pipeline_accuracy evaluates on, 100 at a time: (images [100, 3, 128, 128]
+    quantized to 8 bit, labels [100]); class-balanced over all n, in a fixed shuffled order."""
+    g = torch.Generator().manual_seed(seed)
+    labels = (torch.arange(n) % len(CLASSES))[torch.randperm(n, generator=g)]
+    for i in range(0, n, 100):
+        imgs, _ = make_batch(seed + 1 + i, 100, size=DEMO_SIZE, labels=labels[i:i + 100], out_size=DEMO_SIZE)
+        yield imgs, labels[i:i + 100]
+
+
 @torch.no_grad()
 def pipeline_accuracy(model, seed, n=1000):
     """Accuracy on n fresh images rendered at 128x128, stored as 8-bit RGB and passed through
     the real eval transform (PIL bicubic resize to 64 etc.), i.e. the path the demo takes."""
     tf = eval_transform()
-    g = torch.Generator().manual_seed(seed)
-    labels = (torch.arange(n) % len(CLASSES))[torch.randperm(n, generator=g)]
     correct = 0
-    for i in range(0, n, 100):
-        imgs, _ = make_batch(seed + 1 + i, 100, size=DEMO_SIZE, labels=labels[i:i + 100], out_size=DEMO_SIZE)
+    for imgs, labels in pipeline_batches(seed, n):
         x = torch.stack([tf(to_pil(im)) for im in imgs])
-        correct += int((model(x).argmax(1) == labels[i:i + 100]).sum())
+        correct += int((model(x).argmax(1) == labels).sum())
     return correct / n
+
+
+@torch.no_grad()
+def export_val(model, folder, seed, count):
+    """Writes the first `count` images of the set pipeline_accuracy evaluates on (the same
+    images when count <= 1000: held-out, never seen in training) as 128x128 8-bit RGB PNGs,
+    FOLDER/images/NNNN.png, and FOLDER/labels.tsv: file, class index, class name and the
+    PyTorch float32 model's top-1 through the eval transform (for cross-checks; without
+    torchvision, through the same steps written with PIL: bicubic resize of the square image to
+    64, /255, normalise)."""
+    try:
+        tf, how = eval_transform(), "torchvision eval transform"
+    except ImportError:
+        how = "eval transform written with PIL (no torchvision)"
+
+        def tf(pil):
+            from PIL import Image
+            side = MODEL_ARGS["img_size"]
+            arr = np.asarray(pil.resize((side, side), Image.BICUBIC), dtype=np.float32) / 255
+            x = torch.from_numpy(arr).permute(2, 0, 1)
+            return (x - torch.tensor(MEAN).view(3, 1, 1)) / torch.tensor(STD).view(3, 1, 1)
+    img_dir = os.path.join(folder, "images")
+    os.makedirs(img_dir, exist_ok=True)
+    n = max(1000, -(-count // 100) * 100)
+    rows = ["file\tlabel\tclass\ttorch_top1"]
+    correct = 0
+    for b, (imgs, labels) in enumerate(pipeline_batches(seed, n)):
+        if b * 100 >= count:
+            break
+        pils = [to_pil(im) for im in imgs[:count - b * 100]]
+        pred = model(torch.stack([tf(p) for p in pils])).argmax(1)
+        for j, pil in enumerate(pils):
+            name = f"{b * 100 + j:04d}.png"
+            pil.save(os.path.join(img_dir, name), format="PNG", optimize=False, compress_level=6)
+            y = int(labels[j])
+            rows.append(f"images/{name}\t{y}\t{CLASSES[y]}\t{int(pred[j])}")
+            correct += int(pred[j]) == y
+    with open(os.path.join(folder, "labels.tsv"), "w") as f:
+        f.write("\n".join(rows) + "\n")
+    print(f"wrote {count} images and labels.tsv to {folder}; PyTorch float32 top-1 accuracy on them "
+          f"{correct / count:.4f} ({how})")
 
 
 def f32(v):
@@ -623,6 +672,10 @@ def main():
     ap.add_argument("--preview", metavar="PNG", help="write a grid of generated examples and exit")
     ap.add_argument("--fixtures-only", action="store_true",
                     help="load OUT/shapes-vit/model.safetensors and only rewrite images + expected.json")
+    ap.add_argument("--export-val", metavar="DIR",
+                    help="write --count held-out validation images (128x128 PNG, the set the eval-transform "
+                         "accuracy uses) and DIR/labels.tsv, then exit; for benchmarks (never commit them)")
+    ap.add_argument("--count", type=int, default=1000, help="images for --export-val (default 1000)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.set_num_interop_threads(1)
@@ -632,6 +685,9 @@ def main():
         return
     if args.fixtures_only:
         write_fixtures(load_model(args.out), args.out)
+        return
+    if args.export_val:
+        export_val(load_model(args.out), args.export_val, args.seed + 2 * HELDOUT_SEED_OFFSET, args.count)
         return
 
     load_before = os.getloadavg()[0]

@@ -115,7 +115,7 @@ public final class EndToEnd {
                     run.put("ratio_hourglass_to_onnxruntime",
                             Stats.round(hgMedian / Stats.of(times.get("onnxruntime")).median()));
                     run.put("ratio_hourglass_to_onnxruntime_paired_median",
-                            Stats.round(pairedRatio(times.get("hourglass"), times.get("onnxruntime"))));
+                            Stats.round(Alternating.pairedRatio(times.get("hourglass"), times.get("onnxruntime"))));
                 }
                 if (!opts.containsKey("no-torch")) {
                     JsonNode torch = torch(python, models, threads, warmup, iterations);
@@ -255,49 +255,14 @@ public final class EndToEnd {
         }
     }
 
-    /**
-     * Warms every engine up, then times them in blocks: each engine in turn runs one untimed call and then a block of
-     * timed calls back to back, the engines' order alternating from block to block. Back to back is the steady state a
-     * busy service sees (a pause between calls lets an idle core fall asleep, which here cost both engines 10-20% at
-     * two threads); the untimed call absorbs the previous engine's threads still spinning (ONNX Runtime's spin for a
-     * while after a run); the blocks spread drift of the machine over all engines alike.
-     */
+    /** Every engine on the same input, timed in {@link #BLOCKS} alternating blocks ({@link Alternating#time}). */
     private static Map<String, double[]> interleave(List<Engine> engines, Tensor input, int warmup, int iterations)
             throws Exception {
+        List<Alternating.Contender> contenders = new ArrayList<>();
         for (Engine e : engines) {
-            for (int i = 0; i < warmup; i++) {
-                e.run(input);
-            }
+            contenders.add(new Alternating.Contender(e.name(), () -> e.run(input)));
         }
-        Map<String, double[]> times = new LinkedHashMap<>();
-        for (Engine e : engines) {
-            times.put(e.name(), new double[iterations]);
-        }
-        int blocks = Math.min(BLOCKS, iterations);
-        int done = 0;
-        for (int blk = 0; blk < blocks; blk++) {
-            int count = (iterations - done) / (blocks - blk);
-            for (int j = 0; j < engines.size(); j++) {
-                Engine e = engines.get((blk % 2 == 0) ? j : engines.size() - 1 - j);
-                e.run(input);
-                for (int i = 0; i < count; i++) {
-                    long s = System.nanoTime();
-                    e.run(input);
-                    times.get(e.name())[done + i] = (System.nanoTime() - s) / 1e6;
-                }
-            }
-            done += count;
-        }
-        return times;
-    }
-
-    /** Median of the ratios a[i] / b[i]: calls at the same place of the same block. */
-    private static double pairedRatio(double[] a, double[] b) {
-        double[] r = new double[a.length];
-        for (int i = 0; i < a.length; i++) {
-            r[i] = a[i] / b[i];
-        }
-        return Stats.of(r).median();
+        return Alternating.time(contenders, warmup, iterations, BLOCKS);
     }
 
     private static JsonNode torch(String python, Path models, int threads, int warmup, int iterations)

@@ -43,6 +43,45 @@ final class Machine {
         }
     }
 
+    /** {@code "family 26, model 2"} from /proc/cpuinfo (the first processor), or "" where it says nothing. */
+    static String cpuFamilyModel() {
+        String family = cpuinfoField("cpu family");
+        String model = cpuinfoField("model");
+        return family == null || model == null ? "" : "family " + family + ", model " + model;
+    }
+
+    /**
+     * The widest x86 vector extension /proc/cpuinfo lists ({@code AVX-512}, {@code AVX2}, {@code AVX}), or on other
+     * machines the architecture's name ({@code aarch64: asimd} and the like).
+     */
+    static String vectorIsa() {
+        String flags = cpuinfoField("flags");
+        if (flags == null) {
+            String features = cpuinfoField("Features");
+            return System.getProperty("os.arch") + (features == null ? "" : ": " + features);
+        }
+        java.util.Set<String> f = new java.util.HashSet<>(java.util.Arrays.asList(flags.split("\\s+")));
+        if (f.contains("avx512f")) {
+            return "AVX-512" + (f.contains("avx512_bf16") ? " (with bf16)" : "");
+        }
+        return f.contains("avx2") ? "AVX2" : f.contains("avx") ? "AVX" : "SSE";
+    }
+
+    /** The value of the first line of /proc/cpuinfo whose key is exactly {@code key}, or null. */
+    private static String cpuinfoField(String key) {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/cpuinfo"))) {
+                int colon = line.indexOf(':');
+                if (colon > 0 && line.substring(0, colon).strip().equals(key)) {
+                    return line.substring(colon + 1).strip();
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
+        return null;
+    }
+
     /** The first three fields of /proc/loadavg (1, 5 and 15 minutes), or "n/a". */
     static String loadAverage() {
         try {
@@ -50,6 +89,61 @@ final class Machine {
             return f[0] + " " + f[1] + " " + f[2];
         } catch (IOException | RuntimeException e) {
             return "n/a";
+        }
+    }
+
+    /**
+     * Samples the 1-minute load average every 10 seconds on a daemon thread until closed: the highest value seen
+     * while a measurement ran ({@link #max}), with the values at start and at close.
+     */
+    static final class LoadSampler implements AutoCloseable {
+        private final String start = loadAverage();
+        private final Thread thread;
+        private volatile double max = firstField(start);
+        private String end;
+
+        LoadSampler() {
+            thread = Thread.ofPlatform().daemon().name("load-sampler").start(() -> {
+                try {
+                    while (!Thread.currentThread().isInterrupted()) {
+                        Thread.sleep(10_000);
+                        max = Math.max(max, firstField(loadAverage()));
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+        }
+
+        private static double firstField(String load) {
+            try {
+                return Double.parseDouble(load.split("\\s+")[0]);
+            } catch (RuntimeException e) {
+                return Double.NaN;
+            }
+        }
+
+        /** The highest 1-minute load average sampled so far (the start's included). */
+        double max() {
+            return Math.max(max, firstField(loadAverage()));
+        }
+
+        /** {@code start}, {@code end} (1, 5, 15 minutes) and {@code max_1min}. */
+        Map<String, Object> toMap() {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("start", start);
+            m.put("end", end == null ? loadAverage() : end);
+            m.put("max_1min", max());
+            return m;
+        }
+
+        @Override
+        public void close() {
+            if (end == null) {
+                max = max();
+                end = loadAverage();
+            }
+            thread.interrupt();
         }
     }
 

@@ -57,9 +57,17 @@ public abstract class VitForwardBenchmark {
     }
 
     /** ViT-B/16 as timm builds it, for square images of {@code size} pixels. */
-    static VitConfig vitBase16(int size) {
+    public static VitConfig vitBase16(int size) {
         return new VitConfig(size, size, 16, 3, 768, 12, 12, 3072, true, true, false, 1000, 1e-6f,
                 Resize.Mode.BICUBIC, true);
+    }
+
+    /**
+     * The benchmark's input: one seeded image {@code [1, 3, size, size]} of normalised pixels (ImageNet mean/std
+     * normalisation maps [0, 1] to about [-2.1, 2.6]; these are uniform in [-2, 2)).
+     */
+    public static Tensor randomImage(int size) {
+        return Tensor.ofFloats(Reference.uniform(31, 3 * size * size, 2f), 1, 3, size, size);
     }
 
     @Setup(Level.Trial)
@@ -75,8 +83,7 @@ public abstract class VitForwardBenchmark {
             }
             model = VisionTransformer.create(config, weights, backend);
         }
-        // Normalised pixels: ImageNet mean/std normalisation maps [0, 1] to about [-2.1, 2.6].
-        images = Tensor.ofFloats(Reference.uniform(31, 3 * imageSize * imageSize, 2f), 1, 3, imageSize, imageSize);
+        images = randomImage(imageSize);
 
         float[] first = model.classify(images).toFloatArray();
         float[] second = model.classify(images).toFloatArray();
