@@ -45,7 +45,9 @@ import picocli.CommandLine.Option;
         mixinStandardHelpOptions = true,
         description = {"Runs end to end on the models and images shipped with Hourglass (nothing to download):",
                 "classifies each image, checks the logits against PyTorch's, and writes a JSON report and a",
-                "contact sheet; then segments the shipped scenes with a small Segmenter without and with Expedit",
+                "contact sheet; runs a small CF-ViT coarse to fine on the same images (which stopped at the coarse",
+                "stage, GFLOPs saved, pictures of the re-split regions in DIR/cfvit); then segments the shipped",
+                "scenes with a small Segmenter without and with Expedit",
                 "(mIoU against the ground truth, time, agreement with PyTorch), writing overlays, cluster",
                 "pictures and segmentation.json to DIR/segmentation."})
 final class DemoCommand implements Callable<Integer> {
@@ -140,6 +142,11 @@ final class DemoCommand implements Callable<Integer> {
                         + ", more than " + LOGIT_TOLERANCE);
                 return 1;
             }
+        }
+        if (!new CfVitDemo(log, out, options, repeat).run()) {
+            spec.commandLine().getErr().println("hourglass demo: error: CF-ViT's stages or logits differ from"
+                    + " PyTorch's");
+            return 1;
         }
         boolean segmentationAgrees = new SegmentationDemo(log, out, options.threads(), options.backend(), repeat).run();
         if (!segmentationAgrees) {

@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import dev.hourglass.ops.Resize;
@@ -66,16 +67,26 @@ final class CfVitLayout extends Layout {
         List<String> problems = new ArrayList<>();
         Map<String, Shape> shapes = plan.shapes(c.tensors(), problems);
         List<String> notes = new ArrayList<>();
+        // A timm-style config.json beside the weights (as tools/train_demo_cfvit.py writes) gives the head count, the
+        // preprocessing and the class names; CF-ViT's own .pth carries none of them.
+        JsonNode hub = c.config().filter(j -> j.has("pretrained_cfg") || j.has("architecture")).orElse(null);
         TimmVitConfig.Inferred encoder = lvvit ? lvvitEncoder(shapes, o, problems, notes)
-                : encoder(encoderOnly(shapes), withOptions(TimmVitConfig.Hints.NONE, o), c.fileName(), problems);
+                : encoder(encoderOnly(shapes), withOptions(TimmVitConfig.hints(hub), o), c.fileName(), problems);
         ObjectNode decoder = null;
         ObjectNode preprocessing = null;
+        List<String> labels = List.of();
         if (encoder != null) {
             decoder = settings(shapes, encoder.config(), lvvit, problems);
-            preprocessing = timmDefaultPreprocessing(encoder.config(), lvvit ? 0.9 : 0.875, IMAGENET_MEAN,
-                    IMAGENET_STD);
+            if (hub != null && hub.get("pretrained_cfg") instanceof ObjectNode cfg) {
+                preprocessing = cfg.deepCopy();
+                preprocessing.retain("input_size", "interpolation", "crop_pct", "crop_mode", "mean", "std");
+                labels = TimmLayout.labels(hub.has("label_names") ? hub.get("label_names") : cfg.get("label_names"));
+            } else {
+                preprocessing = timmDefaultPreprocessing(encoder.config(), lvvit ? 0.9 : 0.875, IMAGENET_MEAN,
+                        IMAGENET_STD);
+            }
         }
-        return conclude(c, name(), lvvit ? "lvvit" : "cfvit", plan, shapes, encoder, preprocessing, List.of(),
+        return conclude(c, name(), lvvit ? "lvvit" : "cfvit", plan, shapes, encoder, preprocessing, labels,
                 decoder, notes, problems);
     }
 

@@ -186,15 +186,12 @@ public final class CfVit implements AutoCloseable {
         float[] fineLogits = new float[batch * classes];
         Arrays.fill(fineLogits, Float.NaN);
         int[][] important = new int[batch][0];
-        double coarseGflops = ReductionTrace.encoderGflops(c, repeat(coarseTokens, c.depth()),
-                repeat(coarseTokens, c.depth()));
         double[] gflops = new double[batch];
-        Arrays.fill(gflops, coarseGflops);
+        Arrays.fill(gflops, gflops(false));
         if (!goOn.isEmpty()) {
-            double fineGflops = fineStage(fineInput, coarseFeatures, coarseEmbedded, globalAttention, goOn,
-                    fineLogits, important);
+            fineStage(fineInput, coarseFeatures, coarseEmbedded, globalAttention, goOn, fineLogits, important);
             for (int b : goOn) {
-                gflops[b] += fineGflops;
+                gflops[b] = gflops(true);
             }
         }
         float[] logits = new float[batch * classes];
@@ -205,8 +202,31 @@ public final class CfVit implements AutoCloseable {
                 Tensor.ofFloats(fineLogits, batch, classes), fine, maxProbability, globalAttention, important, gflops);
     }
 
-    /** The fine stage for the images in {@code goOn}; returns its GFLOPs per image. */
-    private double fineStage(float[] fineInput, float[] coarseFeatures, float[] coarseEmbedded, float[] globalAttention,
+    /**
+     * Encoder GFLOPs of one image (multiply-adds counted as two, as {@link ReductionTrace#gflops}): the coarse stage
+     * alone, or the coarse stage, the reuse block and the fine stage.
+     */
+    public double gflops(boolean fine) {
+        VitConfig c = model.config();
+        int nc = settings.coarseGrid() * settings.coarseGrid();
+        int coarseTokens = 1 + nc;
+        double coarse = ReductionTrace.encoderGflops(c, repeat(coarseTokens, c.depth()),
+                repeat(coarseTokens, c.depth()));
+        if (!fine) {
+            return coarse;
+        }
+        int k = settings.splitTokens();
+        int seqTokens = 1 + 4 * k + (nc - k);
+        double reuse = 2.0 * nc * c.embedDim() * settings.reuseHidden() * 2 / 1e9;
+        // The fine stage's patch embedding covers every fine patch, though only 4K of them enter the blocks.
+        double finePatchEmbedding = 2.0 * (settings.fineGrid() * settings.fineGrid() - (seqTokens - 1))
+                * c.inChannels() * c.patchSize() * c.patchSize() * c.embedDim() / 1e9;
+        return coarse + reuse + finePatchEmbedding + ReductionTrace.encoderGflops(c, repeat(seqTokens, c.depth()),
+                repeat(seqTokens, c.depth()));
+    }
+
+    /** The fine stage for the images in {@code goOn}. */
+    private void fineStage(float[] fineInput, float[] coarseFeatures, float[] coarseEmbedded, float[] globalAttention,
                              List<Integer> goOn, float[] fineLogits, int[][] important) {
         VitConfig c = model.config();
         int s = fineSize();
@@ -295,9 +315,6 @@ public final class CfVit implements AutoCloseable {
                 System.arraycopy(logits, i * classes, fineLogits, goOn.get(i) * classes, classes);
             }
         }
-        double reuseGflops = 2.0 * nc * d * settings.reuseHidden() * 2 / 1e9;
-        return ReductionTrace.encoderGflops(c, repeat(seqTokens, c.depth()), repeat(seqTokens, c.depth()))
-                + reuseGflops;
     }
 
     /** Coarse token indices by global attention, highest first; ties by index. */
