@@ -40,7 +40,18 @@ class DemoCommandTest {
         assertEquals(4 * 160, sheet.getWidth());
         assertEquals(2 * 200, sheet.getHeight());
         try (var files = Files.list(out)) {
-            assertEquals(3, files.count(), "the report, the sheet and the segmentation folder; no temporary files");
+            assertEquals(4, files.count(), "the report, the sheet, the cfvit and segmentation folders; no temporary"
+                    + " files");
+        }
+
+        // CF-ViT: the shipped model's stages and logits are PyTorch's, every image gets its picture.
+        assertTrue(r.out().contains("CF-ViT, coarse to fine (cfvit:threshold=0.5)"), r.out());
+        JsonNode cf = new ObjectMapper().readTree(out.resolve("cfvit/cfvit.json").toFile());
+        assertEquals(8, cf.get("images").size());
+        assertTrue(cf.get("max_abs_logit_difference_vs_pytorch").asDouble() <= 1e-4, cf.toString());
+        assertTrue(cf.get("average_gflops").asDouble() < cf.get("all_fine_gflops").asDouble(), cf.toString());
+        for (JsonNode item : cf.get("images")) {
+            assertEquals(4 * 64, ImageIO.read(Path.of(item.get("picture").asText()).toFile()).getWidth());
         }
 
         // Segmentation: every image scored, PyTorch's prediction reproduced up to its near-ties, pictures written.
