@@ -2,6 +2,7 @@ package dev.hourglass.backend;
 
 import java.util.Optional;
 
+import dev.hourglass.ops.Convolution;
 import dev.hourglass.ops.Epilogue;
 import dev.hourglass.tensor.Tensor;
 
@@ -82,6 +83,16 @@ public interface Backend extends AutoCloseable {
      */
     void embedTokens(Buffer patchEmbeddings, Buffer prefix, int prefixCount, Buffer positions, Buffer out, int batch,
                      int patches, int dim);
+
+    /**
+     * The window rows of a convolution over a channels-last input ({@code [batch, height, width, channels]}) into
+     * {@code dst} ({@code [conv.rows(), conv.rowLength()]}, see {@link Convolution#windows}); a {@link #linear} over
+     * them with the reordered weights ({@link Convolution#weightRows}) is the convolution, channels-last. A backend
+     * without its own kernel runs this on the host ({@link HostFallback}) and says so once.
+     */
+    default void im2col(Buffer src, Buffer dst, Convolution conv) {
+        HostFallback.im2col(this, src, dst, conv);
+    }
 
     /** {@code dst[i] = src[rows[i]]} for rows of {@code dim} values. */
     void gatherRows(Buffer src, int dim, int[] rows, Buffer dst);

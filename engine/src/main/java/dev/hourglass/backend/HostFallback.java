@@ -9,6 +9,7 @@ import org.slf4j.LoggerFactory;
 import dev.hourglass.kernels.AttentionExtras;
 import dev.hourglass.kernels.ComputePool;
 import dev.hourglass.kernels.Kernels;
+import dev.hourglass.ops.Convolution;
 
 /**
  * Runs a step on the host for a backend that has no device kernel for it: download the inputs, compute with the CPU
@@ -51,5 +52,15 @@ public final class HostFallback {
                     new AttentionExtras(bias, 0, options.queryRows(), options.classAttention(), 0));
         }
         backend.write(result, 0, result.length, out, 0);
+    }
+
+    /** {@link Backend#im2col} on the host. */
+    static void im2col(Backend backend, Buffer src, Buffer dst, Convolution conv) {
+        announce(backend, "im2col (convolution windows)");
+        float[] in = new float[Math.toIntExact(conv.inputSize())];
+        backend.download(src, 0, in, 0, in.length);
+        float[] rows = new float[Math.toIntExact(Math.multiplyExact(conv.rows(), conv.rowLength()))];
+        conv.windows(in, rows, 0, conv.rows());
+        backend.write(rows, 0, rows.length, dst, 0);
     }
 }

@@ -145,6 +145,13 @@ final class CpuKernels {
                 for (int r = firstBlock * mr; r < Math.min(m, lastBlock * mr); r++) {
                     support.gelu(c, cOffset + r * n + n0, cols);
                 }
+            } else if (epilogue == Epilogue.RELU) {
+                for (int r = firstBlock * mr; r < Math.min(m, lastBlock * mr); r++) {
+                    int o = cOffset + r * n + n0;
+                    for (int j = o; j < o + cols; j++) {
+                        c[j] = c[j] > 0f ? c[j] : 0f;
+                    }
+                }
             }
         });
     }

@@ -7,5 +7,7 @@ public enum Epilogue {
     /** {@code C = gelu(A W^T + b)}, exact (erf) GELU. */
     GELU,
     /** {@code C = C + A W^T + b}: a residual connection, updated in place. */
-    RESIDUAL
+    RESIDUAL,
+    /** {@code C = max(A W^T + b, 0)}: ReLU (a convolutional stem's activation). */
+    RELU
 }

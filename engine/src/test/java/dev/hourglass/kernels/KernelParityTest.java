@@ -91,6 +91,8 @@ class KernelParityTest {
                 expected[i] = PlainReference.gelu(expected[i]);
             } else if (epilogue == Epilogue.RESIDUAL) {
                 expected[i] += residual[i];
+            } else if (epilogue == Epilogue.RELU) {
+                expected[i] = Math.max(0, expected[i]);
             }
         }
         int offset = 5;

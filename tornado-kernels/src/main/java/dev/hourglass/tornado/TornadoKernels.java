@@ -33,6 +33,7 @@ public final class TornadoKernels {
     public static final int EPILOGUE_NONE = 0;
     public static final int EPILOGUE_GELU = 1;
     public static final int EPILOGUE_RESIDUAL = 2;
+    public static final int EPILOGUE_RELU = 3;
 
     // Abramowitz and Stegun 7.1.26, as dev.hourglass.kernels.Erf.
     private static final float ERF_P = 0.3275911f;
@@ -151,6 +152,9 @@ public final class TornadoKernels {
             }
             if (epilogue == EPILOGUE_RESIDUAL) {
                 v += c.get(o);
+            }
+            if (epilogue == EPILOGUE_RELU) {
+                v = v > 0f ? v : 0f;
             }
             c.set(o, v);
         }

@@ -79,7 +79,8 @@ class TornadoKernelsTest {
             "13, 192, 64, GELU, true",
             "197, 64, 577, RESIDUAL, true",
             "17, 48, 33, NONE, false",
-            "50, 200, 100, GELU, false"})
+            "50, 200, 100, GELU, false",
+            "31, 147, 16, RELU, true"})
     void linear(int rows, int in, int outFeatures, Epilogue epilogue, boolean withBias) {
         SplittableRandom r = new SplittableRandom(rows * 31L + in);
         Tensor weight = Tensor.ofFloats(random(r, outFeatures * in, 0.2), outFeatures, in);

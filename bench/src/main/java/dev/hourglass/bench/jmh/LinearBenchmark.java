@@ -129,6 +129,7 @@ public abstract class LinearBenchmark {
                 case NONE -> dot;
                 case GELU -> Reference.gelu(dot);
                 case RESIDUAL -> residual[r * out + c] + dot;
+                case RELU -> Math.max(0, dot);
             };
             if (epilogue == Epilogue.RESIDUAL) {
                 magnitude += Math.abs(residual[r * out + c]);

@@ -14,6 +14,7 @@ import dev.hourglass.kernels.ComputePool;
 import dev.hourglass.kernels.Kernels;
 import dev.hourglass.kernels.PackedMatrix;
 import dev.hourglass.ops.ClusteringParameters;
+import dev.hourglass.ops.Convolution;
 import dev.hourglass.ops.Epilogue;
 import dev.hourglass.reduce.expedit.ExpeditKernels;
 import dev.hourglass.tensor.DType;
@@ -156,6 +157,18 @@ public final class CpuBackend implements Backend, ExpeditKernels {
                 }
             }
         });
+    }
+
+    @Override
+    public void im2col(Buffer src, Buffer dst, Convolution conv) {
+        float[] in = data(src);
+        float[] out = data(dst);
+        checkSize("convolution input", in, conv.inputSize());
+        checkSize("convolution windows", out, conv.rows() * conv.rowLength());
+        int rowsPerTask = Math.max(1, conv.outWidth());
+        long tasks = (conv.rows() + rowsPerTask - 1) / rowsPerTask;
+        pool.parallelFor(Math.toIntExact(tasks), (task, worker) -> conv.windows(in, out, (long) task * rowsPerTask,
+                Math.min(conv.rows(), (long) (task + 1) * rowsPerTask)));
     }
 
     @Override
