@@ -1,11 +1,16 @@
 #!/usr/bin/env python3
 """Golden fixtures for CF-ViT two-stage inference (coarse stage, early exit, informative-region
-re-splitting, feature reuse, fine stage), DeiT style, for the Java engine's tests.
+re-splitting, feature reuse, fine stage), DeiT style (cf_* cases) and LV-ViT style (lv_* cases:
+conv stem, no qkv bias, skip_lam 2, LayerNorm eps 1e-5, token-labelling aux head), for the Java
+engine's tests.
 
 Run from anywhere with the system interpreter (a few seconds, deterministic):
 
     /usr/bin/python3 tools/make_cfvit_fixtures.py [--out engine/src/test/resources/golden/cfvit]
                                                   [--tasks-out tasks/src/test/resources/golden/cfvit]
+                                                  [--cases NAME,...]
+
+--cases regenerates only the named cases and keeps the other entries of the existing cases.json.
 
 For every case writes <out>/<case>/:
     model.safetensors      F32, canonical names (timm ViT names, pos_embed = fine grid, cfvit.*)
@@ -19,9 +24,10 @@ For every case writes <out>/<case>/:
     fine_logits.npy        float32 [B,C] (computed for every image)
     final_logits.npy       float32 [B,C]: coarse logits where max softmax >= threshold, else fine
 and <out>/cases.json (threshold, per-image max coarse probability and stage, margins, seeds).
-<tasks-out>/ gets cf_d6_7x7 in CF-ViT's ORIGINAL checkpoint format (cf_d6_7x7.pth =
-{'model': state dict with pos_embed_list.*/reuse_block.* names, 'flop': [...]}), its input
-(cf_d6_7x7.input.npy) and cf_d6_7x7.expected.json (threshold, final logits, stages).
+<tasks-out>/ gets cf_d6_7x7 and lv_d6_7x7 in CF-ViT's ORIGINAL checkpoint format (<case>.pth =
+{'model': state dict with pos_embed_list.*/reuse_block.* names (LV-ViT: also patch_embed.conv*/bn*,
+aux_head.*), 'flop': [...]}), the input (<case>.input.npy) and <case>.expected.json (threshold,
+final logits, stages).
 
 Each weight seed is the first candidate (from a base) for which every discrete decision is
 clear of a tie: the important/unimportant cut (g's K-th vs (K+1)-th value) and the whole
@@ -29,8 +35,10 @@ argsort order by >= MIN_CUT_REL / MIN_ORDER_REL in units of the EMA's total weig
 decision >= MIN_EXIT from the threshold, every top-1 (coarse, fine) >= MIN_TOP1 ahead. The
 script asserts: threshold 0 -> all coarse, 1.01 -> all fine; the fine sequence length
 1 + 4K + (Nc - K); with K = Nc and zero reuse weights the fine stage equals the plain ViT
-forward on the fine image; block_with_attention == Block; and agreement with an independent
-float64 numpy statement (loops for the indices and the reuse copy). It stops on any failure.
+forward on the fine image; block_with_attention == Block; (LV-ViT) the aux head changes both
+coarse and fine logits; and agreement with an independent float64 numpy statement (loops for the
+indices and the reuse copy; per-offset convolution loops for the LV-ViT stem). It stops on any
+failure.
 """
 import argparse
 import copy
@@ -67,6 +75,12 @@ SHAPE = dict(patch_size=8, embed_dim=32, num_heads=4, mlp_ratio=2.0, num_classes
 ARCH = "deit_tiny_patch16_224"
 PHOTOS = ("astronaut.png", "coffee.png", "chelsea.png")
 CROP_PCT = 0.875
+# LV-ViT variant (CF-LV-ViT): conv stem (16 channels here, 64 in LV-ViT-S), no qkv bias, MLP ratio 3,
+# skip_lam 2, LayerNorm eps 1e-5, token-labelling aux head; patch_size = the total stride.
+LV_SHAPE = dict(patch_size=8, embed_dim=32, num_heads=4, mlp_ratio=3.0, num_classes=10, stem_channels=16)
+LV_ARCH = "cf_lvvit"
+LV_CROP_PCT = 0.9
+VARIANTS = {"deit": dict(arch=ARCH, crop_pct=CROP_PCT), "lvvit": dict(arch=LV_ARCH, crop_pct=LV_CROP_PCT)}
 
 # img_size is the FINE image; coarse = img_size / 2.
 CASES = [
@@ -75,8 +89,20 @@ CASES = [
     dict(name="cf_d6_9x9", model=dict(SHAPE, img_size=144, depth=6, num_heads=2), batch=2, input="randn",
          base_seed=300),
     dict(name="cf_photos", model=dict(SHAPE, img_size=112, depth=6), batch=3, input="photos", base_seed=400),
+    dict(name="lv_d6_7x7", variant="lvvit", model=dict(LV_SHAPE, img_size=112, depth=6), batch=3, input="randn",
+         base_seed=500),
+    dict(name="lv_photos_9x9", variant="lvvit", model=dict(LV_SHAPE, img_size=144, depth=4), batch=2,
+         input="photos", base_seed=600),
 ]
-ORIGINAL_FORMAT_CASE = "cf_d6_7x7"
+ORIGINAL_FORMAT_CASES = ("cf_d6_7x7", "lv_d6_7x7")
+
+
+def variant(case):
+    return case.get("variant", "deit")
+
+
+def is_lv(model):
+    return isinstance(model, cf.CFLVViT)
 
 
 def require(cond, msg):
@@ -104,15 +130,15 @@ def sci(v, digits=4):
 # ---------------------------------------------------------------------------------------------
 # Inputs
 
-def photo_batch(size):
+def photo_batch(size, crop_pct=CROP_PCT):
     """CF-ViT's eval transform (ALGORITHMS.md §3.2) with torchvision 0.14 on PIL images:
-    Resize(int(size / 0.875), BICUBIC) of the shorter side, CenterCrop(size), ToTensor,
-    Normalize(ImageNet mean, std)."""
+    Resize(int(size / crop_pct), BICUBIC) of the shorter side (crop_pct 0.875 DeiT, 0.9 LV-ViT),
+    CenterCrop(size), ToTensor, Normalize(ImageNet mean, std)."""
     from PIL import Image
     from torchvision import transforms
     from torchvision.transforms import InterpolationMode
     tf = transforms.Compose([
-        transforms.Resize(int(size / CROP_PCT), interpolation=InterpolationMode.BICUBIC),
+        transforms.Resize(int(size / crop_pct), interpolation=InterpolationMode.BICUBIC),
         transforms.CenterCrop(size),
         transforms.ToTensor(),
         transforms.Normalize(mean=torch.tensor(IMAGENET_DEFAULT_MEAN), std=torch.tensor(IMAGENET_DEFAULT_STD)),
@@ -131,11 +157,14 @@ def photo_batch(size):
 
 
 def build(case, seed, photos):
-    model = cf.init_random_cfvit(cf.CFViT(**case["model"]), seed).eval()
+    if variant(case) == "lvvit":
+        model = cf.init_random_cflvvit(cf.CFLVViT(**case["model"]), seed).eval()
+    else:
+        model = cf.init_random_cfvit(cf.CFViT(**case["model"]), seed).eval()
     B, S = case["batch"], case["model"]["img_size"]
     if case["input"] == "photos":
-        x, info = photos
-        return model, x[:B].clone(), {"photos": info}
+        x, info = photos(S, VARIANTS[variant(case)]["crop_pct"])
+        return model, x[:B].clone(), {"photos": info[:B]}
     input_seed = 1000 + 10 * seed + B
     x = torch.randn(B, 3, S, S, generator=torch.Generator().manual_seed(input_seed))
     return model, x, {"input_seed": input_seed}
@@ -226,22 +255,59 @@ def _ln(v, w, b, eps):
     return (v - mu) / np.sqrt(((v - mu) ** 2).mean(-1, keepdims=True) + eps) * w + b
 
 
-def _block(sd, pre, h, heads, eps):
-    """One pre-LN block on one image's tokens [T, D]; returns (tokens, attention [heads,T,T])."""
+def _block(sd, pre, h, heads, eps, skip_lam=None):
+    """One pre-LN block on one image's tokens [T, D]; returns (tokens, attention [heads,T,T]).
+    skip_lam (LV-ViT): no qkv bias, scores (q / sqrt(hd)) k^T, both residual branches / skip_lam."""
     T, D = h.shape
     hd = D // heads
     y = _ln(h, sd[pre + "norm1.weight"], sd[pre + "norm1.bias"], eps)
-    qkv = y @ sd[pre + "attn.qkv.weight"].T + sd[pre + "attn.qkv.bias"]
+    if skip_lam is None:
+        qkv = y @ sd[pre + "attn.qkv.weight"].T + sd[pre + "attn.qkv.bias"]
+    else:
+        assert pre + "attn.qkv.bias" not in sd
+        qkv = y @ sd[pre + "attn.qkv.weight"].T
     q, k, v = (qkv[:, j * D:(j + 1) * D].reshape(T, heads, hd).transpose(1, 0, 2) for j in range(3))
-    s = q @ k.transpose(0, 2, 1) / math.sqrt(hd)
+    if skip_lam is None:
+        s = q @ k.transpose(0, 2, 1) / math.sqrt(hd)
+    else:
+        s = (q / math.sqrt(hd)) @ k.transpose(0, 2, 1)
     s = np.exp(s - s.max(-1, keepdims=True))
     s /= s.sum(-1, keepdims=True)
     o = (s @ v).transpose(1, 0, 2).reshape(T, D)
-    h = h + o @ sd[pre + "attn.proj.weight"].T + sd[pre + "attn.proj.bias"]
+    a = o @ sd[pre + "attn.proj.weight"].T + sd[pre + "attn.proj.bias"]
+    h = h + (a if skip_lam is None else a / skip_lam)
     y = _ln(h, sd[pre + "norm2.weight"], sd[pre + "norm2.bias"], eps)
     m = y @ sd[pre + "mlp.fc1.weight"].T + sd[pre + "mlp.fc1.bias"]
     m = 0.5 * m * (1 + _erf(m / math.sqrt(2)))
-    return h + m @ sd[pre + "mlp.fc2.weight"].T + sd[pre + "mlp.fc2.bias"], s
+    m = m @ sd[pre + "mlp.fc2.weight"].T + sd[pre + "mlp.fc2.bias"]
+    return h + (m if skip_lam is None else m / skip_lam), s
+
+
+def _conv(img, w, stride, pad):
+    """[Cin,H,W] * [Cout,Cin,k,k] -> [Cout,Ho,Wo], zero padding, one kernel offset at a time."""
+    cin, H, W = img.shape
+    k = w.shape[-1]
+    xp = np.zeros((cin, H + 2 * pad, W + 2 * pad))
+    xp[:, pad:pad + H, pad:pad + W] = img
+    ho, wo = (H + 2 * pad - k) // stride + 1, (W + 2 * pad - k) // stride + 1
+    out = np.zeros((w.shape[0], ho, wo))
+    for di in range(k):
+        for dj in range(k):
+            win = xp[:, di:di + stride * (ho - 1) + 1:stride, dj:dj + stride * (wo - 1) + 1:stride]
+            out += np.einsum("oc,chw->ohw", w[:, :, di, dj], win)
+    return out
+
+
+def _stem(sd, img):
+    """LV-ViT stem: 3 x (conv, eval BatchNorm eps 1e-5, ReLU); [3,H,W] -> [C,H/2,W/2]."""
+    x = img
+    for i, (stride, pad) in enumerate(((2, 3), (1, 1), (1, 1)), start=1):
+        x = _conv(x, sd[f"lvvit.stem.conv{i}.weight"], stride, pad)
+        bn = {leaf: sd[f"lvvit.stem.bn{i}.{leaf}"][:, None, None]
+              for leaf in ("weight", "bias", "running_mean", "running_var")}
+        x = (x - bn["running_mean"]) / np.sqrt(bn["running_var"] + 1e-5) * bn["weight"] + bn["bias"]
+        x = np.maximum(x, 0.0)
+    return x
 
 
 def _bilinear_align_corners(img, out, float32_scale=True):
@@ -284,6 +350,22 @@ def _patches(sd, img, p):
 def numpy_cfvit(model, x, threshold):
     sd = {k: v.detach().double().numpy() for k, v in model.state_dict().items()}
     eps, heads, p = model.norm_eps, model.num_heads, model.patch_size
+    lv = is_lv(model)
+    skip = model.skip_lam if lv else None
+
+    def embed(img):
+        # LV-ViT: the projection (kernel = stride = p/2) runs on the stem's output
+        return _patches(sd, _stem(sd, img), p // 2) if lv else _patches(sd, img, p)
+
+    def logits(f, coarse_path):
+        out = f[0] @ sd["head.weight"].T + sd["head.bias"]
+        if lv:
+            aux = (f[1:] @ sd["lvvit.aux_head.weight"].T + sd["lvvit.aux_head.bias"]).max(axis=0)
+            out = out + 0.25 * aux
+            if coarse_path:
+                out = out / 1.25
+        return out
+
     hc, wc = model.coarse_grid
     hf, wf = model.grid_size
     nc = hc * wc
@@ -295,14 +377,14 @@ def numpy_cfvit(model, x, threshold):
     for img in x.double().numpy():
         small = _bilinear_align_corners(img, model.coarse_img_size)
         res["coarse_input_exact_scale"].append(_bilinear_align_corners(img, model.coarse_img_size, False))
-        e1 = np.concatenate([sd["cls_token"][0], _patches(sd, small, p)]) + sd["cfvit.pos_embed_coarse"][0]
+        e1 = np.concatenate([sd["cls_token"][0], embed(small)]) + sd["cfvit.pos_embed_coarse"][0]
         h, G = e1, 0.0
         for i in range(depth):
-            h, a = _block(sd, f"blocks.{i}.", h, heads, eps)
+            h, a = _block(sd, f"blocks.{i}.", h, heads, eps, skip)
             if i >= cf.EMA_FROM_BLOCK:
                 G = beta * G + (1 - beta) * a
         f = _ln(h, sd["norm.weight"], sd["norm.bias"], eps)
-        coarse = f[0] @ sd["head.weight"].T + sd["head.bias"]
+        coarse = logits(f, True)
         g = G.mean(0)[0, 1:]
         order = sorted(range(nc), key=lambda c: -g[c])
         imp, unimp = order[:K], order[K:]
@@ -311,7 +393,7 @@ def numpy_cfvit(model, x, threshold):
         rc = rc @ sd["cfvit.reuse_mlp.fc1.weight"].T + sd["cfvit.reuse_mlp.fc1.bias"]
         rc = 0.5 * rc * (1 + _erf(rc / math.sqrt(2)))
         rc = rc @ sd["cfvit.reuse_mlp.fc2.weight"].T + sd["cfvit.reuse_mlp.fc2.bias"]
-        fine_emb = _patches(sd, img, p)
+        fine_emb = embed(img)
         pos = sd["pos_embed"][0]
         seq = [sd["cls_token"][0, 0] + pos[0]]
         for dr, dc in ((0, 0), (0, 1), (1, 0), (1, 1)):   # sub-position groups
@@ -323,8 +405,8 @@ def numpy_cfvit(model, x, threshold):
             seq.append(e1[1 + c])
         h = np.stack(seq)
         for i in range(depth):
-            h, _ = _block(sd, f"blocks.{i}.", h, heads, eps)
-        fine = _ln(h, sd["norm.weight"], sd["norm.bias"], eps)[0] @ sd["head.weight"].T + sd["head.bias"]
+            h, _ = _block(sd, f"blocks.{i}.", h, heads, eps, skip)
+        fine = logits(_ln(h, sd["norm.weight"], sd["norm.bias"], eps), False)
         prob = np.exp(coarse - coarse.max())
         prob /= prob.sum()
         ex = bool(prob.max() >= threshold)
@@ -383,6 +465,15 @@ def self_checks(case, model, x, thr, d):
         no_reuse, _ = cf.forward_fine(z, x, d["coarse_features"], e1, d["important"], d["unimportant"])
         reuse_effect = float((no_reuse - d["fine_logits"]).abs().max())
         require(reuse_effect > 1e-2, f"{name}: reuse term has no effect ({reuse_effect})")
+        lv_checks = {}
+        if is_lv(model):
+            # the token-labelling term matters on both paths (a port with head(cls) only cannot pass)
+            h = copy.deepcopy(model)
+            h.aux_weight = 0.0
+            _, dh = cf.forward_cfvit(h, x, 1.01)
+            lv_checks = {"aux_effect_on_coarse_logits": round(float((dh["coarse_logits"] - d["coarse_logits"]).abs().max()), 6),
+                         "aux_effect_on_fine_logits": round(float((dh["fine_logits"] - d["fine_logits"]).abs().max()), 6)}
+            require(min(lv_checks.values()) > 1e-2, f"{name}: aux head has no effect {lv_checks}")
         # float64 rerun of the same torch code: same decisions
         m64 = copy.deepcopy(model).double()
         f64, d64 = cf.forward_cfvit(m64, x.double(), thr)
@@ -410,7 +501,7 @@ def self_checks(case, model, x, thr, d):
                        "coarse_input_vs_exact_scale_max_abs": sci(exact_scale, 3),
                        "f32_vs_torch_f64_final_logits": sci(diff64, 3),
                        "k_all_zero_reuse_vs_plain_max_abs": sci(worst, 3),
-                       "reuse_effect_on_fine_logits": round(reuse_effect, 6)}
+                       "reuse_effect_on_fine_logits": round(reuse_effect, 6), **lv_checks}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -428,6 +519,18 @@ def gflops(model, K):
     def blocks(n):
         return len(model.blocks) * (n * (4 * D * D + 2 * D * H) + 2 * n * n * D)
 
+    if is_lv(model):
+        # stem (3 convs at half resolution) + projection; the aux head on every non-class token
+        c = model.stem_channels
+
+        def embed(n):
+            half = n * (p // 2) ** 2
+            return half * c * 3 * 49 + 2 * half * c * c * 9 + n * D * c * (p // 2) ** 2
+
+        nt = 4 * K + nc - K
+        coarse = embed(nc) + blocks(nc + 1) + D * C * (1 + nc)
+        fine = nc * 2 * D * Hr + embed(nf) + blocks(1 + nt) + D * C * (1 + nt)
+        return [round(coarse / 1e9, 6), round((coarse + fine) / 1e9, 6)]
     coarse = nc * D * 3 * p * p + blocks(nc + 1) + D * C
     fine = nc * 2 * D * Hr + nf * D * 3 * p * p + blocks(1 + 4 * K + nc - K) + D * C
     return [round(coarse / 1e9, 6), round((coarse + fine) / 1e9, 6)]
@@ -453,7 +556,13 @@ def make_case(case, out_root, photos):
     back, _ = st.load_file(os.path.join(out, "model.safetensors"))
     require(list(back) == list(sd) and all(torch.equal(back[k], v) for k, v in sd.items()),
             f"{name}: safetensors round trip")
-    cfg = config_for(model, ARCH, mean=IMAGENET_DEFAULT_MEAN, std=IMAGENET_DEFAULT_STD, crop_pct=CROP_PCT)
+    var = VARIANTS[variant(case)]
+    if is_lv(model):
+        cfg = config_for(model, var["arch"], mean=IMAGENET_DEFAULT_MEAN, std=IMAGENET_DEFAULT_STD,
+                         crop_pct=var["crop_pct"],
+                         extra_model_args={"norm_eps": model.norm_eps, "stem_channels": model.stem_channels})
+    else:
+        cfg = config_for(model, ARCH, mean=IMAGENET_DEFAULT_MEAN, std=IMAGENET_DEFAULT_STD, crop_pct=CROP_PCT)
     cfg["cfvit"] = model.settings()
     write_json(os.path.join(out, "config.json"), cfg)
     save_npy(os.path.join(out, "input.npy"), x.numpy())
@@ -488,10 +597,11 @@ def make_case(case, out_root, photos):
     top1_final = top1_margins(final)
     entry = {
         "name": name,
+        "variant": variant(case),
         "seed": seed,
         **inp,
         "seeds_rejected": len(rejected),
-        "architecture": ARCH,
+        "architecture": var["arch"],
         **{k: v for k, v in case["model"].items()},
         "coarse_img_size": model.coarse_img_size,
         "coarse_grid": list(model.coarse_grid),
@@ -520,10 +630,14 @@ def make_case(case, out_root, photos):
         "max_abs_coarse_minus_fine": round(float((dt["coarse_logits"] - dt["fine_logits"]).abs().max()), 6),
         "logits_std": round(float(final.std()), 6),
         "flop": gflops(model, K),
+        **({"norm_eps": model.norm_eps, "skip_lam": model.skip_lam, "crop_pct": var["crop_pct"],
+            "output": "coarse = (head(cls) + 0.25 max_tokens aux_head(tokens)) / 1.25; "
+                      "fine = head(cls) + 0.25 max_tokens aux_head(tokens) (tokens of the fine sequence)"}
+           if is_lv(model) else {}),
         **checks,
         "files": files,
     }
-    print(f"{name:11s} seed {seed} (rejected {len(rejected):2d}) thr {thr} stages {stages} "
+    print(f"{name:13s} seed {seed} (rejected {len(rejected):2d}) thr {thr} stages {stages} "
           f"p {[round(v, 4) for v in max_prob]} cut_rel {entry['min_cut_margin_relative']:.2e} "
           f"order_rel {entry['min_order_gap_relative']:.1e} exit {entry['min_exit_margin']:.1e} "
           f"top1 {min(entry['min_top1_margin_coarse'], entry['min_top1_margin_fine']):.3f} "
@@ -531,20 +645,50 @@ def make_case(case, out_root, photos):
     return entry, model, x, final, dt
 
 
+LV_NUM_BATCHES_TRACKED = 1000
+
+
+LV_ORIGINAL_NOTES = (
+    "Same model, input and threshold as engine/src/test/resources/golden/cfvit/lv_d6_7x7 (weights bit-identical). "
+    "The checkpoint uses CF-ViT's own cf_lvvit names: patch_embed.conv1/conv2/conv3.weight (stem, no bias), "
+    "patch_embed.bn1/bn2/bn3.{weight,bias,running_mean,running_var,num_batches_tracked} (BatchNorm2d eps 1e-5, "
+    "eval: running statistics; num_batches_tracked int64 0-d = 1000, unused), patch_embed.proj.* (kernel = stride "
+    "= 4 on the 16-channel stem output; total stride 8), pos_embed_list.0 (coarse) / .1 (fine), blocks.* without "
+    "attn.qkv.bias, norm.*, head.*, aux_head.*, reuse_block.0.* (LayerNorm eps 1e-5), reuse_block.1.fc1/fc2.* "
+    "(MLP D -> 3D -> D); 'flop' = [coarse, coarse + fine] GMACs of this tiny model. Blocks: scores (q * scale) @ k^T, "
+    "both residual branches divided by skip_lam = 2 (attn.proj and mlp.fc2 are stored as trained, not pre-divided). "
+    "Output: coarse = (head(cls) + 0.25 * max over the patch tokens of aux_head(tokens)) / 1.25 (the exit decision "
+    "uses its softmax); fine = head(cls) + 0.25 * max over the fine sequence's non-class tokens of aux_head (no "
+    "/1.25). The input is already normalised (ImageNet mean/std); the coarse input is F.interpolate(input, 56x56, "
+    "bilinear, align_corners=True). final_logits: coarse logits for images with max softmax >= threshold (stage "
+    "'coarse'), else fine logits. Logits are float32 values written as the shortest decimal of their double widening.")
+
+
 def write_original_format(tasks_out, entry, model, x, final, dt):
-    """cf_d6_7x7 in ChenMnZ/CF-ViT's checkpoint format, for the converter path."""
+    """cf_d6_7x7 / lv_d6_7x7 in ChenMnZ/CF-ViT's checkpoint format, for the converter path."""
     name = entry["name"]
+    lv = is_lv(model)
     os.makedirs(tasks_out, exist_ok=True)
     sd = model.state_dict()
-    original = cf.to_original(sd)
-    require(dict(cf.from_original(original)).keys() == dict(sd).keys(), "original-name round trip")
+    if lv:
+        original = cf.to_original_lvvit(sd, num_batches_tracked=LV_NUM_BATCHES_TRACKED)
+        canon_back = cf.from_original_lvvit(original)
+    else:
+        original = cf.to_original(sd)
+        canon_back = cf.from_original(original)
+    require(dict(canon_back).keys() == dict(sd).keys(), "original-name round trip")
     pth = os.path.join(tasks_out, name + ".pth")
     torch.save({"model": original, "flop": entry["flop"]}, pth)
     back = torch.load(pth, map_location="cpu")
     require(list(back) == ["model", "flop"] and list(back["model"]) == list(original), "pth keys")
-    canon = cf.from_original(back["model"])
-    m2 = cf.CFViT(**{k: entry[k] for k in ("img_size", "patch_size", "embed_dim", "depth", "num_heads",
-                                            "mlp_ratio", "num_classes")}).eval()
+    shape = {k: entry[k] for k in ("img_size", "patch_size", "embed_dim", "depth", "num_heads", "mlp_ratio",
+                                   "num_classes")}
+    if lv:
+        canon = cf.from_original_lvvit(back["model"])
+        m2 = cf.CFLVViT(stem_channels=entry["stem_channels"], **shape).eval()
+    else:
+        canon = cf.from_original(back["model"])
+        m2 = cf.CFViT(**shape).eval()
     m2.load_state_dict(canon)
     with torch.inference_mode():
         f2, d2 = cf.forward_cfvit(m2, x, entry["threshold"])
@@ -559,8 +703,9 @@ def write_original_format(tasks_out, entry, model, x, final, dt):
         "input_shape": list(x.shape),
         "input_seed": entry["input_seed"],
         "weight_seed": entry["seed"],
-        "not_in_checkpoint": {"num_heads": entry["num_heads"], "norm_eps": model.norm_eps,
-                              "reuse_norm_eps": model.cfvit.reuse_norm.eps},
+        "not_in_checkpoint": dict({"num_heads": entry["num_heads"], "norm_eps": model.norm_eps,
+                                   "reuse_norm_eps": model.cfvit.reuse_norm.eps},
+                                  **({"skip_lam": model.skip_lam, "bn_eps": cf.LV_BN_EPS} if lv else {})),
         "cfvit": model.settings(),
         "coarse_img_size": model.coarse_img_size,
         "fine_img_size": model.img_size,
@@ -574,7 +719,8 @@ def write_original_format(tasks_out, entry, model, x, final, dt):
         "important": dt["important"].tolist(),
         "min_exit_margin": entry["min_exit_margin"],
         "min_top1_margin_final": entry["min_top1_margin_final"],
-        "notes": "Same model, input and threshold as engine/src/test/resources/golden/cfvit/cf_d6_7x7 (weights "
+        "notes": LV_ORIGINAL_NOTES if lv else
+                 "Same model, input and threshold as engine/src/test/resources/golden/cfvit/cf_d6_7x7 (weights "
                  "bit-identical). The checkpoint uses CF-ViT's own names: pos_embed_list.0 (coarse) / .1 (fine), "
                  "reuse_block.0.* (LayerNorm), reuse_block.1.fc1/fc2.* (MLP), timm names otherwise; 'flop' = "
                  "[coarse, coarse + fine] GMACs of this tiny model. The input is already normalised (ImageNet "
@@ -592,33 +738,64 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", default=DEFAULT_OUT)
     ap.add_argument("--tasks-out", default=DEFAULT_TASKS_OUT)
+    ap.add_argument("--cases", default=None,
+                    help="comma-separated case names to regenerate (default: all); the other cases' entries "
+                         "in cases.json are kept from the existing file")
     args = ap.parse_args()
     torch.set_num_threads(1)
     os.makedirs(args.out, exist_ok=True)
-    photos = photo_batch(112)
-    entries, tasks_files = [], None
+    names = [c["name"] for c in CASES]
+    wanted = names if args.cases is None else args.cases.split(",")
+    require(all(n in names for n in wanted), f"unknown case in {wanted}; known: {names}")
+    old = {}
+    if args.cases is not None:
+        with open(os.path.join(args.out, "cases.json")) as f:
+            prev = json.load(f)
+        old = {e["name"]: e for e in prev["cases"]}
+        old_tasks = prev.get("original_format", {}).get("cases", {})
+    cache = {}
+
+    def photos(size, crop_pct):
+        if (size, crop_pct) not in cache:
+            cache[size, crop_pct] = photo_batch(size, crop_pct)
+        return cache[size, crop_pct]
+
+    entries, tasks_files = [], {}
     for case in CASES:
+        if case["name"] not in wanted:
+            require(case["name"] in old, f"{case['name']} not in the existing cases.json")
+            entries.append(old[case["name"]])
+            if case["name"] in ORIGINAL_FORMAT_CASES:
+                tasks_files[case["name"]] = old_tasks[case["name"]]
+            continue
         entry, model, x, final, dt = make_case(case, args.out, photos)
         entries.append(entry)
-        if case["name"] == ORIGINAL_FORMAT_CASE:
-            tasks_files = write_original_format(args.tasks_out, entry, model, x, final, dt)
+        if case["name"] in ORIGINAL_FORMAT_CASES:
+            tasks_files[case["name"]] = write_original_format(args.tasks_out, entry, model, x, final, dt)
     manifest = {
         "generator": GENERATOR,
         "torch_version": torch.__version__,
-        "notes": "CF-ViT (DeiT style) two-stage inference, ALGORITHMS.md §3.2-3.6, float32 PyTorch "
+        "notes": "CF-ViT two-stage inference, ALGORITHMS.md §3.2-3.6, float32 PyTorch "
                  "(tools/hourglass_ref/cfvit.py). Coarse image = input resized to half size, bilinear, "
                  "align_corners=True; EMA beta 0.99 over blocks 3..depth-1 (G starts at 0); K = ceil(0.5 Nc); "
                  "fine sequence = [cls + pos[0]] + 4K fine tokens (patch + reuse + pos, grouped by sub-position "
                  "f1,f2,f3,f4, importance order within) + the Nc-K unimportant coarse INPUT embeddings "
                  "(patch + coarse pos) in descending importance; exit where max softmax(coarse) >= threshold. "
                  "Margins: cut/order gaps relative = raw g gap / ema_weight_sum; exit margin = "
-                 "|max prob - threshold|; top-1 margins in logits. npy files are float32 little-endian C order.",
+                 "|max prob - threshold|; top-1 margins in logits. npy files are float32 little-endian C order. "
+                 "variant 'deit': DeiT blocks, patch conv, head(cls). variant 'lvvit' (CF-LV-ViT, §3.6 'LV-ViT-S "
+                 "differences'): conv stem (conv7x7 s2 + BN + ReLU, 2 x conv3x3 + BN + ReLU; lvvit.stem.*) then "
+                 "patch_embed.proj (kernel = stride = patch_size/2), blocks without qkv bias with (q*scale)@k^T and "
+                 "residual branches / skip_lam 2, every LayerNorm eps 1e-5; coarse logits = (head(cls) + 0.25 max "
+                 "over tokens of lvvit.aux_head(tokens)) / 1.25 (exit on their softmax), fine logits = head(cls) + "
+                 "0.25 max over the fine sequence's non-class tokens of aux_head (no /1.25).",
         "cases": entries,
-        "original_format": {"case": ORIGINAL_FORMAT_CASE, "files": tasks_files},
+        "original_format": {"cases": tasks_files},
     }
     write_json(os.path.join(args.out, "cases.json"), manifest)
     total = sum(sum(e["files"].values()) for e in entries) + os.path.getsize(os.path.join(args.out, "cases.json"))
-    print(f"total {total / 1e6:.2f} MB in {args.out}; {sum(tasks_files.values()) / 1e6:.2f} MB in {args.tasks_out}")
+    tasks_total = sum(sum(f.values()) for f in tasks_files.values())
+    print(f"total {total / 1e6:.2f} MB in {args.out}; {tasks_total / 1e6:.2f} MB in {args.tasks_out}")
 
 
 if __name__ == "__main__":

@@ -87,14 +87,20 @@ public final class ReductionTrace implements TokenReducer {
 
     /** {@link #gflops} for given token counts (use the same count twice for an unreduced model). */
     public static double encoderGflops(VitConfig model, int[] attentionTokens, int[] mlpTokens) {
-        double d = model.embedDim();
-        double h = model.mlpHidden();
         double p = model.patchSize();
         int patches = model.gridHeight() * model.gridWidth();
         if (attentionTokens.length > 0) {
             patches = attentionTokens[0] - model.prefixTokens();
         }
-        double flops = 2.0 * patches * model.inChannels() * p * p * d;
+        return 2.0 * patches * model.inChannels() * p * p * model.embedDim() / 1e9
+                + blockGflops(model, attentionTokens, mlpTokens);
+    }
+
+    /** {@link #encoderGflops} without the patch embedding: the blocks' products alone. */
+    public static double blockGflops(VitConfig model, int[] attentionTokens, int[] mlpTokens) {
+        double d = model.embedDim();
+        double h = model.mlpHidden();
+        double flops = 0;
         for (int i = 0; i < attentionTokens.length; i++) {
             double ta = attentionTokens[i];
             double tm = mlpTokens[i];

@@ -10,6 +10,7 @@ import dev.hourglass.backend.Buffer;
 import dev.hourglass.backend.LinearWeights;
 import dev.hourglass.backend.WeightStore;
 import dev.hourglass.ops.Epilogue;
+import dev.hourglass.tensor.Tensor;
 
 /**
  * One pre-LayerNorm transformer block in timm's layout ({@code norm1}, {@code attn.qkv}, {@code attn.proj},
@@ -54,6 +55,17 @@ public final class TransformerBlock {
      */
     public static TransformerBlock load(WeightStore store, TensorLookup names, String prefix, int dim, int hidden,
                                         int heads, boolean qkvBias, float eps) throws IOException {
+        return load(store, names, prefix, dim, hidden, heads, qkvBias, eps, 1f);
+    }
+
+    /**
+     * {@link #load(WeightStore, TensorLookup, String, int, int, int, boolean, float)} with both residual branches
+     * multiplied by {@code residualScale} (LV-ViT's {@code 1 / skip_lam}), folded into {@code attn.proj} and
+     * {@code mlp.fc2}: exact when the scale is a power of two.
+     */
+    public static TransformerBlock load(WeightStore store, TensorLookup names, String prefix, int dim, int hidden,
+                                        int heads, boolean qkvBias, float eps, float residualScale)
+            throws IOException {
         if (heads < 1 || dim % heads != 0) {
             throw new IllegalArgumentException("width " + dim + " does not split into " + heads + " heads");
         }
@@ -62,15 +74,26 @@ public final class TransformerBlock {
                 store.constant(names.tensor(prefix + "norm1.bias", dim)),
                 store.linear(names.tensor(prefix + "attn.qkv.weight", 3L * dim, dim),
                         qkvBias ? names.tensor(prefix + "attn.qkv.bias", 3L * dim) : null),
-                store.linear(names.tensor(prefix + "attn.proj.weight", dim, dim),
-                        names.tensor(prefix + "attn.proj.bias", dim)),
+                store.linear(scaled(names.tensor(prefix + "attn.proj.weight", dim, dim), residualScale),
+                        scaled(names.tensor(prefix + "attn.proj.bias", dim), residualScale)),
                 store.constant(names.tensor(prefix + "norm2.weight", dim)),
                 store.constant(names.tensor(prefix + "norm2.bias", dim)),
                 store.linear(names.tensor(prefix + "mlp.fc1.weight", hidden, dim),
                         names.tensor(prefix + "mlp.fc1.bias", hidden)),
-                store.linear(names.tensor(prefix + "mlp.fc2.weight", dim, hidden),
-                        names.tensor(prefix + "mlp.fc2.bias", dim)),
+                store.linear(scaled(names.tensor(prefix + "mlp.fc2.weight", dim, hidden), residualScale),
+                        scaled(names.tensor(prefix + "mlp.fc2.bias", dim), residualScale)),
                 dim, hidden, heads, eps);
+    }
+
+    private static Tensor scaled(Tensor t, float scale) {
+        if (scale == 1f) {
+            return t;
+        }
+        float[] v = t.toFloatArray();
+        for (int i = 0; i < v.length; i++) {
+            v[i] *= scale;
+        }
+        return Tensor.ofFloats(v, t.shape());
     }
 
     /** Runs the block in place on {@code x}, {@code [batch, tokens, dim]}: {@link #attend}, then {@link #mlp}. */

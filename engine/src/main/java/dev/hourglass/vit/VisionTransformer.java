@@ -11,6 +11,7 @@ import dev.hourglass.backend.Backend;
 import dev.hourglass.backend.Buffer;
 import dev.hourglass.backend.LinearWeights;
 import dev.hourglass.backend.WeightStore;
+import dev.hourglass.ops.Convolution;
 import dev.hourglass.ops.Epilogue;
 import dev.hourglass.ops.Resize;
 import dev.hourglass.reduce.TokenReducer;
@@ -29,9 +30,11 @@ import dev.hourglass.tensor.Tensor;
  */
 public final class VisionTransformer implements AutoCloseable {
     private final VitConfig config;
+    private final VitVariant variant;
     private final Backend backend;
     private final WeightStore store;
     private final LinearWeights patchEmbed;
+    private final ConvStem stem;
     private final Buffer prefix;
     private final float[] trainedPositions;
     private final Map<Long, Buffer> positionsByGrid = new ConcurrentHashMap<>();
@@ -41,18 +44,26 @@ public final class VisionTransformer implements AutoCloseable {
     private final LinearWeights head;
     private final LinearWeights headDist;
 
-    private VisionTransformer(VitConfig config, TensorSource weights, Backend backend, WeightStore store)
-            throws IOException {
+    private VisionTransformer(VitConfig config, VitVariant variant, TensorSource weights, Backend backend,
+                              WeightStore store) throws IOException {
         this.config = config;
+        this.variant = variant;
         this.backend = backend;
         this.store = store;
         TimmVitNames names = new TimmVitNames(weights, config);
         int d = config.embedDim();
 
-        Tensor conv = names.tensor("patch_embed.proj.weight",
-                d, config.inChannels(), config.patchSize(), config.patchSize());
-        patchEmbed = store.linear(conv.reshape(d, (long) config.inChannels() * config.patchSize() * config.patchSize()),
-                names.tensor("patch_embed.proj.bias", d));
+        if (variant.stem() == VitVariant.Stem.LVVIT) {
+            stem = ConvStem.lvvit(store, weights, names, config.inChannels(), d, config.patchSize());
+            patchEmbed = null;
+        } else {
+            Tensor conv = names.tensor("patch_embed.proj.weight",
+                    d, config.inChannels(), config.patchSize(), config.patchSize());
+            patchEmbed = store.linear(conv.reshape(d,
+                    (long) config.inChannels() * config.patchSize() * config.patchSize()),
+                    names.tensor("patch_embed.proj.bias", d));
+            stem = null;
+        }
 
         float[] prefixValues = new float[config.prefixTokens() * d];
         if (config.classToken()) {
@@ -69,7 +80,7 @@ public final class VisionTransformer implements AutoCloseable {
         List<TransformerBlock> list = new ArrayList<>(config.depth());
         for (int i = 0; i < config.depth(); i++) {
             list.add(TransformerBlock.load(store, names, "blocks." + i + ".", d, config.mlpHidden(),
-                    config.numHeads(), config.qkvBias(), config.normEps()));
+                    config.numHeads(), config.qkvBias(), config.normEps(), 1f / variant.skipLam()));
         }
         blocks = List.copyOf(list);
         normWeight = store.constant(names.tensor("norm.weight", d));
@@ -94,12 +105,23 @@ public final class VisionTransformer implements AutoCloseable {
      * @throws IOException if a tensor is missing or has the wrong shape (the message names it)
      */
     public static VisionTransformer create(VitConfig config, TensorSource weights, Backend backend) throws IOException {
+        return create(config, VitVariant.TIMM, weights, backend);
+    }
+
+    /**
+     * {@link #create(VitConfig, TensorSource, Backend)} for a family that changes the stem or the residual scale (LV-ViT).
+     *
+     * @throws IOException if a tensor is missing or has the wrong shape (the message names it)
+     */
+    public static VisionTransformer create(VitConfig config, VitVariant variant, TensorSource weights, Backend backend)
+            throws IOException {
         Objects.requireNonNull(config, "config");
+        Objects.requireNonNull(variant, "variant");
         Objects.requireNonNull(weights, "weights");
         Objects.requireNonNull(backend, "backend");
         WeightStore store = backend.newWeightStore();
         try {
-            return new VisionTransformer(config, weights, backend, store);
+            return new VisionTransformer(config, variant, weights, backend, store);
         } catch (IOException | RuntimeException | Error e) {
             store.close();
             throw e;
@@ -112,6 +134,19 @@ public final class VisionTransformer implements AutoCloseable {
 
     public Backend backend() {
         return backend;
+    }
+
+    public VitVariant variant() {
+        return variant;
+    }
+
+    /** Multiply-adds x 2 of the patch embedding (the stem and projection) of one {@code height x width} image. */
+    public double patchEmbeddingFlops(int height, int width) {
+        if (stem != null) {
+            return stem.flops(height, width);
+        }
+        int p = config.patchSize();
+        return 2.0 * (height / p) * (width / p) * config.inChannels() * p * p * config.embedDim();
     }
 
     /** Bytes of prepared weights the backend holds for this model. */
@@ -293,6 +328,14 @@ public final class VisionTransformer implements AutoCloseable {
             int p = config.patchSize();
             int patches = (h / p) * (w / p);
             int d = config.embedDim();
+            if (stem != null) {
+                float[] nhwc = Convolution.toChannelsLast(images.toFloatArray(), batch, c, h, w);
+                Buffer pixels = backend.upload(nhwc, 0, nhwc.length);
+                owned.add(pixels);
+                Buffer embedded = scratch((long) batch * patches * d);
+                stem.run(backend, pixels, batch, h, w, embedded);
+                return embedded;
+            }
             Buffer pixels = backend.upload(images);
             owned.add(pixels);
             Buffer patchRows = scratch((long) batch * patches * c * p * p);

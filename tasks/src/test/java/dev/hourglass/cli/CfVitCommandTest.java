@@ -21,10 +21,10 @@ class CfVitCommandTest {
     private static final ObjectMapper JSON = new ObjectMapper();
     @Test
     void classifyReportsEachImagesStageAndTheGflops(@TempDir Path tmp) throws IOException {
-        JsonNode e = CfVitFixture.expected();
+        JsonNode e = CfVitFixture.DEIT.expected();
         Path logits = tmp.resolve("logits.npy");
-        CliRunner r = CliRunner.run("classify", "--model", CfVitFixture.CHECKPOINT.toString(), "--heads", "4",
-                "--input-tensor", CfVitFixture.INPUT.toString(), "--reduce",
+        CliRunner r = CliRunner.run("classify", "--model", CfVitFixture.DEIT.checkpoint().toString(), "--heads", "4",
+                "--input-tensor", CfVitFixture.DEIT.input().toString(), "--reduce",
                 "cfvit:threshold=" + e.get("threshold"), "--json", "--threads", "1", "--save-logits",
                 logits.toString());
         assertEquals(0, r.exitCode(), r.err());
@@ -54,7 +54,7 @@ class CfVitCommandTest {
             }
         }
         javax.imageio.ImageIO.write(rgb, "png", image.toFile());
-        CliRunner r = CliRunner.run("classify", "--model", CfVitFixture.CHECKPOINT.toString(), "--heads", "4", "--image",
+        CliRunner r = CliRunner.run("classify", "--model", CfVitFixture.DEIT.checkpoint().toString(), "--heads", "4", "--image",
                 image.toString(), "--reduce", "cfvit:threshold=1", "--out", tmp.resolve("pictures").toString(),
                 "--threads", "1");
         assertEquals(0, r.exitCode(), r.err());

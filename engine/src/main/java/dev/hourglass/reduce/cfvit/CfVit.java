@@ -42,6 +42,11 @@ import dev.hourglass.vit.VitConfig;
  * to free the weights.
  */
 public final class CfVit implements AutoCloseable {
+    /** LV-ViT's weight of the token-labelling maximum in CF-ViT's output. */
+    static final float AUX_WEIGHT = 0.25f;
+    /** CF-ViT divides the coarse stage's LV-ViT logits by 1 + {@link #AUX_WEIGHT}; not the fine stage's. */
+    static final float COARSE_AUX_DIVISOR = 1.25f;
+
     private final VisionTransformer model;
     private final CfVitSettings settings;
     private final Backend backend;
@@ -51,6 +56,7 @@ public final class CfVit implements AutoCloseable {
     private final Buffer reuseNormBias;
     private final LinearWeights reuseFc1;
     private final LinearWeights reuseFc2;
+    private final LinearWeights auxHead;
 
     private CfVit(VisionTransformer model, CfVitSettings settings, WeightStore store, TensorLookup names)
             throws IOException {
@@ -68,6 +74,8 @@ public final class CfVit implements AutoCloseable {
                 names.tensor("cfvit.reuse_mlp.fc1.bias", settings.reuseHidden()));
         this.reuseFc2 = store.linear(names.tensor("cfvit.reuse_mlp.fc2.weight", d, settings.reuseHidden()),
                 names.tensor("cfvit.reuse_mlp.fc2.bias", d));
+        this.auxHead = settings.auxHead() ? store.linear(names.tensor("lvvit.aux_head.weight", c.numClasses(), d),
+                names.tensor("lvvit.aux_head.bias", c.numClasses())) : null;
     }
 
     /**
@@ -86,7 +94,7 @@ public final class CfVit implements AutoCloseable {
             throw new IOException(weights.path().getFileName() + ": CF-ViT needs a class token and no distillation"
                     + " token");
         }
-        VisionTransformer model = VisionTransformer.create(config, weights, backend);
+        VisionTransformer model = VisionTransformer.create(config, settings.backbone(), weights, backend);
         WeightStore store = backend.newWeightStore();
         try {
             return new CfVit(model, settings, store, TensorLookup.of(weights, "needed by CF-ViT"));
@@ -165,6 +173,9 @@ public final class CfVit implements AutoCloseable {
             TokenState out = pass.blocks(embedded, 0, c.depth(), ema);
             coarseLogits = pass.classHead(out).toFloatArray();
             TokenState normed = pass.finalNorm(out);
+            if (auxHead != null) {
+                coarseLogits = withAuxHead(pass, normed, coarseLogits, COARSE_AUX_DIVISOR);
+            }
             float[] all = new float[batch * coarseTokens * d];
             backend.download(normed.data(), 0, all, 0, all.length);
             for (int b = 0; b < batch; b++) {
@@ -203,26 +214,60 @@ public final class CfVit implements AutoCloseable {
     }
 
     /**
-     * Encoder GFLOPs of one image (multiply-adds counted as two, as {@link ReductionTrace#gflops}): the coarse stage
-     * alone, or the coarse stage, the reuse block and the fine stage.
+     * GFLOPs of one image (multiply-adds counted as two, as {@link ReductionTrace#gflops}: the patch embedding and the
+     * blocks' products, plus LV-ViT's token-labelling head over every token where the model has one): the coarse
+     * stage alone, or the coarse stage, the reuse block and the fine stage. The fine stage's patch embedding covers
+     * the whole fine image, though only 4K of its patches enter the blocks.
      */
     public double gflops(boolean fine) {
-        VitConfig c = model.config();
         int nc = settings.coarseGrid() * settings.coarseGrid();
-        int coarseTokens = 1 + nc;
-        double coarse = ReductionTrace.encoderGflops(c, repeat(coarseTokens, c.depth()),
-                repeat(coarseTokens, c.depth()));
+        double coarse = stageGflops(coarseSize(), 1 + nc);
         if (!fine) {
             return coarse;
         }
         int k = settings.splitTokens();
-        int seqTokens = 1 + 4 * k + (nc - k);
-        double reuse = 2.0 * nc * c.embedDim() * settings.reuseHidden() * 2 / 1e9;
-        // The fine stage's patch embedding covers every fine patch, though only 4K of them enter the blocks.
-        double finePatchEmbedding = 2.0 * (settings.fineGrid() * settings.fineGrid() - (seqTokens - 1))
-                * c.inChannels() * c.patchSize() * c.patchSize() * c.embedDim() / 1e9;
-        return coarse + reuse + finePatchEmbedding + ReductionTrace.encoderGflops(c, repeat(seqTokens, c.depth()),
-                repeat(seqTokens, c.depth()));
+        double reuse = 2.0 * nc * model.config().embedDim() * settings.reuseHidden() * 2 / 1e9;
+        return coarse + reuse + stageGflops(fineSize(), 1 + 4 * k + (nc - k));
+    }
+
+    /** {@link #gflops} of the fine model run alone on every fine token (no coarse stage): the reference. */
+    public double plainFineGflops() {
+        return stageGflops(fineSize(), 1 + settings.fineGrid() * settings.fineGrid());
+    }
+
+    private double stageGflops(int imageSize, int tokens) {
+        VitConfig c = model.config();
+        double aux = auxHead == null ? 0 : 2.0 * (tokens - 1) * c.embedDim() * c.numClasses() / 1e9;
+        return model.patchEmbeddingFlops(imageSize, imageSize) / 1e9
+                + ReductionTrace.blockGflops(c, repeat(tokens, c.depth()), repeat(tokens, c.depth())) + aux;
+    }
+
+    /**
+     * LV-ViT's token-labelling output as CF-ViT computes it: {@code head(cls) + 0.25 * max over the patch tokens of
+     * aux_head(token)}, divided by {@code divisor} (1.25 on the coarse stage, 1 on the fine one: the original divides
+     * only the coarse logits, so the two stages' scales differ; the arg max does not care, the exit probability is the
+     * coarse one's). In float, in that order.
+     */
+    private float[] withAuxHead(VisionTransformer.Pass pass, TokenState normed, float[] clsLogits, float divisor) {
+        int batch = normed.batch();
+        int tokens = normed.count();
+        int classes = model.config().numClasses();
+        int rows = batch * tokens;
+        Buffer aux = pass.scratch((long) rows * classes);
+        backend.linear(normed.data(), 0, rows, auxHead, aux, 0, Epilogue.NONE);
+        float[] all = new float[rows * classes];
+        backend.download(aux, 0, all, 0, all.length);
+        float[] out = new float[batch * classes];
+        for (int b = 0; b < batch; b++) {
+            for (int j = 0; j < classes; j++) {
+                float max = Float.NEGATIVE_INFINITY;
+                for (int t = 1; t < tokens; t++) {
+                    max = Math.max(max, all[(b * tokens + t) * classes + j]);
+                }
+                out[b * classes + j] = (clsLogits[b * classes + j] + AUX_WEIGHT * max) / divisor;
+            }
+        }
+        return out;
     }
 
     /** The fine stage for the images in {@code goOn}. */
@@ -311,6 +356,9 @@ public final class CfVit implements AutoCloseable {
             TokenState state = fineEmbedded.reduced(TokenSequence.withoutGrid(seq, n, seqTokens, d, 1), null, null);
             TokenState out = pass.blocks(state, 0, c.depth(), TokenReducer.NONE);
             float[] logits = pass.classHead(out).toFloatArray();
+            if (auxHead != null) {
+                logits = withAuxHead(pass, pass.finalNorm(out), logits, 1f);
+            }
             for (int i = 0; i < n; i++) {
                 System.arraycopy(logits, i * classes, fineLogits, goOn.get(i) * classes, classes);
             }

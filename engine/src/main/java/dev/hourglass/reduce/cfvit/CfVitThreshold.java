@@ -42,7 +42,8 @@ public record CfVitThreshold(double threshold) implements ReductionMethod {
 
     @Override
     public Map<String, Object> settings() {
-        return Map.of("threshold", threshold);
+        // Parsed as a float (as PyTorch compares a float32 probability with it): shown as that float's shortest form.
+        return Map.of("threshold", (float) threshold);
     }
 
     /** Refuses nothing here: whether the model is a CF-ViT checkpoint is for the classifier to say. */
@@ -58,7 +59,7 @@ public record CfVitThreshold(double threshold) implements ReductionMethod {
 
     @Override
     public String spec() {
-        return "cfvit:threshold=" + threshold;
+        return "cfvit:threshold=" + (float) threshold;
     }
 
     @Override

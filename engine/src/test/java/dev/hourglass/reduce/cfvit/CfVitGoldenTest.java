@@ -20,6 +20,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 import com.fasterxml.jackson.databind.JsonNode;
 
 import dev.hourglass.backend.cpu.CpuBackend;
+import dev.hourglass.ops.Resize;
 import dev.hourglass.safetensors.SafetensorsFile;
 import dev.hourglass.tensor.Npy;
 import dev.hourglass.tensor.Tensor;
@@ -30,7 +31,8 @@ import dev.hourglass.vit.VitConfig;
 /**
  * CF-ViT's coarse-to-fine inference against a PyTorch reference written from the paper and ALGORITHMS.md §3
  * ({@code tools/hourglass_ref/cfvit.py}, fixtures from {@code tools/make_cfvit_fixtures.py}): tiny models with every
- * weight random, depth 6 and 12, 7x7 and 9x9 coarse grids, real photos, thresholds that split each batch. The coarse
+ * weight random, depth 6 and 12, 7x7 and 9x9 coarse grids, DeiT and LV-ViT (convolutional stem, skip_lam, token-labelling
+ * head), real photos, thresholds that split each batch. The coarse
  * input, coarse logits, global class attention, the re-split tokens (as sets), fine logits, exit decisions and final
  * logits must all match, logits within 1e-4.
  */
@@ -70,6 +72,23 @@ class CfVitGoldenTest {
         throw new IllegalArgumentException(name);
     }
 
+    /** The fine model's configuration from the transformer's tensors (the CF-ViT extras are CfVit's to read). */
+    private static VitConfig deitConfig(SafetensorsFile weights, JsonNode config, String name) throws IOException {
+        java.util.Map<String, dev.hourglass.tensor.Shape> shapes = new java.util.LinkedHashMap<>();
+        weights.tensors().stream().filter(t -> !t.name().startsWith("cfvit."))
+                .forEach(t -> shapes.put(t.name(), t.shape()));
+        return TimmVitConfig.infer(shapes, TimmVitConfig.hints(config), name).config();
+    }
+
+    /** LV-ViT's stem is not timm's: its configuration comes from the fixture's model arguments. */
+    private static VitConfig lvvitConfig(JsonNode a, int classes) {
+        int d = a.get("embed_dim").asInt();
+        int size = a.get("img_size").asInt();
+        return new VitConfig(size, size, a.get("patch_size").asInt(), 3, d, a.get("depth").asInt(),
+                a.get("num_heads").asInt(), (int) (a.get("mlp_ratio").asDouble() * d), a.get("qkv_bias").asBoolean(),
+                true, false, classes, (float) a.get("norm_eps").asDouble(), Resize.Mode.BICUBIC, true);
+    }
+
     @ParameterizedTest(name = "{0}")
     @MethodSource("cases")
     void everyStageMatchesPyTorch(String name) throws IOException {
@@ -79,12 +98,11 @@ class CfVitGoldenTest {
         double threshold = c.get("threshold").asDouble();
         JsonNode config = Fixtures.json(dir.resolve("config.json"));
         try (SafetensorsFile weights = SafetensorsFile.open(dir.resolve("model.safetensors"))) {
-            // The fine model's configuration from the transformer's tensors (the CF-ViT extras are CfVit's to read).
-            java.util.Map<String, dev.hourglass.tensor.Shape> shapes = new java.util.LinkedHashMap<>();
-            weights.tensors().stream().filter(t -> !t.name().startsWith("cfvit."))
-                    .forEach(t -> shapes.put(t.name(), t.shape()));
-            VitConfig vit = TimmVitConfig.infer(shapes, TimmVitConfig.hints(config), name).config();
-            CfVitSettings settings = CfVitSettings.read(config.get("cfvit"), name);
+            boolean lvvit = c.path("variant").asText("deit").equals("lvvit");
+            VitConfig vit = lvvit ? lvvitConfig(config.get("model_args"), config.get("num_classes").asInt())
+                    : deitConfig(weights, config, name);
+            CfVitSettings settings = CfVitSettings.read(config.get("cfvit"), lvvit, name);
+            assertEquals(lvvit, settings.auxHead(), name + ": LV-ViT's token-labelling head");
             try (CfVit model = CfVit.create(vit, settings, weights, backend)) {
                 int batch = input.shape().intDim(0);
                 assertClose(name + " coarse input", Npy.read(dir.resolve("coarse_input.npy")).toFloatArray(),

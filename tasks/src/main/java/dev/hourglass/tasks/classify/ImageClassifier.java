@@ -52,7 +52,7 @@ import dev.hourglass.vit.VitConfig;
  */
 public final class ImageClassifier implements AutoCloseable {
     /** Model families this class runs. */
-    private static final java.util.Set<String> CLASSIFIERS = java.util.Set.of("vit", "deit", "cfvit");
+    private static final java.util.Set<String> CLASSIFIERS = java.util.Set.of("vit", "deit", "cfvit", "lvvit");
 
     private final String name;
     private final Backend backend;
@@ -166,8 +166,9 @@ public final class ImageClassifier implements AutoCloseable {
         List<String> labels = Labels.of(config.labels(), vit.numClasses(), name);
         BackendChoice backend = Backends.open(options.backend(), options.threads());
         try {
-            if (config.family().equals("cfvit")) {
-                CfVit cf = CfVit.create(vit, CfVitSettings.read(config.decoder(), name), weights, backend.backend());
+            if (config.family().equals("cfvit") || config.family().equals("lvvit")) {
+                CfVit cf = CfVit.create(vit, CfVitSettings.read(config.decoder(), config.family().equals("lvvit"),
+                        name), weights, backend.backend());
                 return new ImageClassifier(name, backend, cf.model(), cf, preprocessing, labels);
             }
             VisionTransformer model = VisionTransformer.create(vit, weights, backend.backend());
@@ -275,10 +276,7 @@ public final class ImageClassifier implements AutoCloseable {
         for (double g : r.gflops()) {
             sum += g;
         }
-        int[] full = new int[config.depth()];
-        java.util.Arrays.fill(full, config.prefixTokens() + s.fineGrid() * s.fineGrid());
-        return new Reduced(r.logits(), tokens, sum / r.gflops().length, ReductionTrace.encoderGflops(config, full,
-                full), r);
+        return new Reduced(r.logits(), tokens, sum / r.gflops().length, cfvit.plainFineGflops(), r);
     }
 
     /** An image as the model's input: {@code [1, 3, height, width]}. */

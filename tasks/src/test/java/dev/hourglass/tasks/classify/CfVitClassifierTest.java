@@ -7,8 +7,10 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
+import java.util.List;
 
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
@@ -19,14 +21,20 @@ import dev.hourglass.tensor.Tensor;
 
 /**
  * A CF-ViT checkpoint in CF-ViT's own {@code .pth} layout, read through the converter, runs coarse to fine through
- * {@link ImageClassifier} with the PyTorch reference's stages and final logits ({@code tools/make_cfvit_fixtures.py}; the same model as the engine's {@code cf_d6_7x7} case).
+ * {@link ImageClassifier} with the PyTorch reference's stages and logits ({@code tools/make_cfvit_fixtures.py}; the same
+ * models as the engine's {@code cf_d6_7x7} and {@code lv_d6_7x7} cases): CF-DeiT and CF-LV-ViT.
  */
 class CfVitClassifierTest {
-    @Test
-    void theOriginalCheckpointRunsCoarseToFineAsThePyTorchReferenceDoes() throws IOException {
-        JsonNode e = CfVitFixture.expected();
-        Tensor input = Npy.read(CfVitFixture.INPUT);
-        try (ImageClassifier c = ImageClassifier.load(CfVitFixture.CHECKPOINT, new ClassifierOptions(1),
+    static List<CfVitFixture> checkpoints() {
+        return List.of(CfVitFixture.DEIT, CfVitFixture.LVVIT);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("checkpoints")
+    void theOriginalCheckpointRunsCoarseToFineAsThePyTorchReferenceDoes(CfVitFixture f) throws IOException {
+        JsonNode e = f.expected();
+        Tensor input = Npy.read(f.input());
+        try (ImageClassifier c = ImageClassifier.load(f.checkpoint(), new ClassifierOptions(1),
                 new ConvertOptions(null, 4, null))) {
             assertNotNull(c.coarseToFine(), "a CF-ViT checkpoint runs coarse to fine");
             ImageClassifier.Reduced r = c.logits(input, Reductions.parse("cfvit:threshold=" + e.get("threshold")));
@@ -47,6 +55,7 @@ class CfVitClassifierTest {
             for (boolean fine : allFine.coarseToFine().fine()) {
                 assertTrue(fine, "threshold 1 sends every image to the fine stage");
             }
+            assertArrayEquals(CfVitFixture.flat(e.get("fine_logits")), allFine.logits().toFloatArray(), 1e-4f);
         }
     }
 }

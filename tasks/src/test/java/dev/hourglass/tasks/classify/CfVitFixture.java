@@ -7,18 +7,31 @@ import java.nio.file.Path;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
-/** The CF-ViT checkpoint in CF-ViT's own layout and PyTorch's answers for it ({@code tools/make_cfvit_fixtures.py}). */
-public final class CfVitFixture {
+/**
+ * A CF-ViT checkpoint in CF-ViT's own layout and PyTorch's answers for it ({@code tools/make_cfvit_fixtures.py}):
+ * {@link #DEIT} ({@code cf_d6_7x7}, CF-DeiT) or {@link #LVVIT} ({@code lv_d6_7x7}, CF-LV-ViT).
+ *
+ * @param name       the case, the files' common prefix
+ * @param checkpoint the {@code .pth}
+ * @param input      the normalised input batch
+ */
+public record CfVitFixture(String name, Path checkpoint, Path input) {
     public static final Path DIR = Path.of("src/test/resources/golden/cfvit");
-    public static final Path CHECKPOINT = DIR.resolve("cf_d6_7x7.pth");
-    public static final Path INPUT = DIR.resolve("cf_d6_7x7.input.npy");
+    public static final CfVitFixture DEIT = of("cf_d6_7x7");
+    public static final CfVitFixture LVVIT = of("lv_d6_7x7");
 
-    private CfVitFixture() {
+    private static CfVitFixture of(String name) {
+        return new CfVitFixture(name, DIR.resolve(name + ".pth"), DIR.resolve(name + ".input.npy"));
     }
 
-    /** {@code cf_d6_7x7.expected.json}: threshold, stages, coarse and final logits. */
-    public static JsonNode expected() throws IOException {
-        return new ObjectMapper().readTree(Files.readString(DIR.resolve("cf_d6_7x7.expected.json")));
+    /** {@code NAME.expected.json}: threshold, stages, coarse and final logits. */
+    public JsonNode expected() throws IOException {
+        return new ObjectMapper().readTree(Files.readString(DIR.resolve(name + ".expected.json")));
+    }
+
+    @Override
+    public String toString() {
+        return name;
     }
 
     /** A JSON array of rows as one float array, row after row. */
