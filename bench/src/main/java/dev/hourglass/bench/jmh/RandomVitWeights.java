@@ -34,7 +34,9 @@ public final class RandomVitWeights implements TensorSource {
         /** small biases, so that the bias path is exercised. */
         BIAS,
         /** LayerNorm gain: 1 plus a little noise. */
-        NORM_GAIN
+        NORM_GAIN,
+        /** A convolution's weight: std 1 / sqrt(fan in), fan in = the product of all but the first dimension. */
+        CONV
     }
 
     private record Entry(TensorInfo info, Init init) {
@@ -93,6 +95,53 @@ public final class RandomVitWeights implements TensorSource {
         offset += bytes;
     }
 
+    /**
+     * Adds CF-ViT's tensors ({@code cfvit.pos_embed_coarse} for a {@code coarseGrid x coarseGrid} grid after the class
+     * token, the reuse block's LayerNorm and MLP of hidden width {@code reuseHidden}), as the converter names them.
+     *
+     * @return this
+     */
+    public RandomVitWeights withCfVit(int coarseGrid, int embedDim, int reuseHidden) {
+        add("cfvit.pos_embed_coarse", Init.WEIGHT, 1, 1 + (long) coarseGrid * coarseGrid, embedDim);
+        add("cfvit.reuse_norm.weight", Init.NORM_GAIN, embedDim);
+        add("cfvit.reuse_norm.bias", Init.BIAS, embedDim);
+        add("cfvit.reuse_mlp.fc1.weight", Init.WEIGHT, reuseHidden, embedDim);
+        add("cfvit.reuse_mlp.fc1.bias", Init.BIAS, reuseHidden);
+        add("cfvit.reuse_mlp.fc2.weight", Init.WEIGHT, embedDim, reuseHidden);
+        add("cfvit.reuse_mlp.fc2.bias", Init.BIAS, embedDim);
+        return this;
+    }
+
+    /**
+     * Replaces the patch embedding with LV-ViT's convolutional stem of width {@code stemChannels} (three
+     * convolutions with BatchNorm, then {@code patch_embed.proj} with kernel {@code patchSize / 2}) and adds its
+     * token-labelling head {@code lvvit.aux_head}, as the converter names them. BatchNorm's running variance is near 1.
+     *
+     * @return this
+     */
+    public RandomVitWeights withLvVitStem(int stemChannels, int inChannels, int embedDim, int patchSize,
+                                          int numClasses) {
+        entries.remove("patch_embed.proj.weight");
+        entries.remove("patch_embed.proj.bias");
+        long c = stemChannels;
+        // A convolution's weights at a fan-in-scaled size (std about 1/sqrt(fan in)), so the stem keeps its scale.
+        add("lvvit.stem.conv1.weight", Init.CONV, c, inChannels, 7, 7);
+        add("lvvit.stem.conv2.weight", Init.CONV, c, c, 3, 3);
+        add("lvvit.stem.conv3.weight", Init.CONV, c, c, 3, 3);
+        for (int i = 1; i <= 3; i++) {
+            String bn = "lvvit.stem.bn" + i + ".";
+            add(bn + "weight", Init.NORM_GAIN, c);
+            add(bn + "bias", Init.BIAS, c);
+            add(bn + "running_mean", Init.BIAS, c);
+            add(bn + "running_var", Init.NORM_GAIN, c);
+        }
+        add("patch_embed.proj.weight", Init.CONV, embedDim, c, patchSize / 2, patchSize / 2);
+        add("patch_embed.proj.bias", Init.BIAS, embedDim);
+        add("lvvit.aux_head.weight", Init.WEIGHT, numClasses, embedDim);
+        add("lvvit.aux_head.bias", Init.BIAS, numClasses);
+        return this;
+    }
+
     /** Parameters in all tensors. */
     public long parameterCount() {
         return entries.values().stream().mapToLong(e -> e.info().shape().elementCount()).sum();
@@ -131,6 +180,7 @@ public final class RandomVitWeights implements TensorSource {
             case WEIGHT -> 0.02 * Math.sqrt(3);
             case BIAS -> 0.02;
             case NORM_GAIN -> 0.1;
+            case CONV -> Math.sqrt(3.0 * shape.dim(0) / shape.elementCount());
         };
         double base = e.init() == Init.NORM_GAIN ? 1 : 0;
         for (int i = 0; i < v.length; i++) {

@@ -150,8 +150,8 @@ public final class ImageClassifier implements AutoCloseable {
     private static ImageClassifier create(String name, ModelConfig config, TensorSource weights,
                                           ClassifierOptions options) throws IOException {
         if (!CLASSIFIERS.contains(config.family())) {
-            throw new IOException(name + " is a " + config.family() + " model; classification runs ViT and DeiT"
-                    + " classifiers");
+            throw new IOException(name + " is a " + config.family() + " model; classification runs ViT, DeiT and"
+                    + " CF-ViT classifiers");
         }
         VitConfig vit = config.encoder();
         if (vit.numClasses() == 0 || !vit.classToken()) {
