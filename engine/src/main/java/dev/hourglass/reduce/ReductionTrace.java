@@ -15,12 +15,14 @@ import dev.hourglass.vit.VitConfig;
 public final class ReductionTrace implements TokenReducer {
     private final TokenReducer inner;
     private final int[] attentionTokens;
+    private final int[] queryTokens;
     private final int[] mlpTokens;
     private final int[] tokensAfterBlock;
 
     public ReductionTrace(TokenReducer inner, int depth) {
         this.inner = inner;
         this.attentionTokens = new int[depth];
+        this.queryTokens = new int[depth];
         this.mlpTokens = new int[depth];
         this.tokensAfterBlock = new int[depth];
     }
@@ -28,7 +30,9 @@ public final class ReductionTrace implements TokenReducer {
     @Override
     public AttentionOptions attention(int block, TokenState state) {
         attentionTokens[block] = state.count();
-        return inner.attention(block, state);
+        AttentionOptions options = inner.attention(block, state);
+        queryTokens[block] = options.queries(state.count());
+        return options;
     }
 
     @Override
@@ -70,6 +74,11 @@ public final class ReductionTrace implements TokenReducer {
         return attentionTokens.clone();
     }
 
+    /** Tokens per image whose queries each block's attention computes (fewer than entered under Patch Slimming). */
+    public int[] queryTokens() {
+        return queryTokens.clone();
+    }
+
     /** Tokens per image entering each block's MLP. */
     public int[] mlpTokens() {
         return mlpTokens.clone();
@@ -77,12 +86,19 @@ public final class ReductionTrace implements TokenReducer {
 
     /**
      * Multiply-adds counted as two FLOPs, per image, of the encoder as traced: the patch embedding and, per block, the
-     * qkv, attention (q k^T and p v), projection and MLP products at the token counts each ran on. LayerNorms,
+     * qkv (every token entering), attention (q k^T and p v: queries x keys), projection (queries) and MLP products at
+     * the token counts each ran on. LayerNorms,
      * softmax, GELU, the head and the reduction's own work (matching, clustering) are left out, as fvcore and ToMe's
      * tables leave them out. In GFLOPs.
      */
     public double gflops(VitConfig model) {
-        return encoderGflops(model, attentionTokens, mlpTokens);
+        int patches = model.gridHeight() * model.gridWidth();
+        if (attentionTokens.length > 0) {
+            patches = attentionTokens[0] - model.prefixTokens();
+        }
+        double p = model.patchSize();
+        return 2.0 * patches * model.inChannels() * p * p * model.embedDim() / 1e9
+                + blockGflops(model, attentionTokens, queryTokens, mlpTokens);
     }
 
     /** {@link #gflops} for given token counts (use the same count twice for an unreduced model). */
@@ -98,13 +114,19 @@ public final class ReductionTrace implements TokenReducer {
 
     /** {@link #encoderGflops} without the patch embedding: the blocks' products alone. */
     public static double blockGflops(VitConfig model, int[] attentionTokens, int[] mlpTokens) {
+        return blockGflops(model, attentionTokens, attentionTokens, mlpTokens);
+    }
+
+    /** {@link #blockGflops(VitConfig, int[], int[])} where attention computes queries for only some tokens. */
+    public static double blockGflops(VitConfig model, int[] attentionTokens, int[] queryTokens, int[] mlpTokens) {
         double d = model.embedDim();
         double h = model.mlpHidden();
         double flops = 0;
         for (int i = 0; i < attentionTokens.length; i++) {
             double ta = attentionTokens[i];
+            double tq = queryTokens[i];
             double tm = mlpTokens[i];
-            flops += 2.0 * ta * d * 3 * d + 2.0 * 2 * ta * ta * d + 2.0 * ta * d * d;
+            flops += 2.0 * ta * d * 3 * d + 2.0 * 2 * tq * ta * d + 2.0 * tq * d * d;
             flops += 2.0 * tm * d * h * 2;
         }
         return flops / 1e9;

@@ -7,11 +7,12 @@ import java.util.function.Function;
 
 import dev.hourglass.reduce.cfvit.CfVitThreshold;
 import dev.hourglass.reduce.expedit.ExpeditSettings;
+import dev.hourglass.reduce.slim.SlimMasks;
 import dev.hourglass.reduce.tome.ToMeSettings;
 
 /**
  * The registry of token-reduction methods and the parser of {@code --reduce} specs, {@code method:key=value,...}:
- * {@code expedit:alpha=10,grid=28x28}, {@code tome:r=8,inflect=-1}, {@code cfvit:threshold=0.5} (CF-ViT's own checkpoints). A new method adds one line here and its settings
+ * {@code expedit:alpha=10,grid=28x28}, {@code tome:r=8,inflect=-1}, {@code cfvit:threshold=0.5} (CF-ViT's own checkpoints), {@code slim:masks=FILE} (Patch Slimming). A new method adds one line here and its settings
  * class (a {@link ReductionMethod} with a {@code parse} of its arguments).
  */
 public final class Reductions {
@@ -21,6 +22,7 @@ public final class Reductions {
         METHODS.put("expedit", ExpeditSettings::parse);
         METHODS.put("tome", ToMeSettings::parse);
         METHODS.put("cfvit", CfVitThreshold::parse);
+        METHODS.put("slim", SlimMasks::parse);
     }
 
     private Reductions() {

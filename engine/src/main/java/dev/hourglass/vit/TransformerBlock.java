@@ -124,6 +124,34 @@ public final class TransformerBlock {
         backend.linear(scratch.attended, 0, rows, proj, x, 0, Epilogue.RESIDUAL);
     }
 
+    /**
+     * The first stage for a subset of the tokens (Patch Slimming): {@code out = x[kept] + proj(attention(LN1(x))[kept])}
+     * with queries only for {@code options.queryRows()} (the same rows of every image, ascending) and keys and values
+     * from all {@code tokens}. {@code out} is {@code [batch, kept, dim]}. {@link Scratch#qkv()} then holds q, k and v of
+     * every token.
+     */
+    public void attendKept(Backend backend, Buffer x, int batch, int tokens, Scratch scratch,
+                           AttentionOptions options, Buffer out) {
+        int[] kept = options.queryRows();
+        if (kept == null) {
+            throw new IllegalArgumentException("attendKept needs the query rows to keep");
+        }
+        scratch.ensure((long) batch * tokens, dim, hidden);
+        int rows = batch * tokens;
+        scratch.rows = rows;
+        backend.layerNorm(x, scratch.normed, rows, dim, norm1Weight, norm1Bias, eps);
+        backend.linear(scratch.normed, 0, rows, qkv, scratch.qkv, 0, Epilogue.NONE);
+        backend.attention(scratch.qkv, scratch.attended, batch, tokens, heads, dim / heads, options);
+        int[] residualRows = new int[batch * kept.length];
+        for (int b = 0; b < batch; b++) {
+            for (int j = 0; j < kept.length; j++) {
+                residualRows[b * kept.length + j] = b * tokens + kept[j];
+            }
+        }
+        backend.gatherRows(x, dim, residualRows, out);
+        backend.linear(scratch.attended, 0, residualRows.length, proj, out, 0, Epilogue.RESIDUAL);
+    }
+
     /** The second stage, in place: {@code x += fc2(gelu(fc1(LN2(x))))}. */
     public void mlp(Backend backend, Buffer x, int batch, int tokens, Scratch scratch) {
         scratch.ensure((long) batch * tokens, dim, hidden);

@@ -7,6 +7,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 
+import dev.hourglass.backend.AttentionOptions;
 import dev.hourglass.backend.Backend;
 import dev.hourglass.backend.Buffer;
 import dev.hourglass.backend.LinearWeights;
@@ -371,12 +372,35 @@ public final class VisionTransformer implements AutoCloseable {
             TokenState s = state;
             for (int i = from; i < to; i++) {
                 TransformerBlock block = blocks.get(i);
-                block.attend(backend, s.data(), batch, s.count(), blockScratch, reducer.attention(i, s));
+                AttentionOptions options = reducer.attention(i, s);
+                if (options.queryRows() != null) {
+                    s = checked(i, "attention", s.reduced(keptQueries(block, s, options), null, null));
+                } else {
+                    block.attend(backend, s.data(), batch, s.count(), blockScratch, options);
+                }
                 s = checked(i, "afterAttention", reducer.afterAttention(i, s, blockScratch));
                 block.mlp(backend, s.data(), batch, s.count(), blockScratch);
                 s = checked(i, "afterBlock", reducer.afterBlock(i, s));
             }
             return s;
+        }
+
+        /**
+         * A block whose attention computes only some queries (Patch Slimming): the kept tokens leave it, in a new
+         * buffer of this pass, with no grid (the prefix tokens must be among them, first).
+         */
+        private TokenSequence keptQueries(TransformerBlock block, TokenState s, AttentionOptions options) {
+            int[] kept = options.queryRows();
+            int prefixCount = s.prefixTokens();
+            for (int p = 0; p < prefixCount; p++) {
+                if (kept.length <= p || kept[p] != p) {
+                    throw new IllegalStateException("a query subset must keep the " + prefixCount
+                            + " prefix tokens first, got " + java.util.Arrays.toString(kept));
+                }
+            }
+            Buffer out = scratch((long) batch * kept.length * config.embedDim());
+            block.attendKept(backend, s.data(), batch, s.count(), blockScratch, options, out);
+            return TokenSequence.withoutGrid(out, batch, kept.length, config.embedDim(), prefixCount);
         }
 
         private TokenState checked(int block, String point, TokenState next) {

@@ -1,5 +1,8 @@
 package dev.hourglass.cli;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+
 import dev.hourglass.reduce.ReductionMethod;
 import dev.hourglass.reduce.Reductions;
 import picocli.CommandLine;
@@ -14,12 +17,18 @@ final class ReduceOption {
 
     @Option(names = "--reduce", paramLabel = "SPEC",
             description = {"Token reduction, no fine-tuning: tome:r=R[,inflect=-1|0|1][,prop_attn=true|false]"
-                    + " (ToMe: merge R tokens per block) or expedit:alpha=A,grid=HxW[,iters=,window=,tau=,k=,tau_r=]"
-                    + " (Expedit: cluster the tokens after block A into an HxW grid)."})
+                    + " (ToMe: merge R tokens per block), expedit:alpha=A,grid=HxW[,iters=,window=,tau=,k=,tau_r=]"
+                    + " (Expedit: cluster the tokens after block A into an HxW grid), slim:masks=FILE (Patch"
+                    + " Slimming: keep the tokens a mask file lists per block) or, for CF-ViT checkpoints,"
+                    + " cfvit:threshold=T (stop at the coarse stage when the top probability reaches T; default 0.5)."})
     String spec;
 
-    /** The method, or null when none was asked for; an unreadable spec is a picocli usage error. */
-    ReductionMethod method(CommandLine cmd) {
+    /**
+     * The method, or null when none was asked for; an unreadable spec is a picocli usage error (exit 2).
+     *
+     * @throws IOException if a file the spec names (a mask file) cannot be read or is malformed: bad data (exit 1)
+     */
+    ReductionMethod method(CommandLine cmd) throws IOException {
         if (spec == null) {
             return null;
         }
@@ -27,6 +36,8 @@ final class ReduceOption {
             return Reductions.parse(spec);
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(cmd, "--reduce: " + e.getMessage());
+        } catch (UncheckedIOException e) {
+            throw e.getCause();
         }
     }
 }
