@@ -88,7 +88,7 @@ public record SlimMasks(TokenMasks masks, Path file) implements ReductionMethod 
     }
 
     /** One call: which original ids the current sequence holds, and the query rows each block keeps. */
-    private static final class Reducer implements TokenReducer {
+    static final class Reducer implements TokenReducer {
         private final TokenMasks masks;
         private int[] current;
 
@@ -116,6 +116,11 @@ public record SlimMasks(TokenMasks masks, Path file) implements ReductionMethod 
             }
             current = next;
             return new AttentionOptions(null, rows, null);
+        }
+
+        /** The original ids of the tokens the last block asked about keeps (after {@link #attention}). */
+        int[] current() {
+            return current;
         }
     }
 }

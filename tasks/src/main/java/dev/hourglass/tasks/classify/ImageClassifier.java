@@ -209,6 +209,14 @@ public final class ImageClassifier implements AutoCloseable {
         return cfvit != null ? cfvit.classify(batch, CfVitThreshold.DEFAULT).logits() : model.classify(batch);
     }
 
+    /**
+     * The transformer this classifier runs (for a CF-ViT checkpoint, its fine model), owned by the classifier: for
+     * work on its blocks such as a token-mask search ({@code SlimSearch}). Valid until the classifier is closed.
+     */
+    public VisionTransformer encoder() {
+        return model;
+    }
+
     /** The CF-ViT model when this classifier runs a CF-ViT checkpoint (coarse to fine), or null. */
     public CfVit coarseToFine() {
         return cfvit;
