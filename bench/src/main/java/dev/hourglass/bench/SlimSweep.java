@@ -57,7 +57,7 @@ public final class SlimSweep {
             int[] plain = new int[test.size()];
             int plainCorrect = 0;
             for (int i = 0; i < test.size(); i++) {
-                plain[i] = argmax(c.logits(test.get(i)).toFloatArray());
+                plain[i] = TokenReductionBench.argmax(c.logits(test.get(i)).toFloatArray());
                 plainCorrect += plain[i] == testLabels.get(i) ? 1 : 0;
             }
             System.out.printf(Locale.ROOT, "Demo classifier (%s), %d calibration images, %d test images, step %d%n%n",
@@ -73,7 +73,7 @@ public final class SlimSweep {
                 int correct = 0;
                 int agree = 0;
                 for (int i = 0; i < test.size(); i++) {
-                    int top = argmax(c.logits(test.get(i), masks).logits().toFloatArray());
+                    int top = TokenReductionBench.argmax(c.logits(test.get(i), masks).logits().toFloatArray());
                     correct += top == testLabels.get(i) ? 1 : 0;
                     agree += top == plain[i] ? 1 : 0;
                 }
@@ -95,15 +95,5 @@ public final class SlimSweep {
         long[] dims = images.get(0).shape().dims().clone();
         dims[0] = images.size();
         return Tensor.ofFloats(x, dims);
-    }
-
-    private static int argmax(float[] v) {
-        int best = 0;
-        for (int i = 1; i < v.length; i++) {
-            if (v[i] > v[best]) {
-                best = i;
-            }
-        }
-        return best;
     }
 }

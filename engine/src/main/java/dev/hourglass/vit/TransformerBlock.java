@@ -115,11 +115,7 @@ public final class TransformerBlock {
             throw new IllegalArgumentException("TransformerBlock.attend computes every query; call Backend.attention"
                     + " with a query subset directly");
         }
-        scratch.ensure((long) batch * tokens, dim, hidden);
-        int rows = batch * tokens;
-        scratch.rows = rows;
-        backend.layerNorm(x, scratch.normed, rows, dim, norm1Weight, norm1Bias, eps);
-        backend.linear(scratch.normed, 0, rows, qkv, scratch.qkv, 0, Epilogue.NONE);
+        int rows = project(backend, x, batch, tokens, scratch);
         backend.attention(scratch.qkv, scratch.attended, batch, tokens, heads, dim / heads, options);
         backend.linear(scratch.attended, 0, rows, proj, x, 0, Epilogue.RESIDUAL);
     }
@@ -136,11 +132,7 @@ public final class TransformerBlock {
         if (kept == null) {
             throw new IllegalArgumentException("attendKept needs the query rows to keep");
         }
-        scratch.ensure((long) batch * tokens, dim, hidden);
-        int rows = batch * tokens;
-        scratch.rows = rows;
-        backend.layerNorm(x, scratch.normed, rows, dim, norm1Weight, norm1Bias, eps);
-        backend.linear(scratch.normed, 0, rows, qkv, scratch.qkv, 0, Epilogue.NONE);
+        project(backend, x, batch, tokens, scratch);
         backend.attention(scratch.qkv, scratch.attended, batch, tokens, heads, dim / heads, options);
         int[] residualRows = new int[batch * kept.length];
         for (int b = 0; b < batch; b++) {
@@ -150,6 +142,16 @@ public final class TransformerBlock {
         }
         backend.gatherRows(x, dim, residualRows, out);
         backend.linear(scratch.attended, 0, residualRows.length, proj, out, 0, Epilogue.RESIDUAL);
+    }
+
+    /** LN1 and the qkv projection of every token into the scratch; returns the rows. */
+    private int project(Backend backend, Buffer x, int batch, int tokens, Scratch scratch) {
+        scratch.ensure((long) batch * tokens, dim, hidden);
+        int rows = batch * tokens;
+        scratch.rows = rows;
+        backend.layerNorm(x, scratch.normed, rows, dim, norm1Weight, norm1Bias, eps);
+        backend.linear(scratch.normed, 0, rows, qkv, scratch.qkv, 0, Epilogue.NONE);
+        return rows;
     }
 
     /** The second stage, in place: {@code x += fc2(gelu(fc1(LN2(x))))}. */

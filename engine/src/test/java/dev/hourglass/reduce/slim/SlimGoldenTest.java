@@ -10,9 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -26,10 +24,7 @@ import dev.hourglass.backend.cpu.CpuBackend;
 import dev.hourglass.reduce.ReductionTrace;
 import dev.hourglass.safetensors.SafetensorsFile;
 import dev.hourglass.tensor.Npy;
-import dev.hourglass.tensor.Shape;
 import dev.hourglass.tensor.Tensor;
-import dev.hourglass.testing.Fixtures;
-import dev.hourglass.vit.TimmVitConfig;
 import dev.hourglass.vit.VisionTransformer;
 import dev.hourglass.vit.VitConfig;
 
@@ -40,7 +35,7 @@ import dev.hourglass.vit.VitConfig;
  * tokens per block as the masks say. Every malformed mask file of the fixtures is refused.
  */
 class SlimGoldenTest {
-    private static final Path ROOT = Fixtures.path("golden/slim");
+    private static final Path ROOT = SlimFixtures.ROOT;
     private static CpuBackend backend;
 
     @BeforeAll
@@ -53,13 +48,9 @@ class SlimGoldenTest {
         backend.close();
     }
 
-    private static JsonNode manifest() {
-        return Fixtures.json(ROOT.resolve("cases.json"));
-    }
-
     static List<Arguments> maskSets() {
         List<Arguments> out = new ArrayList<>();
-        for (JsonNode c : manifest().get("cases")) {
+        for (JsonNode c : SlimFixtures.manifest().get("cases")) {
             for (JsonNode m : c.get("mask_sets")) {
                 out.add(Arguments.of(c.get("name").asText(), m.get("name").asText()));
             }
@@ -67,33 +58,16 @@ class SlimGoldenTest {
         return out;
     }
 
-    private static JsonNode find(JsonNode array, String name) {
-        for (JsonNode n : array) {
-            if (n.get("name").asText().equals(name)) {
-                return n;
-            }
-        }
-        throw new IllegalArgumentException(name);
-    }
-
-    private static VisionTransformer load(SafetensorsFile weights, Path dir, String name) throws IOException {
-        Map<String, Shape> shapes = new LinkedHashMap<>();
-        weights.tensors().forEach(t -> shapes.put(t.name(), t.shape()));
-        VitConfig config = TimmVitConfig.infer(shapes, TimmVitConfig.hints(Fixtures.json(dir.resolve("config.json"))),
-                name).config();
-        return VisionTransformer.create(config, weights, backend);
-    }
-
     @ParameterizedTest(name = "{0} {1}")
     @MethodSource("maskSets")
     void prunedLogitsMatchPyTorch(String caseName, String maskSet) throws IOException {
-        JsonNode c = find(manifest().get("cases"), caseName);
-        JsonNode m = find(c.get("mask_sets"), maskSet);
+        JsonNode c = SlimFixtures.named(SlimFixtures.manifest().get("cases"), caseName);
+        JsonNode m = SlimFixtures.named(c.get("mask_sets"), maskSet);
         Path dir = ROOT.resolve(c.get("dir").asText());
         Tensor input = Npy.read(dir.resolve("input.npy"));
         SlimMasks slim = SlimMasks.parse("masks=" + dir.resolve(m.get("masks").asText()));
         try (SafetensorsFile weights = SafetensorsFile.open(dir.resolve("model.safetensors"));
-             VisionTransformer model = load(weights, dir, caseName)) {
+             VisionTransformer model = SlimFixtures.load(weights, dir, caseName, backend)) {
             VitConfig config = model.config();
             slim.check(config, config.gridHeight(), config.gridWidth());
             float[] got;
@@ -119,7 +93,7 @@ class SlimGoldenTest {
 
     static List<String> invalidFiles() {
         List<String> out = new ArrayList<>();
-        for (JsonNode n : manifest().get("invalid_masks")) {
+        for (JsonNode n : SlimFixtures.manifest().get("invalid_masks")) {
             out.add(n.get("file").asText());
         }
         return out;
@@ -129,12 +103,12 @@ class SlimGoldenTest {
     @MethodSource("invalidFiles")
     void malformedMasksAreRefusedWithOneMessage(String file) throws IOException {
         JsonNode entry = null;
-        for (JsonNode n : manifest().get("invalid_masks")) {
+        for (JsonNode n : SlimFixtures.manifest().get("invalid_masks")) {
             if (n.get("file").asText().equals(file)) {
                 entry = n;
             }
         }
-        JsonNode c = find(manifest().get("cases"), entry.get("model").asText());
+        JsonNode c = SlimFixtures.named(SlimFixtures.manifest().get("cases"), entry.get("model").asText());
         Path path = ROOT.resolve(file);
         Exception e;
         try {

@@ -8,7 +8,6 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -26,12 +25,9 @@ import dev.hourglass.reduce.TokenReducer;
 import dev.hourglass.reduce.TokenState;
 import dev.hourglass.safetensors.SafetensorsFile;
 import dev.hourglass.tensor.Npy;
-import dev.hourglass.tensor.Shape;
 import dev.hourglass.tensor.Tensor;
 import dev.hourglass.testing.Fixtures;
-import dev.hourglass.vit.TimmVitConfig;
 import dev.hourglass.vit.VisionTransformer;
-import dev.hourglass.vit.VitConfig;
 
 /**
  * The significance score against the PyTorch reference ({@code tools/hourglass_ref/slim.py}: blocks 2, 3 and 4 of a
@@ -40,7 +36,7 @@ import dev.hourglass.vit.VitConfig;
  * tolerance (recomputed here through the public forward), tolerance 0 prunes only what nothing reads.
  */
 class SlimSearchTest {
-    private static final Path ROOT = Fixtures.path("golden/slim");
+    private static final Path ROOT = SlimFixtures.ROOT;
     private static CpuBackend backend;
 
     @BeforeAll
@@ -51,23 +47,6 @@ class SlimSearchTest {
     @AfterAll
     static void stop() {
         backend.close();
-    }
-
-    private static JsonNode caseNamed(String name) {
-        for (JsonNode c : Fixtures.json(ROOT.resolve("cases.json")).get("cases")) {
-            if (c.get("name").asText().equals(name)) {
-                return c;
-            }
-        }
-        throw new IllegalArgumentException(name);
-    }
-
-    private static VisionTransformer load(SafetensorsFile weights, Path dir, String name) throws IOException {
-        Map<String, Shape> shapes = new LinkedHashMap<>();
-        weights.tensors().forEach(t -> shapes.put(t.name(), t.shape()));
-        VitConfig config = TimmVitConfig.infer(shapes, TimmVitConfig.hints(Fixtures.json(dir.resolve("config.json"))),
-                name).config();
-        return VisionTransformer.create(config, weights, backend);
     }
 
     static List<Arguments> scores() {
@@ -83,7 +62,7 @@ class SlimSearchTest {
     @ParameterizedTest(name = "{0} block {1}")
     @MethodSource("scores")
     void significanceMatchesPyTorch(String name, int block) throws IOException {
-        JsonNode c = caseNamed(name);
+        JsonNode c = SlimFixtures.caseNamed(name);
         JsonNode entry = null;
         for (JsonNode s : c.get("significance")) {
             if (s.get("block").asInt() == block) {
@@ -97,7 +76,7 @@ class SlimSearchTest {
             keep[l] = later.kept(l);
         }
         try (SafetensorsFile weights = SafetensorsFile.open(dir.resolve("model.safetensors"));
-             VisionTransformer model = load(weights, dir, name)) {
+             VisionTransformer model = SlimFixtures.load(weights, dir, name, backend)) {
             double[] got = SlimSearch.significance(model, List.of(Npy.read(dir.resolve("input.npy"))), block, keep);
             float[] expected = Npy.read(dir.resolve(entry.get("file").asText())).toFloatArray();
             double scale = entry.get("scale").asDouble();
@@ -127,10 +106,10 @@ class SlimSearchTest {
     @Test
     void searchIsNestedDeterministicAndWithinTheTolerance() throws IOException {
         for (String name : List.of("deit_tiny", "deit_tiny_distilled")) {
-            Path dir = ROOT.resolve(caseNamed(name).get("dir").asText());
+            Path dir = ROOT.resolve(SlimFixtures.caseNamed(name).get("dir").asText());
             Tensor images = Npy.read(dir.resolve("input.npy"));
             try (SafetensorsFile weights = SafetensorsFile.open(dir.resolve("model.safetensors"));
-                 VisionTransformer model = load(weights, dir, name)) {
+                 VisionTransformer model = SlimFixtures.load(weights, dir, name, backend)) {
                 int depth = model.config().depth();
                 int prefix = model.config().prefixTokens();
                 SlimSearch.Settings settings = new SlimSearch.Settings(0.05, 4);
