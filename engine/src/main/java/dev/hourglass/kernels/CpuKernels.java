@@ -67,7 +67,7 @@ final class CpuKernels {
      * block, and one register tile for the edges of C.
      */
     long linearWorkspace(int inFeatures, int threads) {
-        return (long) threads * (mr * (long) inFeatures + (long) mr * nr);
+        return (long) threads * (mr * (long) inFeatures + (long) mr * nr + nr);
     }
 
     /**
@@ -78,7 +78,9 @@ final class CpuKernels {
      * after another; the first K block starts from the bias and either overwrites C or adds to it (the residual). A
      * tile that sticks out of C (the last rows when m is not a multiple of the row block, the last columns when N is
      * not one of the panel width) is computed whole in the worker's scratch tile, its missing rows of A read as zeros,
-     * and only its part inside C is written: the kernels only ever see whole tiles.
+     * and only its part inside C is written: the kernels only ever see whole tiles. The scratch tile starts from C's
+     * values and the bias (zero-padded) exactly as a whole tile in C does, so every output element is the same sum in
+     * the same order wherever the tile and panel boundaries fall: the result does not depend on the tile shape.
      */
     void linear(ComputePool pool, float[] a, int aOffset, int m, PackedMatrix w, float[] bias,
                 float[] c, int cOffset, Epilogue epilogue, float[] workspace) {
@@ -86,7 +88,7 @@ final class CpuKernels {
         int k = w.inFeatures();
         int mBlocks = (m + mr - 1) / mr;
         int fullBlocks = m / mr;
-        int perWorker = mr * k + mr * nr;
+        int perWorker = mr * k + mr * nr + nr;
         boolean residual = epilogue == Epilogue.RESIDUAL;
         int blocksPerGroup = Math.max(1, MC / mr);
         int groups = (mBlocks + blocksPerGroup - 1) / blocksPerGroup;
@@ -112,6 +114,11 @@ final class CpuKernels {
             }
             int rowsCopy = worker * perWorker;
             int tile = rowsCopy + mr * k;
+            int paddedBias = tile + mr * nr;
+            if (bias != null && Math.max(firstBlock, lastWhole) < lastBlock) {
+                System.arraycopy(bias, n0, workspace, paddedBias, cols);
+                Arrays.fill(workspace, paddedBias + cols, paddedBias + nr, 0f);
+            }
             for (int blk = Math.max(firstBlock, lastWhole); blk < lastBlock; blk++) {
                 int rows = Math.min(mr, m - blk * mr);
                 float[] src = a;
@@ -123,22 +130,21 @@ final class CpuKernels {
                     src = workspace;
                     srcOffset = rowsCopy;
                 }
+                // The tile starts as a whole tile in C would: C's values (for the residual), zeros outside C.
+                Arrays.fill(workspace, tile, tile + mr * nr, 0f);
+                if (residual) {
+                    for (int i = 0; i < rows; i++) {
+                        System.arraycopy(c, cOffset + (blk * mr + i) * n + n0, workspace, tile + i * nr, cols);
+                    }
+                }
                 for (int k0 = 0; k0 < k; k0 += KC) {
+                    boolean first = k0 == 0;
                     support.gemmTile(src, srcOffset + k0, k, b, panel * panelBytes + (long) k0 * nr * Float.BYTES,
-                            Math.min(KC, k - k0), workspace, tile, nr, null, 0, k0 != 0);
+                            Math.min(KC, k - k0), workspace, tile, nr, first && bias != null ? workspace : null,
+                            paddedBias, residual || !first);
                 }
                 for (int i = 0; i < rows; i++) {
-                    int dst = cOffset + (blk * mr + i) * n + n0;
-                    if (!residual) {
-                        if (bias != null) {
-                            System.arraycopy(bias, n0, c, dst, cols);
-                        } else {
-                            Arrays.fill(c, dst, dst + cols, 0f);
-                        }
-                    } else if (bias != null) {
-                        support.addInPlace(c, dst, bias, n0, cols);
-                    }
-                    support.addInPlace(c, dst, workspace, tile + i * nr, cols);
+                    System.arraycopy(workspace, tile + i * nr, c, cOffset + (blk * mr + i) * n + n0, cols);
                 }
             }
             if (epilogue == Epilogue.GELU) {

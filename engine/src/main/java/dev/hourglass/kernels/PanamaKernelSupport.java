@@ -19,10 +19,20 @@ import jdk.incubator.vector.VectorSpecies;
 final class PanamaKernelSupport implements KernelSupport {
     private static final VectorSpecies<Float> S = PanamaSpecies.FLOAT;
     private static final int L = S.length();
-    /** Register tile: 6 rows x 3 vectors = 18 accumulators, 3 B vectors and 1 broadcast: 22 of AVX-512's 32. */
-    private static final int MR = 6;
-    private static final int NR = 3 * L;
     private static final ByteOrder NATIVE = ByteOrder.nativeOrder();
+
+    private final GemmTile tile;
+
+    /** The GEMM tile that fits this machine's vector registers, or {@code -Dhourglass.gemm.tile}'s. */
+    PanamaKernelSupport() {
+        this(GemmTile.choose(System.getProperty(GemmTile.PROPERTY), System.getProperty("os.arch"),
+                FloatVector.SPECIES_PREFERRED.vectorBitSize()));
+    }
+
+    /** A given GEMM tile (tests build one per shape, whatever the machine). */
+    PanamaKernelSupport(GemmTile tile) {
+        this.tile = tile;
+    }
 
     @Override
     public String name() {
@@ -31,117 +41,33 @@ final class PanamaKernelSupport implements KernelSupport {
 
     @Override
     public String description() {
-        return "Vector API, " + S.vectorBitSize() + "-bit (" + L + " floats per vector)";
+        return "Vector API, " + S.vectorBitSize() + "-bit (" + L + " floats per vector), GEMM tile " + tile;
+    }
+
+    /** The register tile of the GEMM. */
+    GemmTile tile() {
+        return tile;
     }
 
     @Override
     public int panelWidth() {
-        return NR;
+        return tile.vectors() * L;
     }
 
     @Override
     public int rowBlock() {
-        return MR;
+        return tile.rows();
     }
 
-    /**
-     * A whole 6 x 3-vector tile: 18 accumulators, 3 panel loads and 6 broadcasts per step of k. The accumulators
-     * start from the bias (or zero) and end added to C or stored over it.
-     */
+    /** One whole register tile of {@link #tile()}'s shape ({@link GemmTiles}, generated). */
     @Override
     public void gemmTile(float[] a, int aOffset, int lda, MemorySegment b, long bByteOffset, int kc,
                          float[] c, int cOffset, int ldc, float[] bias, int biasOffset, boolean accumulate) {
-        FloatVector c00, c01, c02;
-        if (bias == null) {
-            c00 = FloatVector.zero(S);
-            c01 = c00;
-            c02 = c00;
+        if (tile == GemmTile.R6X3) {
+            GemmTiles.tile6x3(a, aOffset, lda, b, bByteOffset, kc, c, cOffset, ldc, bias, biasOffset, accumulate);
         } else {
-            c00 = FloatVector.fromArray(S, bias, biasOffset);
-            c01 = FloatVector.fromArray(S, bias, biasOffset + L);
-            c02 = FloatVector.fromArray(S, bias, biasOffset + 2 * L);
+            GemmTiles.tile6x2(a, aOffset, lda, b, bByteOffset, kc, c, cOffset, ldc, bias, biasOffset, accumulate);
         }
-        FloatVector c10 = c00, c11 = c01, c12 = c02;
-        FloatVector c20 = c00, c21 = c01, c22 = c02;
-        FloatVector c30 = c00, c31 = c01, c32 = c02;
-        FloatVector c40 = c00, c41 = c01, c42 = c02;
-        FloatVector c50 = c00, c51 = c01, c52 = c02;
-        long vb = (long) L * Float.BYTES;
-        int a0 = aOffset;
-        int a1 = a0 + lda;
-        int a2 = a1 + lda;
-        int a3 = a2 + lda;
-        int a4 = a3 + lda;
-        int a5 = a4 + lda;
-        for (int k = 0; k < kc; k++) {
-            long bo = bByteOffset + (long) k * NR * Float.BYTES;
-            FloatVector b0 = FloatVector.fromMemorySegment(S, b, bo, NATIVE);
-            FloatVector b1 = FloatVector.fromMemorySegment(S, b, bo + vb, NATIVE);
-            FloatVector b2 = FloatVector.fromMemorySegment(S, b, bo + 2 * vb, NATIVE);
-            FloatVector x0 = FloatVector.broadcast(S, a[a0 + k]);
-            c00 = x0.fma(b0, c00);
-            c01 = x0.fma(b1, c01);
-            c02 = x0.fma(b2, c02);
-            FloatVector x1 = FloatVector.broadcast(S, a[a1 + k]);
-            c10 = x1.fma(b0, c10);
-            c11 = x1.fma(b1, c11);
-            c12 = x1.fma(b2, c12);
-            FloatVector x2 = FloatVector.broadcast(S, a[a2 + k]);
-            c20 = x2.fma(b0, c20);
-            c21 = x2.fma(b1, c21);
-            c22 = x2.fma(b2, c22);
-            FloatVector x3 = FloatVector.broadcast(S, a[a3 + k]);
-            c30 = x3.fma(b0, c30);
-            c31 = x3.fma(b1, c31);
-            c32 = x3.fma(b2, c32);
-            FloatVector x4 = FloatVector.broadcast(S, a[a4 + k]);
-            c40 = x4.fma(b0, c40);
-            c41 = x4.fma(b1, c41);
-            c42 = x4.fma(b2, c42);
-            FloatVector x5 = FloatVector.broadcast(S, a[a5 + k]);
-            c50 = x5.fma(b0, c50);
-            c51 = x5.fma(b1, c51);
-            c52 = x5.fma(b2, c52);
-        }
-        int o = cOffset;
-        if (accumulate) {
-            c00 = c00.add(FloatVector.fromArray(S, c, o));
-            c01 = c01.add(FloatVector.fromArray(S, c, o + L));
-            c02 = c02.add(FloatVector.fromArray(S, c, o + 2 * L));
-            c10 = c10.add(FloatVector.fromArray(S, c, o + ldc));
-            c11 = c11.add(FloatVector.fromArray(S, c, o + ldc + L));
-            c12 = c12.add(FloatVector.fromArray(S, c, o + ldc + 2 * L));
-            c20 = c20.add(FloatVector.fromArray(S, c, o + 2 * ldc));
-            c21 = c21.add(FloatVector.fromArray(S, c, o + 2 * ldc + L));
-            c22 = c22.add(FloatVector.fromArray(S, c, o + 2 * ldc + 2 * L));
-            c30 = c30.add(FloatVector.fromArray(S, c, o + 3 * ldc));
-            c31 = c31.add(FloatVector.fromArray(S, c, o + 3 * ldc + L));
-            c32 = c32.add(FloatVector.fromArray(S, c, o + 3 * ldc + 2 * L));
-            c40 = c40.add(FloatVector.fromArray(S, c, o + 4 * ldc));
-            c41 = c41.add(FloatVector.fromArray(S, c, o + 4 * ldc + L));
-            c42 = c42.add(FloatVector.fromArray(S, c, o + 4 * ldc + 2 * L));
-            c50 = c50.add(FloatVector.fromArray(S, c, o + 5 * ldc));
-            c51 = c51.add(FloatVector.fromArray(S, c, o + 5 * ldc + L));
-            c52 = c52.add(FloatVector.fromArray(S, c, o + 5 * ldc + 2 * L));
-        }
-        c00.intoArray(c, o);
-        c01.intoArray(c, o + L);
-        c02.intoArray(c, o + 2 * L);
-        c10.intoArray(c, o + ldc);
-        c11.intoArray(c, o + ldc + L);
-        c12.intoArray(c, o + ldc + 2 * L);
-        c20.intoArray(c, o + 2 * ldc);
-        c21.intoArray(c, o + 2 * ldc + L);
-        c22.intoArray(c, o + 2 * ldc + 2 * L);
-        c30.intoArray(c, o + 3 * ldc);
-        c31.intoArray(c, o + 3 * ldc + L);
-        c32.intoArray(c, o + 3 * ldc + 2 * L);
-        c40.intoArray(c, o + 4 * ldc);
-        c41.intoArray(c, o + 4 * ldc + L);
-        c42.intoArray(c, o + 4 * ldc + 2 * L);
-        c50.intoArray(c, o + 5 * ldc);
-        c51.intoArray(c, o + 5 * ldc + L);
-        c52.intoArray(c, o + 5 * ldc + 2 * L);
     }
 
     @Override

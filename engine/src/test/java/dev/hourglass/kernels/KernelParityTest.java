@@ -40,12 +40,26 @@ class KernelParityTest {
     }
 
     static CpuKernels kernels(String implementation) {
-        if (implementation.equals("panama")) {
+        if (implementation.startsWith("panama")) {
             assumeTrue(KernelSupportLookup.vectorModuleReadable(),
                     "jdk.incubator.vector is not readable in this run: Panama kernels not tested here");
-            return new CpuKernels(KernelSupportLookup.lookup("panama"));
+            if (implementation.equals("panama")) {
+                return new CpuKernels(KernelSupportLookup.lookup("panama"));
+            }
+            // "panama-6x2": that GEMM tile whatever this machine would choose.
+            return new CpuKernels(panama(GemmTile.choose(implementation.substring("panama-".length()), null, 0)));
         }
         return new CpuKernels(new ScalarKernelSupport());
+    }
+
+    /** The Panama kernels with a given GEMM tile, by reflection (the class needs the Vector API module). */
+    static KernelSupport panama(GemmTile tile) {
+        try {
+            return Class.forName("dev.hourglass.kernels.PanamaKernelSupport").asSubclass(KernelSupport.class)
+                    .getDeclaredConstructor(GemmTile.class).newInstance(tile);
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     static float[] random(SplittableRandom r, int n, double lo, double hi) {
@@ -66,7 +80,7 @@ class KernelParityTest {
                 {1, 1, 1}, {7, 13, 64}, {13, 7, 1025}, {197, 577, 64}, {64, 197, 577}, {197, 64, 1025},
                 {1, 1025, 13}, {577, 7, 7}, {3, 97, 300}, {6, 48, 256}, {12, 96, 513}};
         List<Arguments> cases = new ArrayList<>();
-        for (String impl : List.of("scalar", "panama")) {
+        for (String impl : List.of("scalar", "panama-6x3", "panama-6x2")) {
             for (int[] c : mnk) {
                 for (Epilogue e : Epilogue.values()) {
                     cases.add(Arguments.of(impl, c[0], c[1], c[2], e, c[0] % 2 == 1));
@@ -110,6 +124,16 @@ class KernelParityTest {
                 kernels.linear(one, a, 0, m, packed, bias, single, offset, epilogue, workspace(kernels, m, k));
             }
             assertArrayEquals(single, c, impl + ": 1 thread and 3 threads differ");
+
+            if (impl.startsWith("panama")) {
+                // Every tile shape sums each output in the same order: the same bits.
+                CpuKernels other = kernels(impl.equals("panama-6x3") ? "panama-6x2" : "panama-6x3");
+                PackedMatrix otherPacked = other.pack(Tensor.ofFloats(w, n, k), arena);
+                float[] shape = new float[c.length];
+                System.arraycopy(residual, 0, shape, offset, m * n);
+                other.linear(pool, a, 0, m, otherPacked, bias, shape, offset, epilogue, workspace(other, m, k));
+                assertArrayEquals(c, shape, "the 6x3 and 6x2 tiles differ");
+            }
         }
     }
 
