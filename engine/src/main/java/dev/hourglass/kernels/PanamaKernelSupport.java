@@ -23,10 +23,9 @@ final class PanamaKernelSupport implements KernelSupport {
 
     private final GemmTile tile;
 
-    /** The GEMM tile that fits this machine's vector registers, or {@code -Dhourglass.gemm.tile}'s. */
+    /** The default GEMM tile, or {@code -Dhourglass.gemm.tile}'s. */
     PanamaKernelSupport() {
-        this(GemmTile.choose(System.getProperty(GemmTile.PROPERTY), System.getProperty("os.arch"),
-                FloatVector.SPECIES_PREFERRED.vectorBitSize()));
+        this(GemmTile.choose(System.getProperty(GemmTile.PROPERTY)));
     }
 
     /** A given GEMM tile (tests build one per shape, whatever the machine). */

@@ -47,7 +47,7 @@ class KernelParityTest {
                 return new CpuKernels(KernelSupportLookup.lookup("panama"));
             }
             // "panama-6x2": that GEMM tile whatever this machine would choose.
-            return new CpuKernels(panama(GemmTile.choose(implementation.substring("panama-".length()), null, 0)));
+            return new CpuKernels(panama(GemmTile.choose(implementation.substring("panama-".length()))));
         }
         return new CpuKernels(new ScalarKernelSupport());
     }
