@@ -2,6 +2,8 @@ package dev.hourglass.ops;
 
 import java.util.Locale;
 
+import dev.hourglass.kernels.ComputePool;
+
 /**
  * Resizing of planar images ({@code [channels, height, width]}) as PyTorch's {@code F.interpolate} computes it with
  * {@code align_corners=False}: bilinear or bicubic, with or without {@code antialias}. Position embeddings are resized
@@ -42,6 +44,16 @@ public final class Resize {
     /** Resizes {@code channels} planes of {@code inH x inW} to {@code outH x outW}. */
     public static float[] resize(float[] src, int channels, int inH, int inW, int outH, int outW, Mode mode,
                                  boolean antialias) {
+        return resize(src, channels, inH, inW, outH, outW, mode, antialias, null);
+    }
+
+    /**
+     * {@link #resize(float[], int, int, int, int, int, Mode, boolean)} with the planes shared out over {@code pool}'s
+     * threads (null: this thread). Each plane is computed by one task in the same order, so the result does not depend
+     * on the threads.
+     */
+    public static float[] resize(float[] src, int channels, int inH, int inW, int outH, int outW, Mode mode,
+                                 boolean antialias, ComputePool pool) {
         if (channels < 0 || inH < 1 || inW < 1 || outH < 1 || outW < 1) {
             throw new IllegalArgumentException("bad resize " + channels + "x" + inH + "x" + inW + " -> " + outH + "x"
                     + outW);
@@ -54,16 +66,19 @@ public final class Resize {
         Axis horizontal = Axis.of(inW, outW, mode, antialias);
         Axis vertical = Axis.of(inH, outH, mode, antialias);
         float[] rows = new float[channels * inH * outW];
-        for (int c = 0; c < channels; c++) {
+        float[] out = new float[channels * outH * outW];
+        ComputePool.Body plane = (c, worker) -> {
             for (int y = 0; y < inH; y++) {
                 horizontal.apply(src, (c * inH + y) * inW, 1, rows, (c * inH + y) * outW, 1);
             }
-        }
-        float[] out = new float[channels * outH * outW];
-        for (int c = 0; c < channels; c++) {
-            for (int x = 0; x < outW; x++) {
-                vertical.apply(rows, c * inH * outW + x, outW, out, c * outH * outW + x, outW);
+            vertical.applyToRows(rows, c * inH * outW, out, c * outH * outW, outW);
+        };
+        if (pool == null) {
+            for (int c = 0; c < channels; c++) {
+                plane.run(c, 0);
             }
+        } else {
+            pool.parallelFor(channels, plane);
         }
         return out;
     }
@@ -73,6 +88,27 @@ public final class Resize {
 
         static Axis of(int in, int out, Mode mode, boolean antialias) {
             return antialias ? antialiased(in, out, mode) : interpolating(in, out, mode);
+        }
+
+        /**
+         * {@link #apply} along the rows of a plane ({@code width} values each) for every column at once: output row
+         * {@code i} accumulates the weighted input rows in the same order as {@code apply} sums one column, so the
+         * results are the same bits, read and written row by row instead of down columns (which a wide plane's
+         * stride makes a cache miss per value). {@code dst} must be zero there.
+         */
+        void applyToRows(float[] src, int srcOffset, float[] dst, int dstOffset, int width) {
+            for (int i = 0; i < first.length; i++) {
+                float[] w = weights[i];
+                int start = first[i];
+                int o = dstOffset + i * width;
+                for (int j = 0; j < w.length; j++) {
+                    float wj = w[j];
+                    int s = srcOffset + Math.min(Math.max(start + j, 0), inSize - 1) * width;
+                    for (int x = 0; x < width; x++) {
+                        dst[o + x] += wj * src[s + x];
+                    }
+                }
+            }
         }
 
         void apply(float[] src, int srcOffset, int srcStride, float[] dst, int dstOffset, int dstStride) {

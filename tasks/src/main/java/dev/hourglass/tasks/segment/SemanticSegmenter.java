@@ -19,6 +19,7 @@ import dev.hourglass.backend.WeightStore;
 import dev.hourglass.convert.ConvertOptions;
 import dev.hourglass.convert.ConvertedModel;
 import dev.hourglass.convert.Converter;
+import dev.hourglass.kernels.ComputePool;
 import dev.hourglass.model.ModelConfig;
 import dev.hourglass.ops.Resize;
 import dev.hourglass.reduce.ReductionMethod;
@@ -64,11 +65,14 @@ public final class SemanticSegmenter implements AutoCloseable {
     private final int stride;
     private final float[] mean;
     private final float[] std;
+    /** The host's share of the work (resizing the class masks), on as many threads as the backend computes with. */
+    private final ComputePool hostPool;
 
     private SemanticSegmenter(String name, BackendChoice backend, VisionTransformer encoder, WeightStore decoderStore,
                               SegmenterDecoder decoder, List<String> classNames, int window, int stride, float[] mean,
-                              float[] std) {
+                              float[] std, int threads) {
         this.name = name;
+        this.hostPool = ComputePool.of(threads);
         this.backend = backend.backend();
         this.backendSummary = backend.summary();
         this.encoder = encoder;
@@ -174,7 +178,7 @@ public final class SemanticSegmenter implements AutoCloseable {
                         + "' is not one Segmenter has (mask_transformer, linear)");
             };
             return new SemanticSegmenter(name, chosen, encoder, store, decoder, classNames, window, stride, mean,
-                    std);
+                    std, threads);
         } catch (IOException | RuntimeException | Error e) {
             if (store != null) {
                 store.close();
@@ -349,7 +353,7 @@ public final class SemanticSegmenter implements AutoCloseable {
         int sh = scaled[0];
         int sw = scaled[1];
         if (sh != h || sw != w) {
-            pixels = Resize.resize(pixels, 3, h, w, sh, sw, Resize.Mode.BILINEAR, false);
+            pixels = Resize.resize(pixels, 3, h, w, sh, sw, Resize.Mode.BILINEAR, false, hostPool);
         }
         int[] rows = SlidingWindows.anchors(sh, window, stride);
         int[] cols = SlidingWindows.anchors(sw, window, stride);
@@ -403,7 +407,7 @@ public final class SemanticSegmenter implements AutoCloseable {
         }
         // Segmenter resizes the merged logits to the image size even when they already are (an exact copy then).
         float[] logits = sh == h && sw == w ? sum : Resize.resize(sum, classes, sh, sw, h, w, Resize.Mode.BILINEAR,
-                false);
+                false, hostPool);
         int[] clusters = null;
         if (clusterMap != null) {
             clusters = new int[h * w];
@@ -486,7 +490,7 @@ public final class SemanticSegmenter implements AutoCloseable {
                 planes[c * n + t] = tokenMasks[t * classes + c];
             }
         }
-        float[] up = Resize.resize(planes, classes, grid, grid, padded, padded, Resize.Mode.BILINEAR, false);
+        float[] up = Resize.resize(planes, classes, grid, grid, padded, padded, Resize.Mode.BILINEAR, false, hostPool);
         if (padded == window) {
             return new WindowOutput(up, labels, grid, tokensAfterBlock);
         }
@@ -504,6 +508,7 @@ public final class SemanticSegmenter implements AutoCloseable {
         decoderStore.close();
         encoder.close();
         backend.close();
+        hostPool.close();
     }
 
     @Override
