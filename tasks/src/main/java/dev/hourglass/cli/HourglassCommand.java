@@ -10,9 +10,9 @@ import picocli.CommandLine.Command;
 @Command(name = "hourglass",
         mixinStandardHelpOptions = true,
         versionProvider = HourglassCommand.Version.class,
-        description = {"Vision Transformers on the JVM: ViT/DeiT classification and Segmenter segmentation on the Vector",
-                "API, no native runtime, sped up without fine-tuning by token reduction (--reduce: ToMe, Expedit, Patch",
-                "Slimming's masks; CF-ViT's own checkpoints run coarse to fine)."},
+        description = "Vision Transformers on the JVM: ViT/DeiT classification and Segmenter segmentation on the Vector"
+                + " API, no native runtime, sped up without fine-tuning by token reduction (--reduce: ToMe, Expedit,"
+                + " Patch Slimming's masks; CF-ViT's own checkpoints run coarse to fine).",
         subcommands = {ClassifyCommand.class, SegmentCommand.class, ConvertCommand.class, InspectCommand.class, DemoCommand.class,
                 BackendsCommand.class, SlimSearchCommand.class,
                 CommandLine.HelpCommand.class},

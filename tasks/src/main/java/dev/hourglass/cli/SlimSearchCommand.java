@@ -29,12 +29,12 @@ import picocli.CommandLine.Option;
 /** {@code hourglass slim-search}: Patch Slimming's token masks for a classifier, found without fine-tuning. */
 @Command(name = "slim-search",
         mixinStandardHelpOptions = true,
-        description = {"Finds Patch Slimming token masks for a ViT/DeiT classifier, training-free (the published search",
-                "fine-tunes; this one only chooses tokens): top-down from the last block, which keeps the class",
-                "token(s), each block keeps the next block's tokens plus the best others by the significance score,",
-                "R0 at a time, until the next block's output on its tokens is within the tolerance of the unpruned",
-                "model's (relative Frobenius error over the calibration images). Run the result with",
-                "classify --reduce slim:masks=FILE."})
+        description = "Finds Patch Slimming token masks for a ViT/DeiT classifier, training-free (the published"
+                + " search fine-tunes; this one only chooses tokens): top-down from the last block, which keeps the"
+                + " class token(s), each block keeps the next block's tokens plus the best others by the significance"
+                + " score, R0 at a time, until the next block's output on its tokens is within the tolerance of the"
+                + " unpruned model's (relative Frobenius error over the calibration images). Run the result with"
+                + " classify --reduce slim:masks=FILE.")
 final class SlimSearchCommand implements Callable<Integer> {
     private static final List<String> IMAGE_EXTENSIONS = List.of(".png", ".jpg", ".jpeg", ".bmp", ".gif");
 
