@@ -468,19 +468,10 @@ public final class CfVitSweep {
                 exitShare.put(name, p.exitShare());
                 threshold.put(name, t);
             }
-            Machine.CpuTimes[] blockStart = {null};
-            Runnable beforeBlock = () -> {
-                if (blockStart[0] != null) {
-                    busy.add(Stats.round(Machine.CpuTimes.now().othersBusyCores(blockStart[0])));
-                }
-                if (waitIdle > 0) {
-                    Machine.waitForIdle(waitIdle, 0.15, 1);
-                }
-                blockStart[0] = Machine.CpuTimes.now();
-            };
+            Machine.BlockWatch beforeBlock = Machine.beforeEachBlock(waitIdle, busy);
             Map<String, double[]> times = Alternating.time(contenders, a.integer("warmup", 5),
                     a.integer("iterations", 40), a.integer("blocks", 20), beforeBlock);
-            busy.add(Stats.round(Machine.CpuTimes.now().othersBusyCores(blockStart[0])));
+            beforeBlock.finish();
             // Per image: each call ran the whole subset.
             for (double[] t : times.values()) {
                 for (int i = 0; i < t.length; i++) {

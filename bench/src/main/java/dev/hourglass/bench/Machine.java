@@ -7,6 +7,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /** What the harnesses record about the machine they ran on: CPU, cores, JVM, OS, and how busy it was. */
@@ -185,6 +186,45 @@ final class Machine {
             return Math.max(0, others / seconds);
         }
     }
+
+    /**
+     * What to run before each block of timed calls ({@link Alternating#time}): records how many cores other processes
+     * kept busy during the previous block into {@code busyPerBlock}, then, with {@code waitIdle > 0}, waits (at most
+     * that many seconds) for the machine to be idle. {@link BlockWatch#finish} records the last block.
+     */
+    static BlockWatch beforeEachBlock(double waitIdle, List<Double> busyPerBlock) {
+        return new BlockWatch(waitIdle, busyPerBlock);
+    }
+
+    /** See {@link #beforeEachBlock}. Not thread-safe: one timing loop. */
+    static final class BlockWatch implements Runnable {
+        private final double waitIdle;
+        private final List<Double> busyPerBlock;
+        private CpuTimes blockStart;
+
+        private BlockWatch(double waitIdle, List<Double> busyPerBlock) {
+            this.waitIdle = waitIdle;
+            this.busyPerBlock = busyPerBlock;
+        }
+
+        @Override
+        public void run() {
+            finish();
+            if (waitIdle > 0) {
+                waitForIdle(waitIdle, 0.15, 1);
+            }
+            blockStart = CpuTimes.now();
+        }
+
+        /** Records the block that ran since the last {@link #run}. */
+        void finish() {
+            if (blockStart != null) {
+                busyPerBlock.add(Stats.round(CpuTimes.now().othersBusyCores(blockStart)));
+                blockStart = null;
+            }
+        }
+    }
+
 
     /**
      * Waits until processes other than this one keep fewer than {@code cores} cores busy over {@code window}

@@ -258,18 +258,9 @@ public final class TokenReductionBench {
                         }
                     }));
                 }
-                Machine.CpuTimes[] blockStart = {null};
-                Runnable beforeBlock = () -> {
-                    if (blockStart[0] != null) {
-                        busyPerBlock.add(Stats.round(Machine.CpuTimes.now().othersBusyCores(blockStart[0])));
-                    }
-                    if (waitIdle > 0) {
-                        Machine.waitForIdle(waitIdle, 0.15, 1);
-                    }
-                    blockStart[0] = Machine.CpuTimes.now();
-                };
+                Machine.BlockWatch beforeBlock = Machine.beforeEachBlock(waitIdle, busyPerBlock);
                 Map<String, double[]> times = Alternating.time(contenders, warmup, iterations, blocks, beforeBlock);
-                busyPerBlock.add(Stats.round(Machine.CpuTimes.now().othersBusyCores(blockStart[0])));
+                beforeBlock.finish();
                 double[] base = times.get(UNREDUCED);
                 double baseMedian = Stats.of(base).median();
                 for (Alternating.Contender c : contenders) {
