@@ -92,24 +92,23 @@ public final class ReductionTrace implements TokenReducer {
      * tables leave them out. In GFLOPs.
      */
     public double gflops(VitConfig model) {
-        int patches = model.gridHeight() * model.gridWidth();
-        if (attentionTokens.length > 0) {
-            patches = attentionTokens[0] - model.prefixTokens();
-        }
-        double p = model.patchSize();
-        return 2.0 * patches * model.inChannels() * p * p * model.embedDim() / 1e9
-                + blockGflops(model, attentionTokens, queryTokens, mlpTokens);
+        return encoderGflops(model, attentionTokens, queryTokens, mlpTokens);
     }
 
     /** {@link #gflops} for given token counts (use the same count twice for an unreduced model). */
     public static double encoderGflops(VitConfig model, int[] attentionTokens, int[] mlpTokens) {
+        return encoderGflops(model, attentionTokens, attentionTokens, mlpTokens);
+    }
+
+    /** {@link #encoderGflops(VitConfig, int[], int[])} where attention computes queries for only some tokens. */
+    public static double encoderGflops(VitConfig model, int[] attentionTokens, int[] queryTokens, int[] mlpTokens) {
         double p = model.patchSize();
         int patches = model.gridHeight() * model.gridWidth();
         if (attentionTokens.length > 0) {
             patches = attentionTokens[0] - model.prefixTokens();
         }
         return 2.0 * patches * model.inChannels() * p * p * model.embedDim() / 1e9
-                + blockGflops(model, attentionTokens, mlpTokens);
+                + blockGflops(model, attentionTokens, queryTokens, mlpTokens);
     }
 
     /** {@link #encoderGflops} without the patch embedding: the blocks' products alone. */

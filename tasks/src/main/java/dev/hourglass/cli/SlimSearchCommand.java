@@ -186,12 +186,7 @@ final class SlimSearchCommand implements Callable<Integer> {
         note.put("search", "hourglass slim-search: Patch Slimming's top-down search without its block and final"
                 + " fine-tuning; error = relative Frobenius error of the next block's output on its kept tokens");
         extras.put("about", note);
-        TokenMasks m = r.masks();
-        int[][] keep = new int[m.depth()][];
-        for (int l = 0; l < keep.length; l++) {
-            keep[l] = m.kept(l);
-        }
-        return new TokenMasks(m.tokens(), m.prefixTokens(), keep, extras);
+        return r.masks().withExtras(extras);
     }
 
     private static double round(double v) {

@@ -11,6 +11,7 @@ import java.util.Map;
 import dev.hourglass.backend.AttentionOptions;
 import dev.hourglass.backend.Backend;
 import dev.hourglass.reduce.ReductionMethod;
+import dev.hourglass.reduce.ReductionTrace;
 import dev.hourglass.reduce.SpecArguments;
 import dev.hourglass.reduce.TokenReducer;
 import dev.hourglass.reduce.TokenState;
@@ -77,6 +78,21 @@ public record SlimMasks(TokenMasks masks, Path file) implements ReductionMethod 
         return new Reducer(masks);
     }
 
+    /**
+     * Encoder GFLOPs per image with these masks, as {@link ReductionTrace#gflops} counts a pruned forward: block
+     * {@code l} projects q, k, v for the tokens it receives ({@code keep[l - 1]}, every token for block 0), attends
+     * with the kept queries and runs the projection and MLP on the kept tokens.
+     */
+    public static double gflops(VitConfig model, TokenMasks masks) {
+        int depth = masks.depth();
+        int[] received = new int[depth];
+        int[] kept = masks.counts();
+        for (int l = 0; l < depth; l++) {
+            received[l] = l == 0 ? masks.tokens() : kept[l - 1];
+        }
+        return ReductionTrace.encoderGflops(model, received, kept, kept);
+    }
+
     @Override
     public String spec() {
         return "slim:masks=" + (file == null ? "(in memory)" : file);
@@ -116,11 +132,6 @@ public record SlimMasks(TokenMasks masks, Path file) implements ReductionMethod 
             }
             current = next;
             return new AttentionOptions(null, rows, null);
-        }
-
-        /** The original ids of the tokens the last block asked about keeps (after {@link #attention}). */
-        int[] current() {
-            return current;
         }
     }
 }

@@ -8,7 +8,6 @@ import java.util.Objects;
 
 import dev.hourglass.backend.AttentionOptions;
 import dev.hourglass.backend.Backend;
-import dev.hourglass.reduce.ReductionTrace;
 import dev.hourglass.reduce.TokenReducer;
 import dev.hourglass.reduce.TokenState;
 import dev.hourglass.tensor.Tensor;
@@ -177,18 +176,8 @@ public final class SlimSearch {
             progress.block(t, keep[t].length, errors[t]);
         }
         TokenMasks masks = new TokenMasks(tokens, prefix, keep, Map.of());
-        return new Result(masks, errors, gflops(masks), gflops(TokenMasks.full(tokens, prefix, depth)));
-    }
-
-    /** Encoder GFLOPs per image with these masks, as {@code --json} reports them. */
-    private double gflops(TokenMasks masks) {
-        Tensor first = batches.get(0);
-        Tensor one = Tensor.ofFloats(new float[Math.toIntExact(first.shape().dim(1) * first.shape().dim(2)
-                * first.shape().dim(3))], 1, first.shape().dim(1), first.shape().dim(2), first.shape().dim(3));
-        try (ReductionTrace trace = new ReductionTrace(new SlimMasks.Reducer(masks), depth)) {
-            model.classify(one, trace);
-            return trace.gflops(model.config());
-        }
+        return new Result(masks, errors, SlimMasks.gflops(model.config(), masks),
+                SlimMasks.gflops(model.config(), TokenMasks.full(tokens, prefix, depth)));
     }
 
     /** Masks for a forward that prunes nothing up to block {@code t}, {@code set} at {@code t} (all if null). */

@@ -87,6 +87,17 @@ public record TokenMasks(int tokens, int prefixTokens, int[][] keep, Map<String,
         return new TokenMasks(tokens, prefixTokens, keep, Map.of());
     }
 
+    /** Every block's kept ids (a copy: the masks stay immutable). */
+    @Override
+    public int[][] keep() {
+        return deepCopy(keep);
+    }
+
+    /** The same masks with other provenance fields. */
+    public TokenMasks withExtras(Map<String, JsonNode> other) {
+        return new TokenMasks(tokens, prefixTokens, keep, other);
+    }
+
     /** Blocks the masks are for. */
     public int depth() {
         return keep.length;

@@ -21,6 +21,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 import com.fasterxml.jackson.databind.JsonNode;
 
 import dev.hourglass.backend.cpu.CpuBackend;
+import dev.hourglass.reduce.ReductionTrace;
 import dev.hourglass.reduce.TokenReducer;
 import dev.hourglass.reduce.TokenState;
 import dev.hourglass.safetensors.SafetensorsFile;
@@ -70,11 +71,7 @@ class SlimSearchTest {
             }
         }
         Path dir = ROOT.resolve(c.get("dir").asText());
-        TokenMasks later = TokenMasks.read(dir.resolve(entry.get("masks_for_later_blocks").asText()));
-        int[][] keep = new int[later.depth()][];
-        for (int l = 0; l < keep.length; l++) {
-            keep[l] = later.kept(l);
-        }
+        int[][] keep = TokenMasks.read(dir.resolve(entry.get("masks_for_later_blocks").asText())).keep();
         try (SafetensorsFile weights = SafetensorsFile.open(dir.resolve("model.safetensors"));
              VisionTransformer model = SlimFixtures.load(weights, dir, name, backend)) {
             double[] got = SlimSearch.significance(model, List.of(Npy.read(dir.resolve("input.npy"))), block, keep);
@@ -129,6 +126,12 @@ class SlimSearchTest {
                 assertEquals(depth, decided.size(), "every block is reported, last first");
                 assertEquals(depth - 1, decided.get(0));
                 assertTrue(r.gflops() < r.unprunedGflops(), r.gflops() + " vs " + r.unprunedGflops());
+                try (ReductionTrace trace = new ReductionTrace(new SlimMasks(r.masks(), null)
+                        .newReducer(backend, model.config()), depth)) {
+                    model.classify(images, trace);
+                    assertEquals(trace.gflops(model.config()), r.gflops(), 1e-12,
+                            "the counted GFLOPs are what a traced pruned forward reports");
+                }
                 int tokens = m.tokens();
                 for (int t = 0; t < depth - 1; t++) {
                     double e = error(model, images, m, t);
