@@ -45,10 +45,7 @@ final class BackendsCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws JsonProcessingException {
-        int n = threads == null ? Runtime.getRuntime().availableProcessors() : threads;
-        if (n < 1) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--threads must be at least 1, got " + n);
-        }
+        int n = Threads.resolve(spec.commandLine(), threads);
         List<Map<String, Object>> rows = new ArrayList<>();
         for (BackendReport b : Backends.report()) {
             Map<String, Object> row = new LinkedHashMap<>();

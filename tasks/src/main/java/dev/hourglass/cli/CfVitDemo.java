@@ -4,7 +4,6 @@ import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -55,8 +54,7 @@ final class CfVitDemo {
         JsonNode expected = DemoCommand.readResourceJson(MODEL + "/expected.json");
         double threshold = expected.get("threshold").asDouble();
         CfVitThreshold method = new CfVitThreshold(threshold);
-        Path dir = out.resolve("cfvit");
-        Files.createDirectories(dir);
+        Path dir = FileErrors.createOutputFolder("--out", out.resolve("cfvit"));
         try (ImageClassifier classifier = ImageClassifier.loadResource(MODEL, options)) {
             CfVit model = classifier.coarseToFine();
             log.println("Hourglass demo: CF-ViT, coarse to fine (" + method.spec() + ")");
@@ -106,9 +104,9 @@ final class CfVitDemo {
                         cf.maxProbability()[0], stage, prediction, diff,
                         sameStage && diff <= DemoCommand.LOGIT_TOLERANCE ? "" : "  MISMATCH");
                 Path picture = dir.resolve(DemoCommand.shortName(file).replace(".png", ".cfvit.png"));
-                SegmentationPictures.writePng(CfVitPictures.informativeRegions(
-                        classifier.preprocessing().resizeAndCrop(rgb), cf.important()[0],
-                        model.settings().coarseGrid()), picture);
+                BufferedImage regions = CfVitPictures.informativeRegions(classifier.preprocessing().resizeAndCrop(rgb),
+                        cf.important()[0], model.settings().coarseGrid());
+                FileErrors.writing(picture, () -> SegmentationPictures.writePng(regions, picture));
                 Map<String, Object> m = new LinkedHashMap<>();
                 m.put("file", file);
                 m.put("truth", truth);
@@ -136,7 +134,8 @@ final class CfVitDemo {
             report.put("max_abs_logit_difference_vs_pytorch", worst);
             report.put("images", items);
             Path json = dir.resolve("cfvit.json");
-            AtomicFiles.writeString(json, JSON.writeValueAsString(report) + "\n");
+            String text = JSON.writeValueAsString(report) + "\n";
+            FileErrors.writing(json, () -> AtomicFiles.writeString(json, text));
             log.println("  wrote " + json + " and one picture per image of the coarse cells re-split, in " + dir);
             log.println();
             log.flush();

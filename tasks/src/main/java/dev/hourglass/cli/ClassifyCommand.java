@@ -80,8 +80,13 @@ final class ClassifyCommand implements Callable<Integer> {
     @Option(names = "--save-logits", paramLabel = "FILE.npy", description = "Write the logits [batch, classes] as float32 .npy.")
     Path saveLogits;
 
-    @Option(names = "--threads", paramLabel = "N", description = "Compute threads (default: all available processors).")
+    @Option(names = "--threads", paramLabel = "N", description = Threads.HELP)
     Integer threads;
+
+    @Option(names = "--max-pixels", defaultValue = "" + RgbImage.DEFAULT_MAX_PIXELS, paramLabel = "N",
+            description = "Refuse images of more pixels than this, checked before decoding (default:"
+                    + " ${DEFAULT-VALUE}, Pillow's decompression-bomb limit).")
+    long maxPixels;
 
     @Option(names = "--repeat", defaultValue = "1", paramLabel = "N",
             description = "Run the forward pass N times and report the median (default: ${DEFAULT-VALUE}).")
@@ -95,9 +100,20 @@ final class ClassifyCommand implements Callable<Integer> {
         if (repeat < 1) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--repeat must be at least 1, got " + repeat);
         }
+        if (maxPixels < 1) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--max-pixels must be at least 1, got "
+                    + maxPixels);
+        }
         ReductionMethod reduction = reduce.method(spec.commandLine());
-        ClassifierOptions options = (threads == null ? ClassifierOptions.defaults() : threadsOption(threads))
+        ClassifierOptions options = new ClassifierOptions(Threads.resolve(spec.commandLine(), threads))
                 .withBackend(backend.name);
+        // Outputs are checked before the model loads: a typo in a path should not cost a forward pass.
+        if (saveLogits != null) {
+            FileErrors.checkOutputFile("--save-logits", saveLogits, false);
+        }
+        if (pictureDir != null) {
+            FileErrors.checkOutputFolder("--out", pictureDir);
+        }
         long t0 = System.nanoTime();
         try (ImageClassifier classifier = ImageClassifier.load(model, options, conversion.toOptions())) {
             double loadMs = millisSince(t0);
@@ -105,15 +121,16 @@ final class ClassifyCommand implements Callable<Integer> {
 
             long t1 = System.nanoTime();
             Tensor batch;
+            RgbImage image = null;
             Map<String, Object> inputInfo = new LinkedHashMap<>();
             if (input.image != null) {
-                RgbImage image = RgbImage.read(input.image);
+                image = RgbImage.read(input.image, maxPixels);
                 batch = classifier.preprocess(image);
                 inputInfo.put("image", input.image.toString());
                 inputInfo.put("width", image.width());
                 inputInfo.put("height", image.height());
             } else {
-                batch = asBatch(Npy.read(input.tensor), input.tensor);
+                batch = asBatch(readTensor(input.tensor), input.tensor);
                 inputInfo.put("tensor", input.tensor.toString());
             }
             inputInfo.put("shape", batch.shape().dims());
@@ -136,11 +153,12 @@ final class ClassifyCommand implements Callable<Integer> {
             Tensor logits = run.logits();
             List<List<Prediction>> results = classifier.topK(logits, topK);
             if (saveLogits != null) {
-                Npy.write(saveLogits, logits.toFloatArray(), logits.shape().dims());
+                FileErrors.writing(saveLogits, () -> Npy.write(saveLogits, logits.toFloatArray(),
+                        logits.shape().dims()));
             }
             Timing timing = new Timing(loadMs, preprocessMs, forwardMs);
             if (pictureDir != null) {
-                writePicture(classifier, run, inputInfo);
+                writePicture(classifier, run, image, inputInfo);
             }
             PrintWriter out = spec.commandLine().getOut();
             if (json) {
@@ -155,27 +173,28 @@ final class ClassifyCommand implements Callable<Integer> {
     }
 
     /** CF-ViT's informative regions over the image it saw; refused for other models or a tensor input. */
-    private void writePicture(ImageClassifier classifier, ImageClassifier.Reduced run, Map<String, Object> inputInfo)
-            throws IOException {
-        if (run.coarseToFine() == null || input.image == null) {
+    private void writePicture(ImageClassifier classifier, ImageClassifier.Reduced run, RgbImage image,
+                              Map<String, Object> inputInfo) throws IOException {
+        if (run.coarseToFine() == null || image == null) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--out writes CF-ViT's informative regions:"
                     + " it needs a CF-ViT checkpoint and --image");
         }
-        RgbImage seen = classifier.preprocessing().resizeAndCrop(RgbImage.read(input.image));
+        RgbImage seen = classifier.preprocessing().resizeAndCrop(image);
         String name = input.image.getFileName().toString();
         int dot = name.lastIndexOf('.');
         Path file = pictureDir.resolve((dot > 0 ? name.substring(0, dot) : name) + ".cfvit.png");
-        java.nio.file.Files.createDirectories(pictureDir);
-        SegmentationPictures.writePng(CfVitPictures.informativeRegions(seen, run.coarseToFine().important()[0],
-                classifier.coarseToFine().settings().coarseGrid()), file);
+        FileErrors.createOutputFolder("--out", pictureDir);
+        java.awt.image.BufferedImage picture = CfVitPictures.informativeRegions(seen,
+                run.coarseToFine().important()[0], classifier.coarseToFine().settings().coarseGrid());
+        FileErrors.writing(file, () -> SegmentationPictures.writePng(picture, file));
         inputInfo.put("picture", file.toString());
     }
 
-    private ClassifierOptions threadsOption(int n) {
-        if (n < 1) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--threads must be at least 1, got " + n);
-        }
-        return new ClassifierOptions(n);
+    /** An {@code --input-tensor} file, a missing one said in words. */
+    static Tensor readTensor(Path file) throws IOException {
+        Tensor[] t = new Tensor[1];
+        FileErrors.reading("--input-tensor", file, () -> t[0] = Npy.read(file));
+        return t[0];
     }
 
     private static Tensor asBatch(Tensor t, Path file) throws IOException {
@@ -230,7 +249,6 @@ final class ClassifyCommand implements Callable<Integer> {
     private void printText(PrintWriter out, ImageClassifier classifier, Tensor batch, List<List<Prediction>> results,
                            Timing timing, Map<String, Object> reduction) {
         out.println("model    " + classifier.describe());
-        out.println("backend  " + classifier.backendDescription());
         out.println("input    " + (input.image != null ? input.image : input.tensor) + " -> " + batch.shape());
         if (reduction.get("images") != null) {
             StringBuilder stages = new StringBuilder();

@@ -6,6 +6,9 @@ import picocli.CommandLine.Option;
 /** What a checkpoint may not say, for every command that reads one (picocli mixin). */
 final class ConversionOptions {
 
+    @picocli.CommandLine.Spec(picocli.CommandLine.Spec.Target.MIXEE)
+    picocli.CommandLine.Model.CommandSpec command;
+
     @Option(names = "--family", paramLabel = "LAYOUT",
             description = "The checkpoint's layout, if detection from its tensor names is not enough: hourglass, timm,"
                     + " hf-vit, hf-dpt, dpt, segmenter, segmenter-mmseg, cfvit.")
@@ -23,11 +26,23 @@ final class ConversionOptions {
             description = "Class names, one per line, one per class (Segmenter checkpoints carry none).")
     java.nio.file.Path labels;
 
+    /**
+     * The options for the converter. A head count below 1 is a usage error (exit 2); a missing or unreadable
+     * {@code --labels} file is named with the option (exit 1).
+     */
     ConvertOptions toOptions() throws java.io.IOException {
+        for (var option : new Object[][] {{"--heads", heads}, {"--decoder-heads", decoderHeads}}) {
+            if (option[1] != null && (Integer) option[1] < 1) {
+                throw new picocli.CommandLine.ParameterException(command.commandLine(), option[0] + " must be at"
+                        + " least 1, got " + option[1]);
+            }
+        }
         java.util.List<String> names = null;
         if (labels != null) {
-            names = java.nio.file.Files.readAllLines(labels, java.nio.charset.StandardCharsets.UTF_8).stream()
-                    .map(String::strip).toList();
+            java.util.List<String> lines = new java.util.ArrayList<>();
+            FileErrors.reading("--labels", labels, () -> lines.addAll(java.nio.file.Files.readAllLines(labels,
+                    java.nio.charset.StandardCharsets.UTF_8)));
+            names = lines.stream().map(String::strip).toList();
             int end = names.size();
             while (end > 0 && names.get(end - 1).isEmpty()) {
                 end--;

@@ -46,6 +46,7 @@ final class ConvertCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         DType type = parseDtype(dtype);
+        FileErrors.checkOutputFile("OUT", output, false);
         PrintWriter out = spec.commandLine().getOut();
         long t0 = System.nanoTime();
         try (ConvertedModel model = Converter.open(input, conversion.toOptions())) {
@@ -55,7 +56,7 @@ final class ConvertCommand implements Callable<Integer> {
                 out.println("inferred " + note);
             }
             ProgressBar bar = new ProgressBar(spec.commandLine().getErr(), "writing " + output.getFileName());
-            Converter.write(model, output, type, force, bar::update);
+            FileErrors.writing(output, () -> Converter.write(model, output, type, force, bar::update));
             bar.finish();
             out.printf(Locale.ROOT, "wrote    %s (%s, %.1f s)%n", output, type == null ? "dtypes kept"
                     : type.safetensorsName(), (System.nanoTime() - t0) / 1e9);

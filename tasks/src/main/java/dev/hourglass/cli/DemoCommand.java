@@ -9,7 +9,6 @@ import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -29,6 +28,7 @@ import dev.hourglass.tasks.classify.ClassifierOptions;
 import dev.hourglass.tasks.classify.ImageClassifier;
 import dev.hourglass.tasks.classify.Prediction;
 import dev.hourglass.tasks.image.RgbImage;
+import dev.hourglass.tasks.segment.SegmentationPictures;
 import dev.hourglass.tensor.Tensor;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -66,7 +66,7 @@ final class DemoCommand implements Callable<Integer> {
             description = "Output folder (default: ${DEFAULT-VALUE}).")
     Path out;
 
-    @Option(names = "--threads", paramLabel = "N", description = "Compute threads (default: all available processors).")
+    @Option(names = "--threads", paramLabel = "N", description = Threads.HELP)
     Integer threads;
 
     @CommandLine.Mixin
@@ -89,12 +89,10 @@ final class DemoCommand implements Callable<Integer> {
         if (topK < 1 || repeat < 1) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--top-k and --repeat must be at least 1");
         }
-        if (threads != null && threads < 1) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--threads must be at least 1, got " + threads);
-        }
-        PrintWriter log = spec.commandLine().getOut();
-        ClassifierOptions options = (threads == null ? ClassifierOptions.defaults() : new ClassifierOptions(threads))
+        ClassifierOptions options = new ClassifierOptions(Threads.resolve(spec.commandLine(), threads))
                 .withBackend(backend.name);
+        FileErrors.checkOutputFolder("--out", out);
+        PrintWriter log = spec.commandLine().getOut();
         JsonNode expected = readResourceJson(EXPECTED);
 
         long t0 = System.nanoTime();
@@ -105,7 +103,6 @@ final class DemoCommand implements Callable<Integer> {
             log.println("  model    " + classifier.describe());
             log.println("           a small ViT trained on drawn shapes by tools/train_demo_classifier.py,"
                     + " loaded from the jar in " + String.format("%.0f ms", loadMs));
-            log.println("  backend  " + classifier.backendDescription());
             log.println();
             log.printf("  %-28s %-20s %-20s %7s  %s%n", "image", "truth", "prediction", "score", "logits vs PyTorch");
 
@@ -129,11 +126,12 @@ final class DemoCommand implements Callable<Integer> {
             log.printf("  time: load %.0f ms, preprocess %.2f ms/image, forward %.2f ms/image (median of %d runs"
                     + " per image; the first runs include JIT warm-up)%n", loadMs, median(pre), median(fwd), repeat);
 
-            Files.createDirectories(out);
+            FileErrors.createOutputFolder("--out", out);
             Path json = out.resolve("classification.json");
             Path sheet = out.resolve("contact-sheet.png");
             writeReport(json, classifier, loadMs, results, correct, worst);
-            ImageIO.write(contactSheet(results), "png", sheet.toFile());
+            BufferedImage picture = contactSheet(results);
+            FileErrors.writing(sheet, () -> SegmentationPictures.writePng(picture, sheet));
             log.println("  wrote " + json + " and " + sheet);
             log.println();
             log.flush();
@@ -211,7 +209,8 @@ final class DemoCommand implements Callable<Integer> {
             items.add(m);
         }
         report.put("results", items);
-        AtomicFiles.writeString(file, JSON.writeValueAsString(report) + "\n");
+        String text = JSON.writeValueAsString(report) + "\n";
+        FileErrors.writing(file, () -> AtomicFiles.writeString(file, text));
     }
 
     /** Every image with its prediction underneath: green when right, red when wrong. */

@@ -70,8 +70,10 @@ final class SegmentCommand implements Callable<Integer> {
     @Option(names = "--expedite", arity = "0..1", fallbackValue = "", paramLabel = "SETTINGS",
             description = {"Run with Expedit: the same as --reduce expedit:SETTINGS. SETTINGS:",
                     "alpha=10,grid=28x28,iters=5,window=5,tau=0.02,k=20,tau_r=0.02 (those are the defaults,",
-                    "Expedit's Segmenter ADE20K configuration; give any subset). alpha counts blocks from 1:",
-                    "alpha=10 clusters the tokens leaving the 10th block."})
+                    "Expedit's Segmenter ADE20K configuration for ViT-L/16 at 640, 40x40 tokens per window; give",
+                    "any subset). alpha counts blocks from 1: alpha=10 clusters the tokens leaving the 10th block.",
+                    "The grid must be smaller than the model's token grid (window / patch): for the demo",
+                    "Segmenter's 16x16 tokens, alpha=4,grid=10x10,k=1."})
     String expedite;
 
     @Option(names = "--out", defaultValue = "segment-out", paramLabel = "DIR",
@@ -90,8 +92,13 @@ final class SegmentCommand implements Callable<Integer> {
             description = "Write the merged logits [classes, H, W] (before the softmax) as float32 .npy.")
     Path saveLogits;
 
-    @Option(names = "--threads", paramLabel = "N", description = "Compute threads (default: all available processors).")
+    @Option(names = "--threads", paramLabel = "N", description = Threads.HELP)
     Integer threads;
+
+    @Option(names = "--max-pixels", defaultValue = "" + RgbImage.DEFAULT_MAX_PIXELS, paramLabel = "N",
+            description = "Refuse images of more pixels than this, checked before decoding (default:"
+                    + " ${DEFAULT-VALUE}, Pillow's decompression-bomb limit).")
+    long maxPixels;
 
     @Option(names = "--repeat", defaultValue = "1", paramLabel = "N",
             description = "Segment N times and report the median time (default: ${DEFAULT-VALUE}).")
@@ -102,10 +109,11 @@ final class SegmentCommand implements Callable<Integer> {
         if (repeat < 1) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--repeat must be at least 1, got " + repeat);
         }
-        int n = threads == null ? Runtime.getRuntime().availableProcessors() : threads;
-        if (n < 1) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--threads must be at least 1, got " + n);
+        if (maxPixels < 1) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--max-pixels must be at least 1, got "
+                    + maxPixels);
         }
+        int n = Threads.resolve(spec.commandLine(), threads);
         ReductionMethod settings = reduce.method(spec.commandLine());
         if (expedite != null) {
             if (settings != null) {
@@ -117,22 +125,28 @@ final class SegmentCommand implements Callable<Integer> {
                 throw new CommandLine.ParameterException(spec.commandLine(), "--expedite: " + e.getMessage());
             }
         }
+        // Outputs and the palette are checked before the model loads: a typo in a path should not cost a forward pass.
+        FileErrors.checkOutputFolder("--out", out);
+        if (saveLogits != null) {
+            FileErrors.checkOutputFile("--save-logits", saveLogits, false);
+        }
+        List<Integer> paletteColours = palette == null ? null : readPalette(palette);
         long t0 = System.nanoTime();
         try (SemanticSegmenter segmenter = SemanticSegmenter.load(model, n, backend.name, conversion.toOptions())) {
             double loadMs = ClassifyCommand.millisSince(t0);
             BackendOption.report(spec.commandLine().getErr(), segmenter.backendSummary());
             int[] colours = palette == null
                     ? SegmentationPictures.defaultPalette(segmenter.classNames().size())
-                    : readPalette(palette, segmenter.classNames().size());
+                    : enoughColours(palette, paletteColours, segmenter.classNames().size());
 
             long t1 = System.nanoTime();
             RgbImage image = null;
             Tensor tensor;
             if (input.image != null) {
-                image = RgbImage.read(input.image);
+                image = RgbImage.read(input.image, maxPixels);
                 tensor = segmenter.normalize(image);
             } else {
-                tensor = asImage(Npy.read(input.tensor), input.tensor);
+                tensor = asImage(ClassifyCommand.readTensor(input.tensor), input.tensor);
             }
             double preprocessMs = ClassifyCommand.millisSince(t1);
 
@@ -156,11 +170,12 @@ final class SegmentCommand implements Callable<Integer> {
             }
             if (saveLogits != null) {
                 Tensor logits = segmenter.logits(tensor, settings);
-                Npy.write(saveLogits, logits.toFloatArray(), logits.shape().dims());
+                FileErrors.writing(saveLogits, () -> Npy.write(saveLogits, logits.toFloatArray(),
+                        logits.shape().dims()));
             }
             ClassifyCommand.Timing timing = new ClassifyCommand.Timing(loadMs, preprocessMs, forwardMs);
             String stem = stem();
-            Files.createDirectories(out);
+            FileErrors.createOutputFolder("--out", out);
             List<String> written = new ArrayList<>();
             write(SegmentationPictures.classIndices(result), stem + ".classes.png", written);
             write(SegmentationPictures.colours(result, colours), stem + ".colour.png", written);
@@ -173,7 +188,8 @@ final class SegmentCommand implements Callable<Integer> {
             Path reportFile = out.resolve(stem + ".json");
             written.add(reportFile.toString());
             Map<String, Object> report = report(segmenter, settings, result, timing, written);
-            AtomicFiles.writeString(reportFile, JSON.writeValueAsString(report) + "\n");
+            String reportText = JSON.writeValueAsString(report) + "\n";
+            FileErrors.writing(reportFile, () -> AtomicFiles.writeString(reportFile, reportText));
             PrintWriter stdout = spec.commandLine().getOut();
             if (json) {
                 stdout.println(JSON.writeValueAsString(report));
@@ -194,12 +210,14 @@ final class SegmentCommand implements Callable<Integer> {
 
     private void write(java.awt.image.BufferedImage picture, String name, List<String> written) throws IOException {
         Path file = out.resolve(name);
-        SegmentationPictures.writePng(picture, file);
+        FileErrors.writing(file, () -> SegmentationPictures.writePng(picture, file));
         written.add(file.toString());
     }
 
-    static int[] readPalette(Path file, int classes) throws IOException {
-        List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
+    /** The colours of a {@code --palette} file, in order; a line that is not {@code R G B} in 0..255 is refused. */
+    static List<Integer> readPalette(Path file) throws IOException {
+        List<String> lines = new ArrayList<>();
+        FileErrors.reading("--palette", file, () -> lines.addAll(Files.readAllLines(file, StandardCharsets.UTF_8)));
         List<Integer> colours = new ArrayList<>();
         for (int i = 0; i < lines.size(); i++) {
             String line = lines.get(i).strip();
@@ -225,6 +243,10 @@ final class SegmentCommand implements Callable<Integer> {
             }
             colours.add(rgb);
         }
+        return colours;
+    }
+
+    private static int[] enoughColours(Path file, List<Integer> colours, int classes) throws IOException {
         if (colours.size() < classes) {
             throw new IOException(file + ": " + colours.size() + " colours for a model of " + classes + " classes");
         }
@@ -246,7 +268,7 @@ final class SegmentCommand implements Callable<Integer> {
     private Map<String, Object> report(SemanticSegmenter segmenter, ReductionMethod settings, Segmentation result,
                                        ClassifyCommand.Timing timing, List<String> written) {
         Map<String, Object> r = new LinkedHashMap<>();
-        r.put("model", Map.of("path", model.toString(), "description", segmenter.toString()));
+        r.put("model", Map.of("path", model.toString(), "description", segmenter.describe()));
         r.put("backend", segmenter.backendDescription());
         Map<String, Object> in = new LinkedHashMap<>();
         in.put(input.image != null ? "image" : "tensor", (input.image != null ? input.image : input.tensor).toString());
@@ -286,7 +308,7 @@ final class SegmentCommand implements Callable<Integer> {
 
     private void printText(PrintWriter o, SemanticSegmenter segmenter, ReductionMethod settings, Segmentation result,
                            ClassifyCommand.Timing timing, List<String> written) {
-        o.println("model    " + segmenter);
+        o.println("model    " + segmenter.describe());
         o.println("input    " + (input.image != null ? input.image : input.tensor) + " (" + result.width() + "x"
                 + result.height() + "), " + result.windows() + " window(s) of " + segmenter.windowSize());
         o.println("reduce   " + (settings == null ? "off" : settings.spec() + ": tokens after each block "

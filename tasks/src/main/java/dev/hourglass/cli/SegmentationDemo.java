@@ -72,15 +72,14 @@ final class SegmentationDemo {
             double loadMs = (System.nanoTime() - t0) / 1e6;
             int classes = segmenter.classNames().size();
             log.println("Hourglass demo: semantic segmentation, without and with Expedit");
-            log.println("  model    " + segmenter);
+            log.println("  model    " + segmenter.describe());
             log.println("           a small Segmenter trained on drawn textures by tools/train_demo_segmenter.py,"
                     + String.format(" loaded in %.0f ms", loadMs));
             log.println("  expedit  " + EXPEDIT);
             log.println();
             log.printf("  %-22s %9s %9s %9s %9s   %s%n", "image", "mIoU", "+Expedit", "ms", "+Expedit",
                     "vs PyTorch");
-            Path folder = out.resolve("segmentation");
-            Files.createDirectories(folder);
+            Path folder = FileErrors.createOutputFolder("--out", out.resolve("segmentation"));
             SegmentationMetrics plainAll = new SegmentationMetrics(classes);
             SegmentationMetrics expeditAll = new SegmentationMetrics(classes);
             List<Outcome> outcomes = new ArrayList<>();
@@ -90,8 +89,14 @@ final class SegmentationDemo {
                 log.printf("  %-22s %8.1f%% %8.1f%% %9.1f %9.1f   %s%n", DemoCommand.shortName(o.file()),
                         100 * o.plain().meanIou(), 100 * o.expedit().meanIou(), o.plainMs(), o.expeditMs(),
                         o.identicalToPyTorch() ? "identical" : o.pixelsOffPyTorch() <= o.allowedOff()
-                                ? o.pixelsOffPyTorch() + " px differ (near-ties: " + o.allowedOff() + ")"
-                                : "MISMATCH: " + o.pixelsOffPyTorch() + " px differ");
+                                ? o.pixelsOffPyTorch() + " px differ, near-ties allow " + o.allowedOff()
+                                : "MISMATCH: " + o.pixelsOffPyTorch() + " px differ, near-ties allow "
+                                + o.allowedOff());
+            }
+            if (outcomes.stream().anyMatch(o -> !o.identicalToPyTorch())) {
+                log.println("  (near-ties: pixels whose two best class scores are less than 1e-3 apart in PyTorch's"
+                        + " output; float32 sums in another order may flip them, so up to twice their count may"
+                        + " differ)");
             }
             double plainMs = outcomes.stream().mapToDouble(Outcome::plainMs).sum();
             double expeditMs = outcomes.stream().mapToDouble(Outcome::expeditMs).sum();
@@ -153,11 +158,9 @@ final class SegmentationDemo {
 
         String stem = DemoCommand.shortName(file).replaceFirst("\\.png$", "");
         int[] palette = SegmentationPictures.defaultPalette(classes);
-        SegmentationPictures.writePng(SegmentationPictures.overlay(image, plain, palette),
-                folder.resolve(stem + ".overlay.png"));
-        SegmentationPictures.writePng(SegmentationPictures.overlay(image, fast, palette),
-                folder.resolve(stem + ".expedit.overlay.png"));
-        SegmentationPictures.writePng(SegmentationPictures.clusters(image, fast), folder.resolve(stem + ".clusters.png"));
+        writePng(SegmentationPictures.overlay(image, plain, palette), folder.resolve(stem + ".overlay.png"));
+        writePng(SegmentationPictures.overlay(image, fast, palette), folder.resolve(stem + ".expedit.overlay.png"));
+        writePng(SegmentationPictures.clusters(image, fast), folder.resolve(stem + ".clusters.png"));
         return new Outcome(file, plainScores, fastScores, DemoCommand.median(plainMs), DemoCommand.median(fastMs), off,
                 allowed, identical);
     }
@@ -165,7 +168,7 @@ final class SegmentationDemo {
     private void writeReport(Path file, SemanticSegmenter segmenter, List<Outcome> outcomes,
                              SegmentationMetrics plain, SegmentationMetrics expedit) throws IOException {
         Map<String, Object> r = new LinkedHashMap<>();
-        r.put("model", segmenter.toString());
+        r.put("model", segmenter.describe());
         r.put("expedit", EXPEDIT.toString());
         r.put("repeat", repeat);
         r.put("miou", Map.of("plain", plain.meanIou(), "expedit", expedit.meanIou()));
@@ -183,7 +186,12 @@ final class SegmentationDemo {
             items.add(m);
         }
         r.put("images", items);
-        AtomicFiles.writeString(file, JSON.writeValueAsString(r) + "\n");
+        String text = JSON.writeValueAsString(r) + "\n";
+        FileErrors.writing(file, () -> AtomicFiles.writeString(file, text));
+    }
+
+    private static void writePng(BufferedImage picture, Path file) throws IOException {
+        FileErrors.writing(file, () -> SegmentationPictures.writePng(picture, file));
     }
 
     private static BufferedImage readImage(String name) throws IOException {

@@ -79,7 +79,7 @@ final class SlimSearchCommand implements Callable<Integer> {
     @Option(names = "--force", description = "Replace --out if it exists.")
     boolean force;
 
-    @Option(names = "--threads", paramLabel = "N", description = "Compute threads (default: all available processors).")
+    @Option(names = "--threads", paramLabel = "N", description = Threads.HELP)
     Integer threads;
 
     @Override
@@ -92,16 +92,17 @@ final class SlimSearchCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(cl, e.getMessage());
         }
-        if (limit < 1 || batch < 1 || (threads != null && threads < 1)) {
-            throw new CommandLine.ParameterException(cl, "--limit, --batch and --threads must be at least 1");
+        if (limit < 1 || batch < 1) {
+            throw new CommandLine.ParameterException(cl, "--limit and --batch must be at least 1");
         }
+        int n = Threads.resolve(cl, threads);
         if (Files.exists(out) && !force) {
             throw new CommandLine.ParameterException(cl, "--out " + out + " exists; --force replaces it");
         }
+        FileErrors.checkOutputFile("--out", out, true);
         List<Path> files = calibrationFiles();
         PrintWriter err = cl.getErr();
-        ClassifierOptions options = (threads == null ? ClassifierOptions.defaults() : new ClassifierOptions(threads))
-                .withBackend(backend.name);
+        ClassifierOptions options = new ClassifierOptions(n).withBackend(backend.name);
         try (ImageClassifier classifier = ImageClassifier.load(model, options, conversion.toOptions())) {
             BackendOption.report(err, classifier.backendSummary());
             if (classifier.coarseToFine() != null) {
@@ -114,8 +115,8 @@ final class SlimSearchCommand implements Callable<Integer> {
             err.flush();
             SlimSearch.Result r = SlimSearch.search(classifier.encoder(), batches, settings, progress(err));
             TokenMasks found = withProvenance(r, settings, files.size());
-            Files.createDirectories(out.toAbsolutePath().getParent());
-            found.write(out);
+            FileErrors.createOutputFolder("--out", out.toAbsolutePath().getParent());
+            FileErrors.writing(out, () -> found.write(out));
             PrintWriter o = cl.getOut();
             o.printf(Locale.ROOT, "%s: tokens kept per block %s; %.3f of %.3f GFLOPs (%.0f%% fewer), training-free%n",
                     out, java.util.Arrays.toString(found.counts()), r.gflops(), r.unprunedGflops(),

@@ -6,8 +6,10 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Iterator;
+import java.util.List;
 import java.util.Locale;
 import java.util.TreeSet;
 import javax.imageio.ImageIO;
@@ -17,6 +19,12 @@ import javax.imageio.stream.ImageInputStream;
 /**
  * Decodes the first image of a file with ImageIO (PNG, JPEG, GIF, BMP, TIFF, WBMP, and whatever plug-ins are on the
  * class path), checking its size from the header before any pixel is decoded.
+ *
+ * <p>A truncated file is refused, as Pillow refuses it ("image file is truncated"). ImageIO's PNG, GIF and BMP
+ * readers throw when the pixel data is cut off; its JPEG reader returns the rows it could decode with the rest grey
+ * and only reports a warning ("Truncated File - Missing EOI marker"), which {@link #decode} turns into an error.
+ * libjpeg's other warnings (extraneous bytes before a marker, a data segment ended early) are recoverable and
+ * accepted, as Pillow accepts them.
  */
 final class ImageFileDecoder {
 
@@ -47,11 +55,21 @@ final class ImageFileDecoder {
                     throw new ImageReadException(path, "unreadable " + format + " header: " + reason(e), e);
                 }
                 checkSize(path, width, height, maxPixels);
+                List<String> warnings = new ArrayList<>();
+                reader.addIIOReadWarningListener((source, warning) -> warnings.add(warning));
+                BufferedImage image;
                 try {
-                    return reader.read(0);
+                    image = reader.read(0);
                 } catch (IOException | RuntimeException e) {
                     throw new ImageReadException(path, "cannot decode the " + format + " data: " + reason(e), e);
                 }
+                for (String warning : warnings) {
+                    if (meansTruncated(warning)) {
+                        throw new ImageReadException(path, "the file is truncated: its " + format + " data ends"
+                                + " before the image does (ImageIO: " + warning + ")");
+                    }
+                }
+                return image;
             } finally {
                 reader.dispose();
             }
@@ -60,6 +78,12 @@ final class ImageFileDecoder {
         } catch (IOException e) {
             throw new ImageReadException(path, "cannot be read: " + reason(e), e);
         }
+    }
+
+    /** Whether a reader's warning says the data ended before the image (the JPEG reader's only way of saying so). */
+    static boolean meansTruncated(String warning) {
+        String w = warning == null ? "" : warning.toLowerCase(Locale.ROOT);
+        return w.contains("truncated") || w.contains("missing eoi");
     }
 
     private static void checkIsNonEmptyFile(Path path) throws ImageReadException {
@@ -91,7 +115,8 @@ final class ImageFileDecoder {
         long pixels = (long) width * height;
         if (pixels > maxPixels) {
             throw new ImageReadException(path, "the image is too large: " + width + "x" + height + " = " + pixels
-                    + " pixels is over the limit of " + maxPixels + " pixels (a higher limit reads it)");
+                    + " pixels is over the limit of " + maxPixels + " pixels (raise it to read the file:"
+                    + " --max-pixels on the command line, RgbImage.read(file, maxPixels) in Java)");
         }
     }
 

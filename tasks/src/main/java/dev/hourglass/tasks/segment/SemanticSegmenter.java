@@ -60,6 +60,8 @@ public final class SemanticSegmenter implements AutoCloseable {
     private final VisionTransformer encoder;
     private final WeightStore decoderStore;
     private final SegmenterDecoder decoder;
+    /** The decoder in words, for {@link #describe()}. */
+    private final String decoderDescription;
     private final List<String> classNames;
     private final int window;
     private final int stride;
@@ -69,8 +71,8 @@ public final class SemanticSegmenter implements AutoCloseable {
     private final ComputePool hostPool;
 
     private SemanticSegmenter(String name, BackendChoice backend, VisionTransformer encoder, WeightStore decoderStore,
-                              SegmenterDecoder decoder, List<String> classNames, int window, int stride, float[] mean,
-                              float[] std, int threads) {
+                              SegmenterDecoder decoder, String decoderDescription, List<String> classNames, int window,
+                              int stride, float[] mean, float[] std, int threads) {
         this.name = name;
         this.hostPool = ComputePool.of(threads);
         this.backend = backend.backend();
@@ -78,6 +80,7 @@ public final class SemanticSegmenter implements AutoCloseable {
         this.encoder = encoder;
         this.decoderStore = decoderStore;
         this.decoder = decoder;
+        this.decoderDescription = decoderDescription;
         this.classNames = classNames;
         this.window = window;
         this.stride = stride;
@@ -177,8 +180,11 @@ public final class SemanticSegmenter implements AutoCloseable {
                 default -> throw new IOException(name + ": decoder type '" + d.path("type").asText()
                         + "' is not one Segmenter has (mask_transformer, linear)");
             };
-            return new SemanticSegmenter(name, chosen, encoder, store, decoder, classNames, window, stride, mean,
-                    std, threads);
+            String decoderDescription = decoder instanceof LinearDecoder ? "linear decoder"
+                    : "mask-transformer decoder (" + d.path("n_layers").asInt() + " blocks, width "
+                    + d.path("d_model").asInt() + ")";
+            return new SemanticSegmenter(name, chosen, encoder, store, decoder, decoderDescription, classNames,
+                    window, stride, mean, std, threads);
         } catch (IOException | RuntimeException | Error e) {
             if (store != null) {
                 store.close();
@@ -509,6 +515,17 @@ public final class SemanticSegmenter implements AutoCloseable {
         encoder.close();
         backend.close();
         hostPool.close();
+    }
+
+    /**
+     * The model in one line, for people: {@code checkpoint.pth: Segmenter, ViT encoder of 12 blocks, width 192, 3
+     * heads, patch 16; mask-transformer decoder (2 blocks, width 192); 10 classes; 256x256 windows, stride 256}.
+     */
+    public String describe() {
+        VitConfig c = encoder.config();
+        return String.format(java.util.Locale.ROOT, "%s: Segmenter, ViT encoder of %d blocks, width %d, %d heads, patch"
+                + " %d; %s; %d classes; %dx%d windows, stride %d", name, c.depth(), c.embedDim(), c.numHeads(),
+                c.patchSize(), decoderDescription, classNames.size(), window, window, stride);
     }
 
     @Override

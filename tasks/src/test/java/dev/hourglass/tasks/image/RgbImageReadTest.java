@@ -2,6 +2,7 @@ package dev.hourglass.tasks.image;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -150,6 +151,43 @@ class RgbImageReadTest {
         Path truncated = Files.write(dir.resolve("truncated.png"), Arrays.copyOf(png, png.length / 2));
         String message = refusal(truncated, RgbImage.DEFAULT_MAX_PIXELS);
         assertTrue(message.contains("PNG"), message);
+    }
+
+    @Test
+    void refusesTruncatedJpegsThatImageIoWouldDecodeHalfGrey() throws Exception {
+        byte[] jpeg = Files.readAllBytes(PreprocessFixtures.file("formats/chelsea_420.jpg"));
+        assertEquals(0xFF, jpeg[jpeg.length - 2] & 0xFF, "the fixture ends with EOI");
+        assertEquals(0xD9, jpeg[jpeg.length - 1] & 0xFF, "the fixture ends with EOI");
+
+        Path half = Files.write(dir.resolve("half.jpg"), Arrays.copyOf(jpeg, jpeg.length / 2));
+        String message = refusal(half, RgbImage.DEFAULT_MAX_PIXELS);
+        assertTrue(message.contains("half.jpg: the file is truncated: its JPEG data ends before the image does"),
+                message);
+        assertTrue(message.contains("Missing EOI marker"), message);
+
+        // Only the end-of-image marker gone: the file still ends before the JPEG does (ImageIO warns the same way).
+        Path noEoi = Files.write(dir.resolve("no-eoi.jpg"), Arrays.copyOf(jpeg, jpeg.length - 2));
+        assertTrue(refusal(noEoi, RgbImage.DEFAULT_MAX_PIXELS).contains("truncated"));
+
+        // Bytes after the end-of-image marker are ignored (Pillow ignores them as well): not a truncation.
+        byte[] trailing = Arrays.copyOf(jpeg, jpeg.length + 7);
+        System.arraycopy("garbage".getBytes(StandardCharsets.US_ASCII), 0, trailing, jpeg.length, 7);
+        Path padded = Files.write(dir.resolve("trailing.jpg"), trailing);
+        assertEquals(RgbImage.read(PreprocessFixtures.file("formats/chelsea_420.jpg")), RgbImage.read(padded));
+    }
+
+    @Test
+    void onlyTruncationWarningsAreRefusals() {
+        assertTrue(ImageFileDecoder.meansTruncated("Truncated File - Missing EOI marker"));
+        assertFalse(ImageFileDecoder.meansTruncated("Corrupt JPEG data: 1 extraneous bytes before marker 0xd9"));
+        assertFalse(ImageFileDecoder.meansTruncated(null));
+    }
+
+    @Test
+    void thePixelLimitMessageSaysHowToRaiseIt() {
+        Path chelsea = PreprocessFixtures.file("inputs/chelsea.png");
+        String message = refusal(chelsea, 1000);
+        assertTrue(message.contains("--max-pixels") && message.contains("RgbImage.read(file, maxPixels)"), message);
     }
 
     /** Reads {@code file} expecting a refusal; checks that the message names the file and returns it. */
