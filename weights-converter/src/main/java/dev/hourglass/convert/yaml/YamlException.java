@@ -3,10 +3,10 @@ package dev.hourglass.convert.yaml;
 import java.io.IOException;
 
 /**
- * A YAML file that {@link YamlReader} cannot read: too large, not UTF-8, malformed, or using a YAML feature outside the
- * subset that PyYAML's {@code yaml.dump} writes. The message starts with the file's name and, where the problem is on
- * a line, its 1-based number, then says what is wrong, for example
- * {@code variant.yml: line 12: anchors (&id001) are not supported}.
+ * A YAML file that {@link YamlReader} cannot read: too large, not UTF-8, not YAML, beyond a limit, or asking for
+ * something the reader does not build (a tag other than {@code !!python/tuple}, a timestamp, a key that is not a
+ * string). The message is one line: the file's name and, where the problem is on a line, its 1-based number, then
+ * what is wrong, for example {@code variant.yml: line 12: duplicate key "n_cls"}.
  */
 public final class YamlException extends IOException {
     private final String source;
