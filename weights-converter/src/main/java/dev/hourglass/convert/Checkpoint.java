@@ -2,6 +2,11 @@ package dev.hourglass.convert;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.CharBuffer;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CoderResult;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -25,6 +30,8 @@ import dev.hourglass.safetensors.TensorSource;
  */
 public final class Checkpoint implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** The largest configuration file read; an ImageNet-21k {@code id2label} takes under 1 MB. */
+    static final int MAX_JSON_BYTES = 16 << 20;
     /** What a folder may hold, in the order it is looked for. */
     private static final List<String> WEIGHT_FILES = List.of("model.safetensors", "model.safetensors.index.json",
             "pytorch_model.bin", "checkpoint.pth", "model.pth", "model.pt");
@@ -101,12 +108,39 @@ public final class Checkpoint implements AutoCloseable {
         return PthFile.open(file);
     }
 
+    /**
+     * A configuration file as a JSON object, or null if there is none. JSON files are UTF-8 (RFC 8259): the bytes are
+     * decoded strictly here, so that no other encoding is guessed from the first bytes.
+     */
     private static JsonNode json(Path file) throws IOException {
         if (!Files.isRegularFile(file)) {
             return null;
         }
+        long size = Files.size(file);
+        if (size > MAX_JSON_BYTES) {
+            throw new IOException(file + ": " + size + " bytes, more than the " + MAX_JSON_BYTES + " a configuration"
+                    + " file may have");
+        }
+        byte[] bytes;
+        try (InputStream in = Files.newInputStream(file)) {
+            bytes = in.readNBytes(MAX_JSON_BYTES + 1);
+        }
+        if (bytes.length > MAX_JSON_BYTES) {
+            throw new IOException(file + ": grew beyond " + MAX_JSON_BYTES + " bytes while being read");
+        }
+        ByteBuffer in = ByteBuffer.wrap(bytes);
+        CharBuffer text = CharBuffer.allocate(bytes.length);
+        CharsetDecoder utf8 = StandardCharsets.UTF_8.newDecoder();
+        CoderResult result = utf8.decode(in, text, true);
+        if (!result.isError()) {
+            result = utf8.flush(text);
+        }
+        if (result.isError()) {
+            throw new IOException(file + ": not UTF-8 text, as JSON must be (byte " + in.position() + ")");
+        }
+        String json = text.flip().toString();
         try {
-            JsonNode node = JSON.readTree(file.toFile());
+            JsonNode node = JSON.readTree(json.startsWith("\uFEFF") ? json.substring(1) : json);
             if (node == null || !node.isObject()) {
                 throw new IOException(file + ": not a JSON object");
             }

@@ -58,13 +58,20 @@ public final class Converter {
         }
     }
 
-    /** The configuration with the user's class names, which must be one per class. */
+    /**
+     * The configuration with the user's class names, which must be one per class; without them, the checkpoint's own
+     * names must be one per class too (the rule the engine reads a model file by), or none.
+     */
     private static ModelConfig withLabels(ModelConfig config, ConvertOptions options, String file) throws IOException {
-        if (options.labels() == null) {
-            return config;
-        }
         int classes = config.decoder().has("n_cls") ? config.decoder().get("n_cls").asInt()
                 : config.encoder().numClasses();
+        if (options.labels() == null) {
+            if (!config.labels().isEmpty() && classes > 0 && config.labels().size() != classes) {
+                throw new IOException(file + ": config.json has " + config.labels().size() + " class names for a model"
+                        + " of " + classes + " classes; give the right ones with --labels");
+            }
+            return config;
+        }
         if (options.labels().size() != classes) {
             throw new IOException(file + ": " + options.labels().size() + " class names given for a model of "
                     + classes + " classes");

@@ -6,10 +6,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.regex.Pattern;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import dev.hourglass.io.UntrustedText;
 import dev.hourglass.tensor.Shape;
 import dev.hourglass.vit.TimmVitConfig;
 
@@ -20,6 +22,8 @@ import dev.hourglass.vit.TimmVitConfig;
  * fused qkv. Hugging Face's LayerNorm epsilon is {@code layer_norm_eps} (1e-12), not timm's 1e-6.
  */
 final class HfVitLayout extends Layout {
+    /** A class index as a JSON key: decimal, no sign, no leading zero, within int. */
+    private static final Pattern CLASS_INDEX = Pattern.compile("0|[1-9][0-9]{0,8}");
 
     @Override
     String name() {
@@ -65,7 +69,8 @@ final class HfVitLayout extends Layout {
                     encoder.config().imageWidth(), notes);
         }
         String family = p.equals("deit.") ? "deit" : "vit";
-        return conclude(c, name(), family, plan, shapes, encoder, preprocessing, labels(cfg), null, notes, problems);
+        return conclude(c, name(), family, plan, shapes, encoder, preprocessing, labels(cfg, problems), null, notes,
+                problems);
     }
 
     /** Embeddings and encoder layers of a Hugging Face ViT under {@code p} ("vit.", "deit.", "dpt."). */
@@ -172,15 +177,38 @@ final class HfVitLayout extends Layout {
         return new double[] {n.get(0).asDouble(), n.get(1).asDouble(), n.get(2).asDouble()};
     }
 
-    /** {@code id2label} in index order. */
-    static List<String> labels(JsonNode cfg) {
-        List<String> out = new ArrayList<>();
+    /**
+     * {@code id2label} in index order. Its keys must be the class indices 0 to N-1 (JSON keys are strings); anything
+     * else is a problem, since a gap would shift every later name onto the wrong class.
+     */
+    static List<String> labels(JsonNode cfg, List<String> problems) {
         JsonNode m = cfg == null ? null : cfg.get("id2label");
-        if (m != null && m.isObject()) {
-            Map<Integer, String> sorted = new TreeMap<>();
-            m.fields().forEachRemaining(e -> sorted.put(Integer.parseInt(e.getKey()), e.getValue().asText()));
-            out.addAll(sorted.values());
+        if (m == null || m.isNull()) {
+            return List.of();
         }
-        return out;
+        if (!m.isObject()) {
+            problems.add("config.json: id2label is " + UntrustedText.quote(m.toString()) + ", not an object mapping"
+                    + " class indices to names");
+            return List.of();
+        }
+        Map<Integer, String> sorted = new TreeMap<>();
+        for (Map.Entry<String, JsonNode> e : m.properties()) {
+            if (!CLASS_INDEX.matcher(e.getKey()).matches()) {
+                problems.add("config.json: id2label has the key " + UntrustedText.quote(e.getKey())
+                        + ", not a class index (0, 1, 2, ...)");
+                return List.of();
+            }
+            sorted.put(Integer.parseInt(e.getKey()), e.getValue().asText());
+        }
+        int expected = 0;
+        for (int index : sorted.keySet()) {
+            if (index != expected) {
+                problems.add("config.json: id2label has no class " + expected + " but has " + index
+                        + " (its keys must be 0 to " + (sorted.size() - 1) + ")");
+                return List.of();
+            }
+            expected++;
+        }
+        return List.copyOf(sorted.values());
     }
 }

@@ -10,6 +10,7 @@ import java.util.Set;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import dev.hourglass.io.UntrustedText;
 import dev.hourglass.tensor.Shape;
 import dev.hourglass.vit.TimmVitConfig;
 import dev.hourglass.vit.VitConfig;
@@ -66,16 +67,12 @@ final class SegmenterLayout extends Layout {
 
         List<String> problems = new ArrayList<>();
         Map<String, Shape> shapes = plan.shapes(c.tensors(), problems);
-        Map<String, Object> variant = c.variant().orElse(Map.of());
-        Map<String, Object> net = map(variant.get("net_kwargs"));
-        Integer heads = o.heads() != null ? o.heads() : integer(net.get("n_heads"));
-        int[] size = null;
-        if (net.get("image_size") instanceof List<?> l && l.size() == 2) {
-            size = new int[] {((Number) l.get(0)).intValue(), ((Number) l.get(1)).intValue()};
-        }
+        SegmenterVariant variant = SegmenterVariant.of(c.variant().orElse(null), problems);
+        Integer heads = o.heads() != null ? o.heads() : variant.heads();
+        int[] size = variant.imageSize();
         float eps = mmseg ? MMSEG_ENCODER_EPS : SEGMENTER_EPS;
         List<String> notes = new ArrayList<>();
-        if (c.variant().isEmpty()) {
+        if (!variant.present()) {
             notes.add("no variant.yml: window size and stride default to the training size; normalisation to 'vit'");
         }
         Map<String, Shape> encoderShapes = new LinkedHashMap<>();
@@ -90,7 +87,7 @@ final class SegmenterLayout extends Layout {
         ObjectNode preprocessing = null;
         if (encoder != null) {
             decoder = decoder(c, shapes, encoder.config(), variant, o, problems, notes);
-            preprocessing = preprocessing(encoder.config(), variant, decoder);
+            preprocessing = preprocessing(encoder.config(), variant.normalization(), decoder);
         }
         return conclude(c, name(), "segmenter", plan, shapes, encoder, preprocessing, List.of(), decoder, notes,
                 problems);
@@ -118,17 +115,14 @@ final class SegmenterLayout extends Layout {
     }
 
     /** The decoder's settings, and a check of its tensors' shapes. */
-    private ObjectNode decoder(Checkpoint c, Map<String, Shape> shapes, VitConfig enc, Map<String, Object> variant,
+    private ObjectNode decoder(Checkpoint c, Map<String, Shape> shapes, VitConfig enc, SegmenterVariant variant,
                                ConvertOptions o, List<String> problems, List<String> notes) {
-        Map<String, Object> net = map(variant.get("net_kwargs"));
-        Map<String, Object> dec = map(net.get("decoder"));
-        Map<String, Object> inference = map(variant.get("inference_kwargs"));
         boolean linear = shapes.containsKey("decoder.head.weight");
         ObjectNode d = NODES.objectNode();
         d.put("type", linear ? "linear" : "mask_transformer");
-        Integer nCls = integer(net.get("n_cls"));
+        Integer nCls = variant.classes();
         if (nCls == null) {
-            nCls = nClsFromCheckpoint(c).orElse(null);
+            nCls = nClsFromCheckpoint(c, problems).orElse(null);
         }
         Shape classShape = linear ? shapes.get("decoder.head.weight") : shapes.get("decoder.cls_emb");
         if (nCls == null && classShape != null) {
@@ -200,55 +194,53 @@ final class SegmenterLayout extends Layout {
         });
         checkShapes(expected, actual, problems);
         checkNoExtra(expected.keySet(), actual, problems);
-        int window = integer(inference.get("window_size")) != null ? integer(inference.get("window_size"))
-                : enc.imageHeight();
-        int stride = integer(inference.get("window_stride")) != null ? integer(inference.get("window_stride"))
-                : window;
+        int window = variant.window() != null ? variant.window() : enc.imageHeight();
+        int stride = variant.stride() != null ? variant.stride() : window;
         d.put("window_size", window);
         d.put("window_stride", stride);
-        if (integer(inference.get("im_size")) != null) {
-            d.put("image_size", integer(inference.get("im_size")));
+        if (variant.inferenceSize() != null) {
+            d.put("image_size", variant.inferenceSize());
         }
-        Object name = dec.get("name");
-        if (name != null && !String.valueOf(name).equals(d.get("type").asText())) {
+        String name = variant.decoderName();
+        if (name != null && !name.equals(d.get("type").asText())) {
             problems.add("mis-shaped: variant.yml says decoder " + name + ", the weights are a " + d.get("type").asText()
                     + " decoder");
         }
         return d;
     }
 
-    private static Optional<Integer> nClsFromCheckpoint(Checkpoint c) {
+    /** The class count a checkpoint records: safetensors metadata, or Expedit's mmseg {@code meta.n_cls}. */
+    private static Optional<Integer> nClsFromCheckpoint(Checkpoint c, List<String> problems) {
         String fromMetadata = c.tensors().metadata().get("n_cls");
         if (fromMetadata != null) {
-            return Optional.of(Integer.parseInt(fromMetadata));
+            if (fromMetadata.matches("[1-9][0-9]{0,8}")) {
+                return Optional.of(Integer.parseInt(fromMetadata));
+            }
+            problems.add(c.fileName() + ": n_cls " + UntrustedText.quote(fromMetadata) + " is not a number of classes");
+            return Optional.empty();
         }
         // Expedit's mmseg checkpoints keep it in meta.n_cls.
         if (c.pickleRoot().orElse(null) instanceof Map<?, ?> root && root.get("meta") instanceof Map<?, ?> meta
-                && meta.get("n_cls") instanceof Number n) {
-            return Optional.of(n.intValue());
+                && meta.get("n_cls") != null) {
+            Object n = meta.get("n_cls");
+            if (n instanceof Long count && count >= 1 && count <= Integer.MAX_VALUE) {
+                return Optional.of(count.intValue());
+            }
+            // A scalar is shown; a container only named (a pickle may share one container many times over).
+            problems.add(c.fileName() + ": meta.n_cls " + (n instanceof Number || n instanceof String
+                    ? UntrustedText.quote(String.valueOf(n)) : "of type " + n.getClass().getSimpleName())
+                    + " is not a number of classes");
         }
         return Optional.empty();
     }
 
-    private static ObjectNode preprocessing(VitConfig enc, Map<String, Object> variant, ObjectNode decoder) {
-        Map<String, Object> net = map(variant.get("net_kwargs"));
-        Object normalization = net.getOrDefault("normalization", map(variant.get("dataset_kwargs"))
-                .getOrDefault("normalization", "vit"));
-        boolean deit = "deit".equals(String.valueOf(normalization));
+    private static ObjectNode preprocessing(VitConfig enc, String normalization, ObjectNode decoder) {
+        boolean deit = "deit".equals(normalization);
         ObjectNode p = timmDefaultPreprocessing(enc, 1.0, deit ? IMAGENET_MEAN : HALF, deit ? IMAGENET_STD : HALF);
         int window = decoder.has("window_size") ? decoder.get("window_size").asInt() : enc.imageHeight();
         p.putArray("input_size").add(3).add(window).add(window);
         p.put("interpolation", "bilinear");
         p.put("crop_mode", "squash");
         return p;
-    }
-
-    @SuppressWarnings("unchecked")
-    private static Map<String, Object> map(Object o) {
-        return o instanceof Map<?, ?> m ? (Map<String, Object>) m : Map.of();
-    }
-
-    private static Integer integer(Object o) {
-        return o instanceof Number n ? n.intValue() : null;
     }
 }
