@@ -14,10 +14,21 @@ import dev.hourglass.tensor.Tensor;
  * per implementation to compare them. Arguments are already validated by {@link Kernels}.
  */
 final class CpuKernels {
-    /** Columns of K per cache block: 6 rows x 256 of A (6 KB) and a 256 x 48 panel of B (48 KB) stay in L1/L2. */
-    static final int KC = 256;
-    /** Rows of A per task: about 100 rows x 256 columns (100 KB) of A stay in L2 while a panel block is reused. */
-    static final int MC = 96;
+    /**
+     * Most columns of K per cache block. A K up to 1024 is one block, so every output is one multiply-add chain from
+     * the bias; a longer K is cut into equal blocks of at most 768 (a 768 x 48 block of a B panel is 147 KB: L2).
+     * The blocks depend on K alone, never on the machine or the thread count, so neither changes a result.
+     */
+    static final int KC = 768;
+    /**
+     * Bytes of A one task keeps in L2 while the panels of B stream past it: a group of rows x one K block. At batch 1
+     * (ViT-B: 197 rows, 590 KB) every row is one group, so each panel of B, read from memory, is read once per call
+     * instead of once per group of rows; with 96-row groups this layer-at-a-time read was what held a ViT-B linear
+     * layer at 55-60% of the FMA peak on Zen 5 (docs/PERFORMANCE.md).
+     */
+    static final int A_BLOCK_BYTES = 768 * 1024;
+    /** Tasks per thread a GEMM is cut into at least (when it has enough rows): enough to share out unevenly. */
+    static final int TASKS_PER_THREAD = 4;
     /** Budget for one attention score tile (query rows x keys), in floats: 64 KB keeps it in L2 with K and V. */
     static final int SCORE_TILE_FLOATS = 16 * 1024;
 
@@ -90,9 +101,10 @@ final class CpuKernels {
         int fullBlocks = m / mr;
         int perWorker = mr * k + mr * nr + nr;
         boolean residual = epilogue == Epilogue.RESIDUAL;
-        int blocksPerGroup = Math.max(1, MC / mr);
-        int groups = (mBlocks + blocksPerGroup - 1) / blocksPerGroup;
         int panels = w.panelCount();
+        int kc = kBlock(k);
+        int blocksPerGroup = blocksPerGroup(mBlocks, kc, panels, pool.threads());
+        int groups = (mBlocks + blocksPerGroup - 1) / blocksPerGroup;
         MemorySegment b = w.panels();
         long panelBytes = (long) k * nr * Float.BYTES;
         pool.parallelFor(groups * panels, (task, worker) -> {
@@ -103,12 +115,12 @@ final class CpuKernels {
             int n0 = panel * nr;
             int cols = Math.min(nr, n - n0);
             int lastWhole = cols == nr ? Math.min(lastBlock, fullBlocks) : firstBlock;
-            for (int k0 = 0; k0 < k; k0 += KC) {
-                int kc = Math.min(KC, k - k0);
+            for (int k0 = 0; k0 < k; k0 += kc) {
+                int kLen = Math.min(kc, k - k0);
                 long bOffset = panel * panelBytes + (long) k0 * nr * Float.BYTES;
                 boolean first = k0 == 0;
                 for (int blk = firstBlock; blk < lastWhole; blk++) {
-                    support.gemmTile(a, aOffset + blk * mr * k + k0, k, b, bOffset, kc,
+                    support.gemmTile(a, aOffset + blk * mr * k + k0, k, b, bOffset, kLen,
                             c, cOffset + blk * mr * n + n0, n, first ? bias : null, n0, residual || !first);
                 }
             }
@@ -137,10 +149,10 @@ final class CpuKernels {
                         System.arraycopy(c, cOffset + (blk * mr + i) * n + n0, workspace, tile + i * nr, cols);
                     }
                 }
-                for (int k0 = 0; k0 < k; k0 += KC) {
+                for (int k0 = 0; k0 < k; k0 += kc) {
                     boolean first = k0 == 0;
                     support.gemmTile(src, srcOffset + k0, k, b, panel * panelBytes + (long) k0 * nr * Float.BYTES,
-                            Math.min(KC, k - k0), workspace, tile, nr, first && bias != null ? workspace : null,
+                            Math.min(kc, k - k0), workspace, tile, nr, first && bias != null ? workspace : null,
                             paddedBias, residual || !first);
                 }
                 for (int i = 0; i < rows; i++) {
@@ -160,6 +172,28 @@ final class CpuKernels {
                 }
             }
         });
+    }
+
+    /** Columns of K per cache block for a K: K itself up to 1024, else equal blocks of at most {@link #KC}. */
+    static int kBlock(int k) {
+        if (k <= 1024) {
+            return k;
+        }
+        int blocks = (k + KC - 1) / KC;
+        return (k + blocks - 1) / blocks;
+    }
+
+    /**
+     * Row blocks per task of a GEMM, in groups of equal size: as few groups as keep a group's rows of A ({@code kc}
+     * columns) within {@link #A_BLOCK_BYTES}, more when (group x panel) tasks would be fewer than
+     * {@link #TASKS_PER_THREAD} per thread.
+     */
+    int blocksPerGroup(int mBlocks, int kc, int panels, int threads) {
+        int maxBlocks = Math.max(1, A_BLOCK_BYTES / (kc * Float.BYTES * mr));
+        int groups = (mBlocks + maxBlocks - 1) / maxBlocks;
+        int forThreads = (TASKS_PER_THREAD * threads + panels - 1) / panels;
+        groups = Math.max(1, Math.min(mBlocks, Math.max(groups, forThreads)));
+        return (mBlocks + groups - 1) / groups;
     }
 
     // ---------------------------------------------------------------- row-wise operations

@@ -78,7 +78,9 @@ class KernelParityTest {
     static List<Arguments> linearCases() {
         int[][] mnk = {
                 {1, 1, 1}, {7, 13, 64}, {13, 7, 1025}, {197, 577, 64}, {64, 197, 577}, {197, 64, 1025},
-                {1, 1025, 13}, {577, 7, 7}, {3, 97, 300}, {6, 48, 256}, {12, 96, 513}};
+                {1, 1025, 13}, {577, 7, 7}, {3, 97, 300}, {6, 48, 256}, {12, 96, 513},
+                // K in three equal blocks (700) and rows of A past one group's cache budget: two groups.
+                {400, 50, 2100}};
         List<Arguments> cases = new ArrayList<>();
         for (String impl : List.of("scalar", "panama-6x3", "panama-6x2")) {
             for (int[] c : mnk) {
