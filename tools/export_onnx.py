@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Random-weight ViT-B/16 (224, 1000 classes) as timm safetensors + ONNX, for benchmarks.
 
-    /usr/bin/python3 tools/export_onnx.py [OUT] [--seed 1234] [--no-verify]
+    /usr/bin/python3 tools/export_onnx.py [OUT] [--seed 1234] [--no-verify] [--arch ARCH]
 
 OUT defaults to bench-out/models (git-ignored; these files are ~350 MB each, never commit
 them).  Writes:
@@ -10,6 +10,9 @@ them).  Writes:
     OUT/vit_base_patch16_224.onnx                opset 17, static [1,3,224,224] "pixel_values" -> [1,1000] "logits"
     OUT/reference_input.npy                      float32 [1,3,224,224]
     OUT/reference_logits.npy                     float32 [1,1000], PyTorch fp32 eval output
+--arch vit_large_patch16_512 writes ViT-L/16 at 512 (1025 tokens, 1.2 GB per file) the same way, under
+OUT/vit_large_patch16_512/ and OUT/vit_large_patch16_512.onnx, with OUT/vit_large_patch16_512_input.npy and
+_logits.npy (use --no-verify: the numpy interpreter takes minutes on it).
 The ONNX file is checked with onnx.checker and, unless --no-verify, executed by a small numpy
 interpreter (below) whose output must match reference_logits.npy, since onnxruntime is not
 available here.  Takes ~1 minute on 2 cores.
@@ -35,17 +38,29 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ARCH = "vit_base_patch16_224"
 VIT_B = dict(img_size=224, patch_size=16, embed_dim=768, depth=12, num_heads=12, mlp_ratio=4.0,
              num_classes=1000)
+ARCHS = {
+    ARCH: VIT_B,
+    "vit_large_patch16_512": dict(img_size=512, patch_size=16, embed_dim=1024, depth=24, num_heads=16,
+                                  mlp_ratio=4.0, num_classes=1000),
+}
 DEFAULT_SEED = 1234
 INPUT_SEED = 4321
 
 
-def build_model(seed=DEFAULT_SEED):
-    """The benchmark ViT-B/16 with seeded random weights (shared with bench_torch.py)."""
-    return init_random(VisionTransformer(**VIT_B), seed).eval()
+def build_model(seed=DEFAULT_SEED, arch=ARCH):
+    """The benchmark ViT with seeded random weights (ViT-B/16 is shared with bench_torch.py)."""
+    return init_random(VisionTransformer(**ARCHS[arch]), seed).eval()
 
 
-def reference_input():
-    return torch.randn(1, 3, 224, 224, generator=torch.Generator().manual_seed(INPUT_SEED))
+def reference_input(size=224):
+    return torch.randn(1, 3, size, size, generator=torch.Generator().manual_seed(INPUT_SEED))
+
+
+def reference_files(arch):
+    """Names of the input and logits files for arch (ViT-B/16 keeps the names it always had)."""
+    if arch == ARCH:
+        return "reference_input.npy", "reference_logits.npy"
+    return f"{arch}_input.npy", f"{arch}_logits.npy"
 
 
 def opset():
@@ -167,31 +182,34 @@ def main():
     ap.add_argument("out", nargs="?", default=os.path.join(REPO, "bench-out", "models"))
     ap.add_argument("--seed", type=int, default=DEFAULT_SEED)
     ap.add_argument("--no-verify", action="store_true", help="skip running the ONNX graph in numpy")
+    ap.add_argument("--arch", choices=sorted(ARCHS), default=ARCH)
     args = ap.parse_args()
+    arch = args.arch
     out = os.path.abspath(args.out)
-    mdir = os.path.join(out, ARCH)
+    mdir = os.path.join(out, arch)
     os.makedirs(mdir, exist_ok=True)
 
     t0 = time.time()
-    model = build_model(args.seed)
-    x = reference_input()
+    model = build_model(args.seed, arch)
+    x = reference_input(ARCHS[arch]["img_size"])
     with torch.inference_mode():
         logits = model(x)
-    print(f"built {ARCH} ({sum(p.numel() for p in model.parameters()) / 1e6:.1f} M params), "
+    print(f"built {arch} ({sum(p.numel() for p in model.parameters()) / 1e6:.1f} M params), "
           f"logits std {logits.std().item():.3f}, {time.time() - t0:.1f}s")
 
     st.save_file(model.state_dict(), os.path.join(mdir, "model.safetensors"), dtype="F32",
                  metadata={"format": "pt", "hourglass_seed": str(args.seed)})
     with open(os.path.join(mdir, "config.json"), "w") as f:
-        json.dump(config_for(model, ARCH, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5)), f, indent=2)
+        json.dump(config_for(model, arch, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5)), f, indent=2)
         f.write("\n")
-    np.save(os.path.join(out, "reference_input.npy"), x.numpy().astype("<f4"))
-    np.save(os.path.join(out, "reference_logits.npy"), logits.numpy().astype("<f4"))
+    input_file, logits_file = reference_files(arch)
+    np.save(os.path.join(out, input_file), x.numpy().astype("<f4"))
+    np.save(os.path.join(out, logits_file), logits.numpy().astype("<f4"))
 
-    onnx_path = os.path.join(out, f"{ARCH}.onnx")
+    onnx_path = os.path.join(out, f"{arch}.onnx")
     ops = opset()
     # The resample branch in vit.py is a Python-level shape test; the trace fixes it to the
-    # 224 path, which is what a static-shape export wants, so the warning is noise.
+    # export size's path, which is what a static-shape export wants, so the warning is noise.
     warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
     with torch.no_grad():
         torch.onnx.export(model, (x,), onnx_path, opset_version=ops, input_names=["pixel_values"],

@@ -31,7 +31,7 @@ import dev.hourglass.vit.VisionTransformer;
 import dev.hourglass.vit.VitConfig;
 
 /**
- * End-to-end latency of ViT-B/16 at 224, batch 1: Hourglass against ONNX Runtime (Java API, same process, timed in
+ * End-to-end latency of ViT-B/16 at 224 (or ViT-L/16 at 512), batch 1: Hourglass against ONNX Runtime (Java API, same process, timed in
  * blocks alternating with Hourglass's, so that drift affects both alike) and PyTorch
  * fp32 (tools/bench_torch.py, a child process), measured in one run, for each thread count. Also measures the FMA peak
  * of this machine and, in a child JVM of its own, Hourglass's peak resident memory. Writes one JSON document.
@@ -39,16 +39,39 @@ import dev.hourglass.vit.VitConfig;
  * <pre>
  * java --add-modules jdk.incubator.vector -cp bench/target/benchmarks.jar dev.hourglass.bench.EndToEnd \
  *     [--models bench-out/models] [--threads 1,2] [--warmup 5] [--iterations 20] [--python /usr/bin/python3]
- *     [--no-torch] [--no-ort] [--out bench-out/e2e.json]
+ *     [--no-torch] [--no-ort] [--arch vit_base_patch16_224|vit_large_patch16_512] [--out bench-out/e2e.json]
  * </pre>
- * The models folder is what {@code tools/export_onnx.py} writes: {@code vit_base_patch16_224/} (timm safetensors),
- * {@code vit_base_patch16_224.onnx}, {@code reference_input.npy} and {@code reference_logits.npy}.
+ * The models folder is what {@code tools/export_onnx.py [--arch A]} writes: {@code vit_base_patch16_224/} (timm
+ * safetensors), {@code vit_base_patch16_224.onnx}, {@code reference_input.npy} and {@code reference_logits.npy}; for
+ * ViT-L/16 at 512 the same under {@code vit_large_patch16_512} with {@code vit_large_patch16_512_input.npy} and
+ * {@code _logits.npy}. PyTorch is timed for ViT-B/16 only ({@code tools/bench_torch.py} builds that model).
  */
 public final class EndToEnd {
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
-    /** The model the benchmark is about: timm's vit_base_patch16_224. */
-    private static final VitConfig VIT_B_16 = new VitConfig(224, 224, 16, 3, 768, 12, 12, 3072, true, true, false,
-            1000, 1e-6f, Resize.Mode.BICUBIC, true);
+    /** The model the benchmark is about by default: timm's vit_base_patch16_224. */
+    private static final Arch VIT_B_16 = new Arch("vit_base_patch16_224", "ViT-B/16, 224x224",
+            new VitConfig(224, 224, 16, 3, 768, 12, 12, 3072, true, true, false, 1000, 1e-6f, Resize.Mode.BICUBIC,
+                    true), "reference_input.npy", "reference_logits.npy");
+    /** ViT-L/16 at 512 (1025 tokens), {@code --arch vit_large_patch16_512}. */
+    private static final Arch VIT_L_16_512 = new Arch("vit_large_patch16_512", "ViT-L/16, 512x512",
+            new VitConfig(512, 512, 16, 3, 1024, 24, 16, 4096, true, true, false, 1000, 1e-6f, Resize.Mode.BICUBIC,
+                    true), "vit_large_patch16_512_input.npy", "vit_large_patch16_512_logits.npy");
+
+    /**
+     * One architecture {@code tools/export_onnx.py --arch} writes: the folder and ONNX file named {@code name}, the
+     * input and PyTorch's logits for it.
+     */
+    private record Arch(String name, String title, VitConfig config, String inputFile, String logitsFile) {
+        static Arch named(String name) {
+            for (Arch a : List.of(VIT_B_16, VIT_L_16_512)) {
+                if (a.name.equals(name)) {
+                    return a;
+                }
+            }
+            throw new IllegalArgumentException("--arch " + name + ": use " + VIT_B_16.name + " or "
+                    + VIT_L_16_512.name);
+        }
+    }
     /** Blocks of timed calls per engine and thread count (see {@link #interleave}). */
     private static final int BLOCKS = 4;
     /** The collector settings bin/hourglass uses unless HOURGLASS_JAVA_OPTS names another collector. */
@@ -60,13 +83,14 @@ public final class EndToEnd {
     public static void main(String[] args) throws Exception {
         Map<String, String> opts = parse(args);
         Path models = Path.of(opts.getOrDefault("models", "bench-out/models"));
-        Path modelDir = models.resolve("vit_base_patch16_224");
-        Tensor input = Npy.read(models.resolve("reference_input.npy"));
+        Arch arch = Arch.named(opts.getOrDefault("arch", VIT_B_16.name));
+        Path modelDir = models.resolve(arch.name);
+        Tensor input = Npy.read(models.resolve(arch.inputFile));
         if (opts.containsKey("rss-child")) {
             rssChild(modelDir, input, Integer.parseInt(opts.get("rss-child")));
             return;
         }
-        float[] reference = Npy.read(models.resolve("reference_logits.npy")).toFloatArray();
+        float[] reference = Npy.read(models.resolve(arch.logitsFile)).toFloatArray();
         int warmup = Integer.parseInt(opts.getOrDefault("warmup", "5"));
         int iterations = Integer.parseInt(opts.getOrDefault("iterations", "20"));
         List<Integer> threadCounts = new ArrayList<>();
@@ -76,7 +100,7 @@ public final class EndToEnd {
         String python = opts.getOrDefault("python", "/usr/bin/python3");
 
         Map<String, Object> report = new LinkedHashMap<>();
-        report.put("benchmark", "ViT-B/16, 224x224, batch 1, fp32, random weights");
+        report.put("benchmark", arch.title + ", batch 1, fp32, random weights");
         report.put("date", Instant.now().toString());
         report.put("machine", Machine.describe());
         report.put("kernels", Kernels.description());
@@ -98,9 +122,9 @@ public final class EndToEnd {
             run.put("threads", threads);
             List<Engine> engines = new ArrayList<>();
             try {
-                engines.add(new HourglassEngine(modelDir, threads));
+                engines.add(new HourglassEngine(modelDir, arch.config, threads));
                 if (!opts.containsKey("no-ort")) {
-                    engines.add(new OrtEngine(models.resolve("vit_base_patch16_224.onnx"), threads));
+                    engines.add(new OrtEngine(models.resolve(arch.name + ".onnx"), threads));
                 }
                 Map<String, double[]> times = interleave(engines, input, warmup, iterations);
                 for (Engine e : engines) {
@@ -117,7 +141,7 @@ public final class EndToEnd {
                     run.put("ratio_hourglass_to_onnxruntime_paired_median",
                             Stats.round(Alternating.pairedRatio(times.get("hourglass"), times.get("onnxruntime"))));
                 }
-                if (!opts.containsKey("no-torch")) {
+                if (!opts.containsKey("no-torch") && arch == VIT_B_16) {
                     JsonNode torch = torch(python, models, threads, warmup, iterations);
                     run.put("pytorch", torch);
                     if (torch.has("median_ms")) {
@@ -125,7 +149,7 @@ public final class EndToEnd {
                                 Stats.round(hgMedian / torch.get("median_ms").asDouble()));
                     }
                 }
-                double gflop = VIT_B_16.flops(224, 224) / 1e9;
+                double gflop = arch.config.flops(arch.config.imageHeight(), arch.config.imageWidth()) / 1e9;
                 double gflops = gflop / (hgMedian / 1000);
                 run.put("gflop_per_image", Stats.round(gflop));
                 run.put("hourglass_gflops", Stats.round(gflops));
@@ -140,8 +164,8 @@ public final class EndToEnd {
         }
         report.put("runs", runs);
         Map<String, Object> memory = new LinkedHashMap<>();
-        memory.put("bin_hourglass_jvm_options", rssInChild(models, 1, CLI_GC_OPTIONS));
-        memory.put("jvm_defaults", rssInChild(models, 1, List.of()));
+        memory.put("bin_hourglass_jvm_options", rssInChild(models, arch, 1, CLI_GC_OPTIONS));
+        memory.put("jvm_defaults", rssInChild(models, arch, 1, List.of()));
         report.put("hourglass_memory", memory);
 
         String text = JSON.writeValueAsString(report);
@@ -174,14 +198,14 @@ public final class EndToEnd {
         private final VisionTransformer model;
         private final double loadMs;
 
-        HourglassEngine(Path modelDir, int threads) throws IOException {
+        HourglassEngine(Path modelDir, VitConfig expected, int threads) throws IOException {
             backend = new CpuBackend(threads);
             long t0 = System.nanoTime();
             try (TensorSource weights = Safetensors.open(modelDir)) {
                 VitConfig config = TimmVitConfig.read(JSON.readTree(modelDir.resolve("config.json").toFile()),
                         weights);
-                if (!config.equals(VIT_B_16)) {
-                    throw new IOException(modelDir + " is not the ViT-B/16 this benchmark is about: " + config);
+                if (!config.equals(expected)) {
+                    throw new IOException(modelDir + " is not the model this benchmark is about: " + config);
                 }
                 model = VisionTransformer.create(config, weights, backend);
             }
@@ -288,14 +312,15 @@ public final class EndToEnd {
      * Peak memory of Hourglass alone (load, then three forward passes), in a JVM of its own so that ONNX Runtime's
      * memory is not counted, started with {@code jvmOptions}.
      */
-    private static Map<String, Object> rssInChild(Path models, int threads, List<String> jvmOptions)
+    private static Map<String, Object> rssInChild(Path models, Arch arch, int threads, List<String> jvmOptions)
             throws IOException, InterruptedException {
         String java = ProcessHandle.current().info().command().orElse("java");
         List<String> cmd = new ArrayList<>(List.of(java, "--add-modules", "jdk.incubator.vector",
                 "--enable-native-access=ALL-UNNAMED"));
         cmd.addAll(jvmOptions);
         cmd.addAll(List.of("-cp", System.getProperty("java.class.path"),
-                EndToEnd.class.getName(), "--models", models.toString(), "--rss-child", String.valueOf(threads)));
+                EndToEnd.class.getName(), "--models", models.toString(), "--arch", arch.name, "--rss-child",
+                String.valueOf(threads)));
         Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         if (p.waitFor() != 0) {
@@ -304,7 +329,7 @@ public final class EndToEnd {
         @SuppressWarnings("unchecked")
         Map<String, Object> m = JSON.readValue(out, Map.class);
         m.put("jvm_options", String.join(" ", jvmOptions));
-        long file = Files.size(models.resolve("vit_base_patch16_224").resolve("model.safetensors"));
+        long file = Files.size(models.resolve(arch.name).resolve("model.safetensors"));
         m.put("weight_file_mb", Stats.round(file / 1048576.0));
         m.put("peak_rss_minus_weight_file_mb", Stats.round(((Number) m.get("peak_rss_mb")).doubleValue()
                 - file / 1048576.0));
