@@ -83,6 +83,80 @@ public final class Resize {
         return out;
     }
 
+    /**
+     * The index of the largest of the {@code channels} planes at each pixel of their resize to {@code outH x outW}:
+     * {@code argmax_c resize(src)[c, y, x]}, ties to the lowest channel as {@code torch.argmax} breaks them, without
+     * ever holding the resized planes ({@code channels x outH x outW} floats: 48 GB for 150 classes at 9000 x 9000).
+     * Output rows are shared out over {@code pool}'s threads (null: this thread) in bands; each keeps the horizontally
+     * resized input rows its output rows weigh, per channel, and sums them in the order {@link #resize} does, so every
+     * compared value is the bit of {@code resize}'s output and the labels do not depend on the threads.
+     *
+     * @return {@code outH * outW} channel indices, row-major
+     */
+    public static int[] argmax(float[] src, int channels, int inH, int inW, int outH, int outW, Mode mode,
+                               boolean antialias, ComputePool pool) {
+        if (channels < 1 || inH < 1 || inW < 1 || outH < 1 || outW < 1) {
+            throw new IllegalArgumentException("bad resize " + channels + "x" + inH + "x" + inW + " -> " + outH + "x"
+                    + outW);
+        }
+        java.util.Objects.requireNonNull(src, "src");
+        if ((long) channels * inH * inW > src.length) {
+            throw new IndexOutOfBoundsException("src: " + (long) channels * inH * inW + " values do not fit in an array"
+                    + " of " + src.length);
+        }
+        Axis horizontal = Axis.of(inW, outW, mode, antialias);
+        Axis vertical = Axis.of(inH, outH, mode, antialias);
+        int[] labels = new int[Math.multiplyExact(outH, outW)];
+        int bands = pool == null ? 1 : Math.min(outH, 4 * pool.threads());
+        ComputePool.Body band = (b, worker) -> {
+            int y0 = (int) ((long) outH * b / bands);
+            int y1 = (int) ((long) outH * (b + 1) / bands);
+            // Per channel, the horizontal pass of the input rows last used (input row index per slot).
+            int taps = vertical.maxTaps();
+            float[] rows = new float[channels * taps * outW];
+            int[] rowOf = new int[channels * taps];
+            java.util.Arrays.fill(rowOf, -1);
+            float[] value = new float[outW];
+            float[] best = new float[outW];
+            for (int y = y0; y < y1; y++) {
+                int o = y * outW;
+                for (int c = 0; c < channels; c++) {
+                    java.util.Arrays.fill(value, 0f);
+                    float[] w = vertical.weights[y];
+                    for (int j = 0; j < w.length; j++) {
+                        int r = Math.min(Math.max(vertical.first[y] + j, 0), inH - 1);
+                        int slot = c * taps + r % taps;
+                        if (rowOf[slot] != r) {
+                            horizontal.apply(src, (c * inH + r) * inW, 1, rows, slot * outW, 1);
+                            rowOf[slot] = r;
+                        }
+                        float wj = w[j];
+                        int s = slot * outW;
+                        for (int x = 0; x < outW; x++) {
+                            value[x] += wj * rows[s + x];
+                        }
+                    }
+                    if (c == 0) {
+                        System.arraycopy(value, 0, best, 0, outW);
+                        continue;
+                    }
+                    for (int x = 0; x < outW; x++) {
+                        if (value[x] > best[x]) {
+                            best[x] = value[x];
+                            labels[o + x] = c;
+                        }
+                    }
+                }
+            }
+        };
+        if (pool == null) {
+            band.run(0, 0);
+        } else {
+            pool.parallelFor(bands, band);
+        }
+        return labels;
+    }
+
     /** Per output index along one axis: the first input index and the weights of consecutive inputs. */
     private record Axis(int[] first, float[][] weights, int inSize) {
 
@@ -96,6 +170,15 @@ public final class Resize {
          * results are the same bits, read and written row by row instead of down columns (which a wide plane's
          * stride makes a cache miss per value). {@code dst} must be zero there.
          */
+        /** The most consecutive inputs any output index weighs. */
+        int maxTaps() {
+            int taps = 1;
+            for (float[] w : weights) {
+                taps = Math.max(taps, w.length);
+            }
+            return taps;
+        }
+
         void applyToRows(float[] src, int srcOffset, float[] dst, int dstOffset, int width) {
             for (int i = 0; i < first.length; i++) {
                 float[] w = weights[i];
