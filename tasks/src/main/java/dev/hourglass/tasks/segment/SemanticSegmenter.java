@@ -289,22 +289,10 @@ public final class SemanticSegmenter implements AutoCloseable {
         int h = image.shape().intDim(2);
         int w = image.shape().intDim(3);
         Result r = run(image, reduction, clusterMap && reduction instanceof ExpeditSettings);
-        int classes = classNames.size();
-        int plane = w * h;
-        int[] labels = new int[plane];
-        // Class planes outermost, so every pass reads memory in order; a strictly greater value wins, so ties keep the
-        // first class, as torch.argmax does.
-        float[] best = java.util.Arrays.copyOf(r.logits, plane);
-        for (int c = 1; c < classes; c++) {
-            int base = c * plane;
-            for (int p = 0; p < plane; p++) {
-                float v = r.logits[base + p];
-                if (v > best[p]) {
-                    best[p] = v;
-                    labels[p] = c;
-                }
-            }
-        }
+        // The labels of the merged logits resized to the image, found row by row: the resized logits of every class
+        // at the photo's size (150 x 12 MP x 4 bytes = 7 GB) never exist. Same bits as resizing, then argmax.
+        int[] labels = Resize.argmax(r.merged, classNames.size(), r.height, r.width, h, w, Resize.Mode.BILINEAR,
+                false, hostPool);
         return new Segmentation(w, h, classNames, labels, r.clusters, r.windows, r.forwardNanos, r.tokensAfterBlock);
     }
 
@@ -318,13 +306,19 @@ public final class SemanticSegmenter implements AutoCloseable {
     /**
      * Segmenter's merged logits for an already normalised image {@code [1, 3, height, width]}: the windows' class
      * scores averaged where they overlap and resized back to the image, before the softmax;
-     * {@code [classes, height, width]}.
+     * {@code [classes, height, width]}: {@code 4 x classes x height x width} bytes, which {@link #segment} never
+     * holds.
      */
     public Tensor logits(Tensor image, ReductionMethod reduction) {
         checkImage(image);
         Shape s = image.shape();
+        int h = s.intDim(2);
+        int w = s.intDim(3);
         Result r = run(image, reduction, false);
-        return Tensor.ofFloats(r.logits, classNames.size(), s.dim(2), s.dim(3));
+        // Segmenter resizes the merged logits to the image size even when they already are (an exact copy then).
+        float[] logits = r.height == h && r.width == w ? r.merged : Resize.resize(r.merged, classNames.size(),
+                r.height, r.width, h, w, Resize.Mode.BILINEAR, false, hostPool);
+        return Tensor.ofFloats(logits, classNames.size(), h, w);
     }
 
     /** An image as Segmenter feeds it: {@code [1, 3, height, width]}, {@code (x / 255 - mean) / std}. */
@@ -341,7 +335,12 @@ public final class SemanticSegmenter implements AutoCloseable {
         return Tensor.ofFloats(out, 1, 3, h, w);
     }
 
-    private record Result(float[] logits, int[] clusters, int windows, long forwardNanos, int[] tokensAfterBlock) {
+    /**
+     * The windows' class scores merged at the scaled size ({@code [classes, height, width]}, {@code height x width}
+     * being {@link SlidingWindows#scaledSize}), before the resize to the image.
+     */
+    private record Result(float[] merged, int height, int width, int[] clusters, int windows, long forwardNanos,
+                          int[] tokensAfterBlock) {
     }
 
     private Result run(Tensor image, ReductionMethod reduction, boolean keepClusters) {
@@ -365,6 +364,7 @@ public final class SemanticSegmenter implements AutoCloseable {
         int[] cols = SlidingWindows.anchors(sw, window, stride);
         // One window covering the whole image (the usual case at the model's own size) is its own average.
         boolean single = rows.length == 1 && cols.length == 1 && sh == window && sw == window;
+        checkMergeFits(h, w, sh, sw, classes);
         float[] sum = single ? null : new float[classes * sh * sw];
         int[] count = single ? null : new int[sh * sw];
         int[] clusterMap = keepClusters ? new int[sh * sw] : null;
@@ -377,16 +377,9 @@ public final class SemanticSegmenter implements AutoCloseable {
                 tokensAfterBlock = out.tokensAfterBlock;
                 nanos += System.nanoTime() - t0;
                 if (single) {
-                    sum = out.masks;
-                }
-                for (int c = 0; c < classes && !single; c++) {
-                    for (int y = 0; y < window; y++) {
-                        int dst = (c * sh + ha + y) * sw + wa;
-                        int src = (c * window + y) * window;
-                        for (int x = 0; x < window; x++) {
-                            sum[dst + x] += out.masks[src + x];
-                        }
-                    }
+                    sum = upsampled(out);
+                } else {
+                    accumulate(out, sum, sh, sw, ha, wa);
                 }
                 for (int y = 0; y < window && !single; y++) {
                     for (int x = 0; x < window; x++) {
@@ -398,7 +391,7 @@ public final class SemanticSegmenter implements AutoCloseable {
                     for (int y = 0; y < window; y++) {
                         for (int x = 0; x < window; x++) {
                             clusterMap[(ha + y) * sw + wa + x] = index * m
-                                    + out.hardLabels[(y / patch) * out.gridWidth + x / patch];
+                                    + out.hardLabels[(y / patch) * out.grid + x / patch];
                         }
                     }
                 }
@@ -411,9 +404,6 @@ public final class SemanticSegmenter implements AutoCloseable {
                 sum[c * plane + p] /= count[p];
             }
         }
-        // Segmenter resizes the merged logits to the image size even when they already are (an exact copy then).
-        float[] logits = sh == h && sw == w ? sum : Resize.resize(sum, classes, sh, sw, h, w, Resize.Mode.BILINEAR,
-                false, hostPool);
         int[] clusters = null;
         if (clusterMap != null) {
             clusters = new int[h * w];
@@ -424,7 +414,35 @@ public final class SemanticSegmenter implements AutoCloseable {
                 }
             }
         }
-        return new Result(logits, clusters, index, nanos, tokensAfterBlock);
+        return new Result(sum, sh, sw, clusters, index, nanos, tokensAfterBlock);
+    }
+
+    /**
+     * Segmenter's sliding windows run on the image at its own size (scaled up only when smaller than a window) and
+     * merge every class's scores over all of it: {@code classes x height x width} floats, which must fit in one Java
+     * array and in the heap. Refuses in one line otherwise, before any window runs.
+     */
+    private static void checkMergeFits(int h, int w, int sh, int sw, int classes) {
+        String problem = mergeTooLarge(h, w, sh, sw, classes, Runtime.getRuntime().maxMemory());
+        if (problem != null) {
+            throw new IllegalArgumentException(problem);
+        }
+    }
+
+    /** Why merging a {@code w x h} image (windows run at {@code sw x sh}) cannot fit {@code heap} bytes, or null. */
+    static String mergeTooLarge(int h, int w, int sh, int sw, int classes, long heap) {
+        long values = (long) classes * sh * sw;
+        long bytes = 4 * (values + 2L * sh * sw);
+        boolean array = values > Integer.MAX_VALUE - 8;
+        if (!array && bytes <= heap) {
+            return null;
+        }
+        return String.format(java.util.Locale.ROOT, "a %dx%d image needs %.1f GB for the merged scores of %d classes"
+                        + " (Segmenter merges its windows at the image's full size); %s: segment a smaller copy of the"
+                        + " image%s", w, h, bytes / 1e9, classes,
+                array ? "a Java array holds at most 2^31 values" : String.format(java.util.Locale.ROOT,
+                        "this JVM may use %.1f GB", heap / 1e9),
+                array ? "" : " or give Java more memory (-Xmx)");
     }
 
     private float[] crop(float[] pixels, int h, int w, int top, int left) {
@@ -437,14 +455,57 @@ public final class SemanticSegmenter implements AutoCloseable {
         return out;
     }
 
-    private record WindowOutput(float[] masks, int[] hardLabels, int gridWidth, int[] tokensAfterBlock) {
+    /**
+     * One window's class masks on its token grid ({@code [classes, grid, grid]}), before Segmenter upsamples them to
+     * the padded window ({@code grid x patch} square) and crops that to the window.
+     */
+    private record WindowOutput(float[] planes, int grid, int padded, int[] hardLabels, int[] tokensAfterBlock) {
+    }
+
+    /** A window's masks upsampled to the padded window and cropped to the window: {@code [classes, window, window]}. */
+    private float[] upsampled(WindowOutput out) {
+        int classes = classNames.size();
+        float[] up = Resize.resize(out.planes, classes, out.grid, out.grid, out.padded, out.padded,
+                Resize.Mode.BILINEAR, false, hostPool);
+        if (out.padded == window) {
+            return up;
+        }
+        float[] cropped = new float[classes * window * window];
+        for (int c = 0; c < classes; c++) {
+            for (int y = 0; y < window; y++) {
+                System.arraycopy(up, (c * out.padded + y) * out.padded, cropped, (c * window + y) * window, window);
+            }
+        }
+        return cropped;
+    }
+
+    /**
+     * Adds a window's upsampled masks into the merged sum at {@code (top, left)}, one class at a time over the host
+     * threads (each class its own plane of the sum): one upsampled plane per thread at a time instead of all classes of
+     * the window (245 MB for 150 classes at 640). Each value is the one {@link #upsampled} gives, added once, in
+     * window order: the same bits.
+     */
+    private void accumulate(WindowOutput out, float[] sum, int sh, int sw, int top, int left) {
+        int n = out.grid * out.grid;
+        hostPool.parallelFor(classNames.size(), (c, worker) -> {
+            float[] up = Resize.resize(java.util.Arrays.copyOfRange(out.planes, c * n, (c + 1) * n), 1, out.grid,
+                    out.grid, out.padded, out.padded, Resize.Mode.BILINEAR, false);
+            for (int y = 0; y < window; y++) {
+                int dst = (c * sh + top + y) * sw + left;
+                int src = y * out.padded;
+                for (int x = 0; x < window; x++) {
+                    sum[dst + x] += up[src + x];
+                }
+            }
+        });
     }
 
     /**
      * One window through Segmenter's {@code forward}: padded to the patch size with zeros, encoded with the reduction
      * (clustered after block α with Expedit; merged in every block and unmerged at the end with ToMe), decoded,
-     * reconstructed to the full token grid with Expedit, upsampled bilinearly to the padded size and cropped back;
-     * {@code [classes, window, window]}.
+     * reconstructed to the full token grid with Expedit: the class masks on the token grid ({@link WindowOutput}),
+     * which {@link #upsampled} or {@link #accumulate} take up to the window as Segmenter does (bilinearly to the padded
+     * size, cropped back).
      */
     private WindowOutput window(float[] crop, ReductionMethod reduction, boolean keepLabels) {
         int patch = encoder.config().patchSize();
@@ -496,17 +557,7 @@ public final class SemanticSegmenter implements AutoCloseable {
                 planes[c * n + t] = tokenMasks[t * classes + c];
             }
         }
-        float[] up = Resize.resize(planes, classes, grid, grid, padded, padded, Resize.Mode.BILINEAR, false, hostPool);
-        if (padded == window) {
-            return new WindowOutput(up, labels, grid, tokensAfterBlock);
-        }
-        float[] out = new float[classes * window * window];
-        for (int c = 0; c < classes; c++) {
-            for (int y = 0; y < window; y++) {
-                System.arraycopy(up, (c * padded + y) * padded, out, (c * window + y) * window, window);
-            }
-        }
-        return new WindowOutput(out, labels, grid, tokensAfterBlock);
+        return new WindowOutput(planes, grid, padded, labels, tokensAfterBlock);
     }
 
     @Override

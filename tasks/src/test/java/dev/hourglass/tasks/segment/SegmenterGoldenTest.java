@@ -1,5 +1,6 @@
 package dev.hourglass.tasks.segment;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -75,6 +76,17 @@ class SegmenterGoldenTest {
             Segmentation s = segmenter.segment(input, expedit);
             int expectedWindows = c.get("stats").get("windows").asInt();
             assertEquals(expectedWindows, s.windows(), "windows run");
+            // segment() finds the labels without the resized logits: the argmax of logits(), ties to the first class.
+            int plane = (int) (input.shape().dim(2) * input.shape().dim(3));
+            int[] argmax = new int[plane];
+            for (int p = 0; p < plane; p++) {
+                for (int k = 1; k < 5; k++) {
+                    if (actual[k * plane + p] > actual[argmax[p] * plane + p]) {
+                        argmax[p] = k;
+                    }
+                }
+            }
+            assertArrayEquals(argmax, s.labels(), model + " " + name + ": labels");
         }
     }
 }
