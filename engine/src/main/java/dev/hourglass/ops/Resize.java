@@ -54,15 +54,7 @@ public final class Resize {
      */
     public static float[] resize(float[] src, int channels, int inH, int inW, int outH, int outW, Mode mode,
                                  boolean antialias, ComputePool pool) {
-        if (channels < 0 || inH < 1 || inW < 1 || outH < 1 || outW < 1) {
-            throw new IllegalArgumentException("bad resize " + channels + "x" + inH + "x" + inW + " -> " + outH + "x"
-                    + outW);
-        }
-        java.util.Objects.requireNonNull(src, "src");
-        if ((long) channels * inH * inW > src.length) {
-            throw new IndexOutOfBoundsException("src: " + (long) channels * inH * inW + " values do not fit in an array"
-                    + " of " + src.length);
-        }
+        checkArguments(src, channels, 0, inH, inW, outH, outW);
         Axis horizontal = Axis.of(inW, outW, mode, antialias);
         Axis vertical = Axis.of(inH, outH, mode, antialias);
         float[] rows = new float[channels * inH * outW];
@@ -95,15 +87,7 @@ public final class Resize {
      */
     public static int[] argmax(float[] src, int channels, int inH, int inW, int outH, int outW, Mode mode,
                                boolean antialias, ComputePool pool) {
-        if (channels < 1 || inH < 1 || inW < 1 || outH < 1 || outW < 1) {
-            throw new IllegalArgumentException("bad resize " + channels + "x" + inH + "x" + inW + " -> " + outH + "x"
-                    + outW);
-        }
-        java.util.Objects.requireNonNull(src, "src");
-        if ((long) channels * inH * inW > src.length) {
-            throw new IndexOutOfBoundsException("src: " + (long) channels * inH * inW + " values do not fit in an array"
-                    + " of " + src.length);
-        }
+        checkArguments(src, channels, 1, inH, inW, outH, outW);
         Axis horizontal = Axis.of(inW, outW, mode, antialias);
         Axis vertical = Axis.of(inH, outH, mode, antialias);
         int[] labels = new int[Math.multiplyExact(outH, outW)];
@@ -155,6 +139,19 @@ public final class Resize {
             pool.parallelFor(bands, band);
         }
         return labels;
+    }
+
+    private static void checkArguments(float[] src, int channels, int minChannels, int inH, int inW, int outH,
+                                       int outW) {
+        if (channels < minChannels || inH < 1 || inW < 1 || outH < 1 || outW < 1) {
+            throw new IllegalArgumentException("bad resize " + channels + "x" + inH + "x" + inW + " -> " + outH + "x"
+                    + outW);
+        }
+        java.util.Objects.requireNonNull(src, "src");
+        if ((long) channels * inH * inW > src.length) {
+            throw new IndexOutOfBoundsException("src: " + (long) channels * inH * inW + " values do not fit in an array"
+                    + " of " + src.length);
+        }
     }
 
     /** Per output index along one axis: the first input index and the weights of consecutive inputs. */

@@ -9,7 +9,6 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
 
-import javax.imageio.ImageIO;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -27,20 +26,10 @@ import dev.hourglass.tensor.Tensor;
 class ClassifyCommandTest {
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    private static Path image(Path dir) throws IOException {
-        byte[] px = new byte[37 * 29 * 3];
-        for (int i = 0; i < px.length; i++) {
-            px[i] = (byte) (i * 31);
-        }
-        Path file = dir.resolve("in.png");
-        ImageIO.write(RgbImage.of(37, 29, px).toBufferedImage(), "png", file.toFile());
-        return file;
-    }
-
     @Test
     void jsonHasPredictionsAndTimingsAndMatchesTheApi(@TempDir Path tmp) throws IOException {
         Path model = TinyModels.write(tmp.resolve("m"), 11);
-        Path img = image(tmp);
+        Path img = CliRunner.image(tmp);
         Path logits = tmp.resolve("logits.npy");
         CliRunner r = CliRunner.run("classify", "--model", model.toString(), "--image", img.toString(), "--json",
                 "--top-k", "2", "--threads", "1", "--repeat", "3", "--save-logits", logits.toString());
@@ -64,7 +53,7 @@ class ClassifyCommandTest {
     @Test
     void inputTensorGivesTheSameLogitsAsTheImageItCameFrom(@TempDir Path tmp) throws IOException {
         Path model = TinyModels.write(tmp.resolve("m"), 12);
-        Path img = image(tmp);
+        Path img = CliRunner.image(tmp);
         Path tensor = tmp.resolve("x.npy");
         try (ImageClassifier api = ImageClassifier.load(model, new ClassifierOptions(1))) {
             Tensor x = api.preprocess(RgbImage.read(img));
@@ -116,7 +105,7 @@ class ClassifyCommandTest {
     @Test
     void backendCpuComputesOnTheCpuAndSaysSoOnceOnStandardError(@TempDir Path tmp) throws IOException {
         Path model = TinyModels.write(tmp.resolve("m"), 14);
-        CliRunner r = CliRunner.run("classify", "--model", model.toString(), "--image", image(tmp).toString(),
+        CliRunner r = CliRunner.run("classify", "--model", model.toString(), "--image", CliRunner.image(tmp).toString(),
                 "--threads", "1", "--backend", "cpu");
         assertEquals(0, r.exitCode(), r.err());
         List<String> summaries = r.err().lines().filter(l -> l.startsWith("backend: ")).toList();
@@ -128,7 +117,7 @@ class ClassifyCommandTest {
     @Test
     void anUnknownBackendIsAOneLineErrorListingTheBackendsThereAre(@TempDir Path tmp) throws IOException {
         Path model = TinyModels.write(tmp.resolve("m"), 15);
-        CliRunner r = CliRunner.run("classify", "--model", model.toString(), "--image", image(tmp).toString(),
+        CliRunner r = CliRunner.run("classify", "--model", model.toString(), "--image", CliRunner.image(tmp).toString(),
                 "--backend", "nosuch");
         assertEquals(1, r.exitCode());
         assertEquals("hourglass classify: error: no backend named 'nosuch' here (available: cpu). Choose auto, cpu",

@@ -15,13 +15,11 @@ import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-import javax.imageio.ImageIO;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import dev.hourglass.tasks.classify.TinyModels;
-import dev.hourglass.tasks.image.RgbImage;
 import picocli.CommandLine;
 
 /**
@@ -32,16 +30,6 @@ import picocli.CommandLine;
 class CliErrorsTest {
     private static final Path SEGMENTER = Path.of("src/test/resources/golden/segmenter/seg_tiny_mask/checkpoint.pth");
     private static final Path DEMO = Path.of("src/main/resources/dev/hourglass/demo");
-
-    private static Path image(Path dir) throws IOException {
-        byte[] px = new byte[37 * 29 * 3];
-        for (int i = 0; i < px.length; i++) {
-            px[i] = (byte) (i * 31);
-        }
-        Path file = dir.resolve("in.png");
-        ImageIO.write(RgbImage.of(37, 29, px).toBufferedImage(), "png", file.toFile());
-        return file;
-    }
 
     /** A usage error: exit code 2, the error on one line, then where to look; no usage text. */
     private static void assertUsageError(CliRunner r, String command, String expected) {
@@ -62,7 +50,7 @@ class CliErrorsTest {
 
     @Test
     void everyBadArgumentIsOneLineAndExitCodeTwo(@TempDir Path tmp) throws IOException {
-        String img = image(tmp).toString();
+        String img = CliRunner.image(tmp).toString();
         String out = tmp.resolve("o").toString();
         String[] segment = {"segment", "--model", SEGMENTER.toString(), "--image", img, "--out", out};
         String[][] cases = {
@@ -81,21 +69,25 @@ class CliErrorsTest {
             String[] args = concat(segment, cases[i]);
             assertUsageError(CliRunner.run(args), "segment", cases[i + 1][0]);
         }
-        assertUsageError(CliRunner.run("segment", "--image", img), "segment", "Missing required option: '--model=MODEL'");
+        assertUsageError(CliRunner.run("segment", "--image", img), "segment",
+                "Missing required option: '--model=MODEL'");
         assertUsageError(CliRunner.run("classify", "--model", "m", "--image", img, "--top-k", "0"), "classify",
                 "--top-k must be at least 1, got 0");
         assertUsageError(CliRunner.run("demo", "--threads", "-1"), "demo", "--threads must be at least 1, got -1");
         assertUsageError(CliRunner.run("backends", "--threads", "0"), "backends", "--threads must be at least 1");
         assertUsageError(CliRunner.run("convert", "a", "b", "--dtype", "f8"), "convert", "--dtype f8 is not one of");
-        assertUsageError(CliRunner.run("convert", "a", "b", "--heads", "0"), "convert", "--heads must be at least 1, got 0");
-        assertUsageError(CliRunner.run("inspect", "a", "--heads", "-2"), "inspect", "--heads must be at least 1, got -2");
-        assertUsageError(CliRunner.run("classify", "--model", "m", "--image", img, "--decoder-heads", "0"), "classify",
-                "--decoder-heads must be at least 1, got 0");
+        assertUsageError(CliRunner.run("convert", "a", "b", "--heads", "0"), "convert",
+                "--heads must be at least 1, got 0");
+        assertUsageError(CliRunner.run("inspect", "a", "--heads", "-2"), "inspect",
+                "--heads must be at least 1, got -2");
+        assertUsageError(CliRunner.run("classify", "--model", "m", "--image", img, "--decoder-heads", "0"),
+                "classify", "--decoder-heads must be at least 1, got 0");
 
         CliRunner typo = CliRunner.run("clasify", "--model", "m");
         assertEquals(2, typo.exitCode());
         assertEquals(List.of("hourglass: error: unknown command 'clasify'; the commands are classify, segment, convert,"
-                + " inspect, demo, backends, slim-search, help", "Try 'hourglass --help'."), typo.err().lines().toList());
+                + " inspect, demo, backends, slim-search, help", "Try 'hourglass --help'."),
+                typo.err().lines().toList());
         CliRunner none = CliRunner.run();
         assertEquals(2, none.exitCode());
         assertEquals(List.of("hourglass: error: a command is required", "Try 'hourglass --help'."),
@@ -104,7 +96,7 @@ class CliErrorsTest {
 
     @Test
     void outputPathsThatCannotBeWrittenAreRefusedBeforeTheModelLoads(@TempDir Path tmp) throws IOException {
-        String img = image(tmp).toString();
+        String img = CliRunner.image(tmp).toString();
         Path file = Files.writeString(tmp.resolve("afile"), "keep");
         String model = SEGMENTER.toString();
         assertFileError(CliRunner.run("segment", "--model", model, "--image", img, "--out", file.toString()),
@@ -135,7 +127,7 @@ class CliErrorsTest {
 
     @Test
     void aMissingLabelsOrPaletteFileIsNamedWithItsOption(@TempDir Path tmp) throws IOException {
-        String img = image(tmp).toString();
+        String img = CliRunner.image(tmp).toString();
         Path missing = tmp.resolve("labels.txt");
         assertFileError(CliRunner.run("segment", "--model", SEGMENTER.toString(), "--image", img, "--out",
                 tmp.toString(), "--labels", missing.toString()), "segment", "--labels " + missing + ": no such file");
@@ -173,7 +165,7 @@ class CliErrorsTest {
     @Test
     void maxPixelsRaisesOrLowersTheImageLimitAndTheRefusalSaysSo(@TempDir Path tmp) throws IOException {
         Path model = TinyModels.write(tmp.resolve("m"), 32);
-        String img = image(tmp).toString();
+        String img = CliRunner.image(tmp).toString();
         CliRunner refused = CliRunner.run("classify", "--model", model.toString(), "--image", img, "--max-pixels",
                 "1072", "--threads", "1");
         assertEquals(1, refused.exitCode());
@@ -216,8 +208,8 @@ class CliErrorsTest {
 
     @Test
     void theBackendIsNamedOnceAndTheSegmenterInWords(@TempDir Path tmp) throws IOException {
-        CliRunner r = CliRunner.run("segment", "--model", SEGMENTER.toString(), "--image", image(tmp).toString(),
-                "--out", tmp.resolve("o").toString(), "--threads", "1");
+        CliRunner r = CliRunner.run("segment", "--model", SEGMENTER.toString(), "--image",
+                CliRunner.image(tmp).toString(), "--out", tmp.resolve("o").toString(), "--threads", "1");
         assertEquals(0, r.exitCode(), r.err());
         String all = r.out() + r.err();
         assertEquals(1, all.lines().filter(l -> l.contains("CPU, 1 thread")).count(), "backend once:\n" + all);

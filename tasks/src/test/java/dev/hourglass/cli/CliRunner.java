@@ -1,9 +1,14 @@
 package dev.hourglass.cli;
 
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.nio.file.Path;
+import javax.imageio.ImageIO;
 
 import picocli.CommandLine;
+
+import dev.hourglass.tasks.image.RgbImage;
 
 /** Runs the hourglass command line in-process and captures what it prints. */
 record CliRunner(int exitCode, String out, String err) {
@@ -16,5 +21,16 @@ record CliRunner(int exitCode, String out, String err) {
         cl.setErr(new PrintWriter(err));
         int code = cl.execute(args);
         return new CliRunner(code, out.toString(), err.toString());
+    }
+
+    /** A small 37x29 PNG, {@code in.png} in {@code dir}, with every byte value present. */
+    static Path image(Path dir) throws IOException {
+        byte[] px = new byte[37 * 29 * 3];
+        for (int i = 0; i < px.length; i++) {
+            px[i] = (byte) (i * 31);
+        }
+        Path file = dir.resolve("in.png");
+        ImageIO.write(RgbImage.of(37, 29, px).toBufferedImage(), "png", file.toFile());
+        return file;
     }
 }
