@@ -42,6 +42,9 @@ record ShardIndex(Map<String, String> metadata, Map<String, String> weightMap, M
             return parse(indexFile, json);
         } catch (JsonProcessingException e) {
             throw StrictJson.invalid(indexFile, "index", e);
+        } catch (java.io.CharConversionException e) {
+            // Jackson guesses UTF-16/32 from zero bytes at the start; JSON files are UTF-8 (RFC 8259).
+            throw new SafetensorsException(indexFile, "index is not UTF-8 JSON (" + e.getMessage() + ")");
         }
     }
 

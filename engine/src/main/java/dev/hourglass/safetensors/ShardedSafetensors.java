@@ -76,8 +76,8 @@ public final class ShardedSafetensors implements TensorSource {
         SafetensorsFile shard = opened.get(path);
         if (shard == null) {
             if (!Files.isRegularFile(path)) {
-                throw new SafetensorsException(indexFile, "weight_map names shard " + quote(name) + ", but " + path
-                        + " does not exist or is not a regular file");
+                throw new SafetensorsException(indexFile, "weight_map names shard " + quote(name) + ", but "
+                        + quote(path.toString()) + " does not exist or is not a regular file");
             }
             shard = SafetensorsFile.open(path);
             opened.put(path, shard);

@@ -75,8 +75,12 @@ class SafetensorsShardedTest {
         Path index = writeIndex("{\"weight_map\": {\"embed\": \"" + SHARD_1
                 + "\", \"x\": \"model-00003.safetensors\"}}");
 
-        assertRejected(index, "weight_map names shard \"model-00003.safetensors\", but "
-                + folder.resolve("model-00003.safetensors") + " does not exist");
+        assertRejected(index, "weight_map names shard \"model-00003.safetensors\", but \""
+                + folder.resolve("model-00003.safetensors") + "\" does not exist");
+        // A line break in the name stays escaped in the one-line message (found by the converter's fuzzing).
+        SafetensorsException e = assertThrows(SafetensorsException.class,
+                () -> ShardedSafetensors.open(writeIndex("{\"weight_map\": {\"a\": \"b\\nc\"}}")));
+        assertTrue(e.getMessage().chars().noneMatch(c -> c == '\n' || c == '\r'), e.getMessage());
     }
 
     @Test
@@ -136,6 +140,12 @@ class SafetensorsShardedTest {
         assertRejected(writeIndex("{\"metadata\": {\"total_size\": [1]}, " + WEIGHT_MAP + "}"),
                 "\"metadata\" value of \"total_size\" is an array; expected a string, number or boolean");
         assertRejected(writeIndex("{\"weight_map\": {\"embed\": \"\"}}"), "the shard file name is empty");
+        // Zero bytes first make Jackson guess UTF-32 (found by the converter's fuzzing): refused as not UTF-8.
+        Path utf32 = folder.resolve(Safetensors.INDEX_FILE_NAME);
+        Files.write(utf32, new byte[] {0, 0, (byte) 0xFE, (byte) 0xFF, '{', '}'});
+        assertRejected(utf32, "index is not UTF-8 JSON");
+        Files.write(utf32, new byte[] {0, (byte) 0x80, 0, 0});
+        assertRejected(utf32, "index is not UTF-8 JSON");
     }
 
     @Test

@@ -64,13 +64,6 @@ public final class Fuzzer {
         String whyNot(Throwable thrown, Path file);
     }
 
-    /**
-     * A known defect of code outside this module (the engine's), reported but not yet fixed: its label, and the test
-     * that recognises it. Such outcomes are counted apart, not failed; each one names its issue in a TODO.
-     */
-    public record KnownIssue(String label, java.util.function.Predicate<Throwable> matches) {
-    }
-
     /** What a run did: how many mutants were read, and how many refused, by exception type. */
     public record Report(String reader, long seed, int iterations, int read, Map<String, Integer> refused,
                          Duration time) {
@@ -124,12 +117,6 @@ public final class Fuzzer {
      */
     public static Report run(String reader, Function<SplittableRandom, byte[]> mutants, int shortRun, Path file,
                              Target target, Refusals refusals) {
-        return run(reader, mutants, shortRun, file, target, refusals, List.of());
-    }
-
-    /** As {@link #run(String, Function, int, Path, Target, Refusals)}, counting {@code known} issues apart. */
-    public static Report run(String reader, Function<SplittableRandom, byte[]> mutants, int shortRun, Path file,
-                             Target target, Refusals refusals, List<KnownIssue> known) {
         long seed = Long.getLong(SEED_PROPERTY, DEFAULT_SEED);
         int iterations = iterations(shortRun);
         Map<String, String> crashes = new LinkedHashMap<>();
@@ -171,11 +158,7 @@ public final class Fuzzer {
                 }
                 String why = thrown instanceof Exception ? refusals.whyNot(thrown, file)
                         : "thrown " + thrown.getClass().getName();
-                KnownIssue issue = why == null ? null
-                        : known.stream().filter(k -> k.matches().test(thrown)).findFirst().orElse(null);
-                if (issue != null) {
-                    refused.merge("known: " + issue.label(), 1, Integer::sum);
-                } else if (why == null) {
+                if (why == null) {
                     refused.merge(thrown.getClass().getSimpleName(), 1, Integer::sum);
                 } else {
                     crashes.putIfAbsent(signature(thrown, why), describe(reader, seed, i, input, why, thrown));

@@ -9,7 +9,6 @@ import dev.hourglass.safetensors.TensorInfo;
 import dev.hourglass.safetensors.TensorSource;
 import dev.hourglass.tensor.Shape;
 import dev.hourglass.tensor.Tensor;
-import java.io.CharConversionException;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
@@ -32,23 +31,6 @@ class SafetensorsFuzzTest {
             "\"/etc/passwd\"", "{", "}", "[", "]", ",", ":", "\"", "\\u0000", "\\ud800", "\\\"", "[]", "{}", "null",
             "true", "-1", "0", "18446744073709551615", "9223372036854775807", "1e3", "1.0", "-0", "[0,0]",
             "[1,2,3,4,5,6,7,8]", "\u00e9", "\uFEFF");
-
-    /**
-     * Defects of the engine's shard index reader that this module may not fix, left out of the assertions until the
-     * engine is fixed.
-     */
-    private static final List<Fuzzer.KnownIssue> ENGINE_INDEX_ISSUES = List.of(
-            // TODO(engine, ShardIndex.read): an index whose first bytes make Jackson guess UTF-32 (e.g. the 4 bytes
-            //  00 80 00 00, or 00 00 FE FF 7B 7D) escapes as java.io.CharConversionException ("Unsupported UCS-4
-            //  endianness (3412) detected"), not a SafetensorsException, and its message does not name the file.
-            new Fuzzer.KnownIssue("engine ShardIndex: CharConversionException from Jackson's UTF-32 detection",
-                    t -> t instanceof CharConversionException),
-            // TODO(engine, ShardedSafetensors.openOnce): a shard name with an escaped line break
-            //  ({"weight_map":{"a":"b\nc"}} or "b\rc") puts the unquoted path, line break included, into the
-            //  message.
-            new Fuzzer.KnownIssue("engine ShardedSafetensors: raw line break in the missing-shard message",
-                    t -> t instanceof SafetensorsException && t.getMessage().contains("does not exist or is not a"
-                            + " regular file") && t.getMessage().chars().anyMatch(c -> c == '\n' || c == '\r')));
 
     @TempDir
     Path folder;
@@ -73,7 +55,7 @@ class SafetensorsFuzzTest {
         Mutator mutator = new Mutator(Seeds.read("convert/hf_vit_sharded/model.safetensors.index.json"), TOKENS);
         Fuzzer.Report report = Fuzzer.run("safetensors-index", mutator::mutant, 200,
                 folder.resolve("model.safetensors.index.json"), SafetensorsFuzzTest::readEverything,
-                Fuzzer.documented(SafetensorsException.class), ENGINE_INDEX_ISSUES);
+                Fuzzer.documented(SafetensorsException.class));
         assertTrue(report.read() > 0 && !report.refused().isEmpty(), "the mutants must exercise both outcomes: "
                 + report);
     }
