@@ -14,17 +14,19 @@ import dev.hourglass.tensor.Tensor;
  * per implementation to compare them. Arguments are already validated by {@link Kernels}.
  */
 final class CpuKernels {
+    /** The longest K that is one cache block: every output is then one multiply-add chain from the bias. */
+    static final int ONE_BLOCK_K = 1024;
     /**
-     * Most columns of K per cache block. A K up to 1024 is one block, so every output is one multiply-add chain from
-     * the bias; a longer K is cut into equal blocks of at most 768 (a 768 x 48 block of a B panel is 147 KB: L2).
-     * The blocks depend on K alone, never on the machine or the thread count, so neither changes a result.
+     * Most columns of K per cache block when K is longer than {@link #ONE_BLOCK_K}: it is cut into equal blocks of at
+     * most this (a 768 x 48 block of a B panel is 147 KB: L2). The blocks depend on K alone, never on the machine or
+     * the thread count, so neither changes a result.
      */
     static final int KC = 768;
     /**
      * Bytes of A one task keeps in L2 while the panels of B stream past it: a group of rows x one K block. At batch 1
      * (ViT-B: 197 rows, 590 KB) every row is one group, so each panel of B, read from memory, is read once per call
-     * instead of once per group of rows; with 96-row groups this layer-at-a-time read was what held a ViT-B linear
-     * layer at 55-60% of the FMA peak on Zen 5 (docs/PERFORMANCE.md).
+     * instead of once per group of rows (with K blocks: 12-21% faster than 96-row groups and K blocks of 256 on Zen 5,
+     * docs/PERFORMANCE.md).
      */
     static final int A_BLOCK_BYTES = 768 * 1024;
     /** Tasks per thread a GEMM is cut into at least (when it has enough rows): enough to share out unevenly. */
@@ -174,9 +176,9 @@ final class CpuKernels {
         });
     }
 
-    /** Columns of K per cache block for a K: K itself up to 1024, else equal blocks of at most {@link #KC}. */
+    /** Columns of K per cache block: K itself up to {@link #ONE_BLOCK_K}, else equal blocks of at most {@link #KC}. */
     static int kBlock(int k) {
-        if (k <= 1024) {
+        if (k <= ONE_BLOCK_K) {
             return k;
         }
         int blocks = (k + KC - 1) / KC;
