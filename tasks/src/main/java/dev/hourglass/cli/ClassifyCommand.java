@@ -12,6 +12,7 @@ import java.util.concurrent.Callable;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 
+import dev.hourglass.convert.ConvertOptions;
 import dev.hourglass.reduce.ReductionMethod;
 import dev.hourglass.reduce.cfvit.CfVit;
 import dev.hourglass.reduce.cfvit.CfVitThreshold;
@@ -115,8 +116,10 @@ final class ClassifyCommand implements Callable<Integer> {
             FileErrors.checkOutputFolder("--out", pictureDir);
         }
         long t0 = System.nanoTime();
-        try (ImageClassifier classifier = ImageClassifier.load(model, options, conversion.toOptions())) {
+        ConvertOptions convertOptions = conversion.toOptions();
+        try (ImageClassifier classifier = ImageClassifier.load(model, options, convertOptions)) {
             double loadMs = millisSince(t0);
+            conversion.reportGuesses(model, convertOptions);
             BackendOption.report(spec.commandLine().getErr(), classifier.backendSummary());
 
             long t1 = System.nanoTime();

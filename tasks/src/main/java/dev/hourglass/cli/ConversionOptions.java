@@ -15,7 +15,9 @@ final class ConversionOptions {
     String family;
 
     @Option(names = "--heads", paramLabel = "N",
-            description = "Attention heads of the encoder, when the checkpoint does not say (default: width / 64).")
+            description = "Attention heads of the encoder. Required when the checkpoint does not say (a timm file"
+                    + " without config.json, a DeiT or CF-ViT .pth): no weight shows it (ViT-Ti 3, ViT-S 6, ViT-B 12,"
+                    + " ViT-L 16).")
     Integer heads;
 
     @Option(names = "--decoder-heads", paramLabel = "N",
@@ -25,6 +27,25 @@ final class ConversionOptions {
     @Option(names = "--labels", paramLabel = "FILE",
             description = "Class names, one per line, one per class (Segmenter checkpoints carry none).")
     java.nio.file.Path labels;
+
+    /**
+     * One line on stderr listing the settings of {@code model} that were guessed rather than read (none: nothing
+     * printed), so that a result from guessed settings is not taken silently for an exact one.
+     */
+    void reportGuesses(java.nio.file.Path model, java.util.List<String> guesses) {
+        if (guesses.isEmpty()) {
+            return;
+        }
+        java.io.PrintWriter err = command.commandLine().getErr();
+        err.println(command.qualifiedName() + ": warning: " + model + ": guessed, not read from the checkpoint: "
+                + String.join("; ", guesses) + " (a config.json beside the weights says them exactly)");
+        err.flush();
+    }
+
+    /** {@link #reportGuesses(java.nio.file.Path, java.util.List)} for a model the converter opens again. */
+    void reportGuesses(java.nio.file.Path model, ConvertOptions options) throws java.io.IOException {
+        reportGuesses(model, dev.hourglass.convert.Converter.guesses(model, options));
+    }
 
     /**
      * The options for the converter. A head count below 1 is a usage error (exit 2); a missing or unreadable

@@ -55,6 +55,7 @@ final class ConvertCommand implements Callable<Integer> {
             for (String note : model.config().inferred()) {
                 out.println("inferred " + note);
             }
+            conversion.reportGuesses(input, model.guesses());
             ProgressBar bar = new ProgressBar(spec.commandLine().getErr(), "writing " + output.getFileName());
             FileErrors.writing(output, () -> Converter.write(model, output, type, force, bar::update));
             bar.finish();

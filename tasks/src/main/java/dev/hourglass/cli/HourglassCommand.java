@@ -68,10 +68,17 @@ public final class HourglassCommand implements Runnable {
 
     /**
      * Expected failures (bad files, bad data) are one line on stderr and exit code 1, not a stack trace; file-system
-     * exceptions are put in words by {@link FileErrors}.
+     * exceptions are put in words by {@link FileErrors}. A setting the checkpoint lacks and the user must give
+     * ({@code --heads}) is one line too, with exit code 2, as for a missing argument.
      */
     private static int reportFailure(Exception e, CommandLine cl, CommandLine.ParseResult parsed) {
         PrintWriter err = cl.getErr();
+        if (e instanceof dev.hourglass.convert.MissingSettingException missing) {
+            // Information the checkpoint lacks and the user must give: like a missing argument, exit code 2.
+            err.println(cl.getCommandSpec().qualifiedName() + ": error: " + oneLine(missing.getMessage()));
+            err.flush();
+            return 2;
+        }
         if (e instanceof IOException || e instanceof IllegalArgumentException || e instanceof IllegalStateException) {
             String message = e instanceof IOException io ? FileErrors.describe(io) : e.getMessage();
             err.println(cl.getCommandSpec().qualifiedName() + ": error: " + oneLine(message));

@@ -132,8 +132,10 @@ final class SegmentCommand implements Callable<Integer> {
         }
         List<Integer> paletteColours = palette == null ? null : readPalette(palette);
         long t0 = System.nanoTime();
-        try (SemanticSegmenter segmenter = SemanticSegmenter.load(model, n, backend.name, conversion.toOptions())) {
+        dev.hourglass.convert.ConvertOptions convertOptions = conversion.toOptions();
+        try (SemanticSegmenter segmenter = SemanticSegmenter.load(model, n, backend.name, convertOptions)) {
             double loadMs = ClassifyCommand.millisSince(t0);
+            conversion.reportGuesses(model, convertOptions);
             BackendOption.report(spec.commandLine().getErr(), segmenter.backendSummary());
             int[] colours = palette == null
                     ? SegmentationPictures.defaultPalette(segmenter.classNames().size())

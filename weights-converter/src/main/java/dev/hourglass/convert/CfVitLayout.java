@@ -84,6 +84,7 @@ final class CfVitLayout extends Layout {
             } else {
                 preprocessing = timmDefaultPreprocessing(encoder.config(), lvvit ? 0.9 : 0.875, IMAGENET_MEAN,
                         IMAGENET_STD);
+                guessedTimmPreprocessing(notes, lvvit ? 0.9 : 0.875);
             }
         }
         return conclude(c, name(), lvvit ? "lvvit" : "cfvit", plan, shapes, encoder, preprocessing, labels,

@@ -74,6 +74,15 @@ public final class ConvertedModel implements TensorSource {
         return n == 0 ? raw.floatType().map(DType::byteSize).orElse(4) : (int) (raw.byteSize() / n);
     }
 
+    /**
+     * The settings that were guessed rather than read from the checkpoint (its configuration's inferred notes that
+     * are guesses), in words: e.g. {@code "normalisation ImageNet mean/std (timm's default)"}. Empty when everything
+     * was read or given. A model file converted from a guess keeps saying so.
+     */
+    public List<String> guesses() {
+        return Guesses.of(config.inferred());
+    }
+
     /** The original checkpoint's layout, e.g. {@code "hf-vit"}. */
     public String layout() {
         return layout;

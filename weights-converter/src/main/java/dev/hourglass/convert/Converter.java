@@ -40,6 +40,12 @@ public final class Converter {
      * Opens a checkpoint (a folder or a weight file; see {@link Checkpoint#open}) as a canonical model, detecting its
      * layout unless {@code options} names it.
      *
+     * <p>Settings the checkpoint does not carry are inferred; those that are guessed are listed by
+     * {@link ConvertedModel#guesses()}. The number of attention heads is the one guess refused: no shape shows it,
+     * and width / 64 is wrong for many models, so without a configuration that says it {@link ConvertOptions#heads()}
+     * must give it.
+     *
+     * @throws MissingSettingException if the number of heads is neither in the checkpoint nor in {@code options}
      * @throws IOException naming the file and every problem (missing, mis-shaped or unmapped tensors)
      */
     public static ConvertedModel open(Path input, ConvertOptions options) throws IOException {
@@ -49,6 +55,10 @@ public final class Converter {
             Conversion conv = Layouts.convert(c, options);
             if (conv.config() == null || !conv.problems().isEmpty()) {
                 throw new IOException(c.fileName() + " (" + conv.layout() + " layout): " + describe(conv.problems()));
+            }
+            String missing = missingHeads(c, conv);
+            if (missing != null) {
+                throw new MissingSettingException(missing, "--heads");
             }
             return new ConvertedModel(c, conv.layout(), withLabels(conv.config(), options, c.fileName()), conv.plan(),
                     conv.shapes());
@@ -80,10 +90,41 @@ public final class Converter {
                 config.decoder(), config.source(), config.inferred());
     }
 
+    /**
+     * The refusal of a guessed head count, or null: a converted Hourglass file keeps what it was converted with
+     * (older files may carry a guess; they are reported, not refused).
+     */
+    static String missingHeads(Checkpoint c, Conversion conv) {
+        if (conv.config() == null || conv.layout().equals("hourglass")) {
+            return null;
+        }
+        int width = Guesses.headsGuessedFromWidth(conv.config().inferred());
+        return width < 0 ? null : Guesses.headsMessage(c.fileName(), conv.layout(),
+                c.config().isPresent() || c.variant().isPresent(), width);
+    }
+
+    /**
+     * The settings of a checkpoint that would be guessed rather than read (see {@link ConvertedModel#guesses()}),
+     * without loading it; none if its configuration cannot be determined.
+     */
+    public static List<String> guesses(Path input, ConvertOptions options) throws IOException {
+        try (Checkpoint c = Checkpoint.open(input)) {
+            Conversion conv = Layouts.convert(c, options);
+            return conv.config() == null ? List.of() : Guesses.of(conv.config().inferred());
+        }
+    }
+
     /** Inspects a checkpoint without refusing it: the layout, the configuration, the tensors and every problem. */
     public static Inspection inspect(Path input, ConvertOptions options) throws IOException {
         try (Checkpoint c = Checkpoint.open(input)) {
             Conversion conv = Layouts.convert(c, options);
+            String missing = missingHeads(c, conv);
+            if (missing != null) {
+                List<String> problems = new java.util.ArrayList<>(conv.problems());
+                problems.add("missing: " + missing.substring(missing.indexOf(": ") + 2));
+                conv = new Conversion(conv.layout(), conv.config(), conv.plan(), conv.shapes(),
+                        List.copyOf(problems));
+            }
             return Inspection.of(c, conv);
         }
     }

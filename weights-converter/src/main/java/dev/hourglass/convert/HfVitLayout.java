@@ -132,8 +132,9 @@ final class HfVitLayout extends Layout {
         double[] mean = HALF;
         double[] std = HALF;
         if (pp == null) {
-            notes.add("preprocessing: no preprocessor_config.json; resize to " + h + "x" + w
-                    + ", bilinear, mean = std = 0.5 (Hugging Face's ViT defaults)");
+            notes.add(Guesses.PREFIX + "normalisation mean = std = 0.5 (Hugging Face's ViT default; no"
+                    + " preprocessor_config.json)");
+            notes.add(Guesses.PREFIX + "resize to " + h + "x" + w + ", bilinear (Hugging Face's ViT default)");
         } else {
             JsonNode size = pp.get("size");
             if (size != null && size.has("height") && size.has("width")) {

@@ -44,6 +44,11 @@ public record Inspection(String file, String layout, ModelConfig config, List<En
                 conv.plan().dropped(), conv.problems());
     }
 
+    /** The settings guessed rather than read (see {@link ConvertedModel#guesses()}); empty without a config. */
+    public List<String> guesses() {
+        return config == null ? List.of() : Guesses.of(config.inferred());
+    }
+
     /** Number of parameters (elements of all canonical tensors). */
     public long parameters() {
         long n = 0;
@@ -75,6 +80,8 @@ public record Inspection(String file, String layout, ModelConfig config, List<En
         } else {
             root.putNull("config");
         }
+        ArrayNode g = root.putArray("guesses");
+        guesses().forEach(g::add);
         ArrayNode t = root.putArray("tensors");
         for (Entry e : tensors) {
             ObjectNode o = t.addObject();
@@ -120,7 +127,13 @@ public record Inspection(String file, String layout, ModelConfig config, List<En
                         .append(config.labels().size() > 5 ? ", ..." : "").append('\n');
             }
             for (String note : config.inferred()) {
+                if (note.startsWith(Guesses.PREFIX)) {
+                    continue;
+                }
                 b.append("inferred    ").append(note).append('\n');
+            }
+            for (String guess : guesses()) {
+                b.append("guessed     ").append(guess).append('\n');
             }
         } else {
             b.append("config      could not be determined\n");

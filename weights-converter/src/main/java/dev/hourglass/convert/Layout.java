@@ -114,6 +114,12 @@ abstract class Layout {
         return p;
     }
 
+    /** Notes that {@link #timmDefaultPreprocessing} was a guess: no {@code pretrained_cfg} said. */
+    static void guessedTimmPreprocessing(List<String> notes, double cropPct) {
+        notes.add(Guesses.PREFIX + "normalisation ImageNet mean/std (timm's default; no pretrained_cfg says)");
+        notes.add(Guesses.PREFIX + "resize bicubic, centre crop " + cropPct + " (timm's default)");
+    }
+
     static final double[] IMAGENET_MEAN = {0.485, 0.456, 0.406};
     static final double[] IMAGENET_STD = {0.229, 0.224, 0.225};
     static final double[] HALF = {0.5, 0.5, 0.5};

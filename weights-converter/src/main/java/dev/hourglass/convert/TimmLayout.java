@@ -49,8 +49,7 @@ final class TimmLayout extends Layout {
             labels = labels(hub.has("label_names") ? hub.get("label_names") : cfg.get("label_names"));
         } else if (encoder != null) {
             preprocessing = timmDefaultPreprocessing(encoder.config(), 0.875, IMAGENET_MEAN, IMAGENET_STD);
-            notes.add("preprocessing: timm's defaults (resize to 1/0.875, center crop, bicubic, ImageNet mean/std);"
-                    + " no pretrained_cfg given");
+            guessedTimmPreprocessing(notes, 0.875);
         }
         String family = encoder != null && encoder.config().distilled() ? "deit" : "vit";
         return conclude(c, name(), family, plan, shapes, encoder, preprocessing, labels, null, notes, problems);

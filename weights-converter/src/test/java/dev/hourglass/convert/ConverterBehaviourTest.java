@@ -174,8 +174,10 @@ class ConverterBehaviourTest {
 
     @Test
     void inspectShowsWhatWasInferred() throws IOException {
+        // The heads are inferred (width / 64) but refused as a guess: inspect reports that as the one problem.
         Inspection bare = Converter.inspect(ROOT.resolve("timm_bare_safetensors"), ConvertOptions.NONE);
-        assertEquals(List.of(), bare.problems());
+        assertEquals(1, bare.problems().size(), bare.toText());
+        assertTrue(bare.problems().get(0).contains("give --heads N"), bare.toText());
         assertTrue(bare.config().inferred().stream().anyMatch(n -> n.contains("num_heads = 1 = width 64 / 64")),
                 bare.toText());
         assertTrue(bare.toText().contains("inferred    image size 32x32 from the position embedding"), bare.toText());

@@ -120,17 +120,23 @@ class ImageClassifierTest {
                 "model.safetensors"), noWeights.getMessage());
 
         // Without config.json the weights load as a bare timm state dict: shapes tell the architecture, timm's
-        // defaults the preprocessing, and the heads default to width / 64 (here 1: say --heads to override).
+        // defaults the preprocessing (a guess, reported), but the heads must be given: no shape shows them.
         Path dir = TinyModels.write(tmp.resolve("noconfig"), 4);
         Files.delete(dir.resolve("config.json"));
-        try (ImageClassifier bare = ImageClassifier.load(dir, new ClassifierOptions(1))) {
+        IOException noHeads = assertThrows(dev.hourglass.convert.MissingSettingException.class,
+                () -> ImageClassifier.load(dir, new ClassifierOptions(1)));
+        assertTrue(noHeads.getMessage().contains("--heads"), noHeads.getMessage());
+        try (ImageClassifier bare = ImageClassifier.load(dir, new ClassifierOptions(1),
+                new dev.hourglass.convert.ConvertOptions(null, 1, null))) {
             assertEquals(0.875, bare.preprocessing().cropPct());
             assertEquals(1, bare.config().numHeads());
             assertEquals(List.of("class 0", "class 1", "class 2", "class 3"), bare.labels());
         }
 
         Path bad = TinyModels.write(tmp.resolve("badcfg"), 5);
-        Files.writeString(bad.resolve("config.json"), "{\"pretrained_cfg\": {\"input_size\": [3, 16, 16],"
+        // (the heads are given, so that the interpolation is what is refused, not a guessed head count)
+        Files.writeString(bad.resolve("config.json"), "{\"model_args\": {\"num_heads\": 2},"
+                + " \"pretrained_cfg\": {\"input_size\": [3, 16, 16],"
                 + " \"interpolation\": \"lanczos\"}}");
         IOException badCfg = assertThrows(IOException.class, () -> ImageClassifier.load(bad));
         assertTrue(badCfg.getMessage().contains("interpolation") && badCfg.getMessage().contains("lanczos"),
