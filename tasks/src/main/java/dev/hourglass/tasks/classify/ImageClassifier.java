@@ -25,6 +25,7 @@ import dev.hourglass.reduce.cfvit.CfVit;
 import dev.hourglass.reduce.cfvit.CfVitSettings;
 import dev.hourglass.reduce.cfvit.CfVitThreshold;
 import dev.hourglass.safetensors.TensorSource;
+import dev.hourglass.tasks.CallGate;
 import dev.hourglass.tasks.image.EvalPreprocessing;
 import dev.hourglass.tasks.image.RgbImage;
 import dev.hourglass.tensor.Shape;
@@ -46,9 +47,17 @@ import dev.hourglass.vit.VitConfig;
  * }
  * }</pre>
  *
- * <p>Thread-safe: one classifier may serve many threads at once; each call keeps its state to itself. The weights are
- * read once at load (converted and prepared for the backend: packed for the CPU kernels), after which the files are no
- * longer needed. Close the classifier to free them and stop its compute threads.
+ * <p>Thread-safe: one classifier may serve many threads at once; each call keeps its state to itself, so concurrent
+ * calls give the same bits as the same calls one after another. Concurrent calls share the compute threads: one call's
+ * parallel loop runs on the pool while the others run theirs on their own threads, so no call waits for another. The
+ * weights are read once at load (converted and prepared for the backend: packed for the CPU kernels), after
+ * which the files are no longer needed.
+ *
+ * <p>Close the classifier to free the weights and stop its compute threads. {@link #close()} may be called from any
+ * thread, also while other threads are classifying: it refuses new calls, waits for the calls in progress to finish
+ * (they return their normal results), then frees. A call made once closing has begun throws an
+ * {@link IllegalStateException} naming the model. Closing twice does nothing. What {@link #encoder()} and
+ * {@link #coarseToFine()} return is outside this protection: do not close the classifier while using them.
  */
 public final class ImageClassifier implements AutoCloseable {
     /** Model families this class runs. */
@@ -62,6 +71,8 @@ public final class ImageClassifier implements AutoCloseable {
     private final CfVit cfvit;
     private final EvalPreprocessing preprocessing;
     private final List<String> labels;
+    /** Calls in progress, so that close() frees nothing under them. */
+    private final CallGate calls;
 
     private ImageClassifier(String name, BackendChoice backend, VisionTransformer model, CfVit cfvit,
                             EvalPreprocessing preprocessing, List<String> labels) {
@@ -72,6 +83,7 @@ public final class ImageClassifier implements AutoCloseable {
         this.cfvit = cfvit;
         this.preprocessing = preprocessing;
         this.labels = labels;
+        this.calls = new CallGate("ImageClassifier " + name);
     }
 
     /** Loads a model with one thread per processor. */
@@ -204,9 +216,18 @@ public final class ImageClassifier implements AutoCloseable {
         return topK(logits(batch), k);
     }
 
-    /** Raw logits {@code [batch, classes]} of a preprocessed batch (a CF-ViT at its default threshold). */
+    /**
+     * Raw logits {@code [batch, classes]} of a preprocessed batch (a CF-ViT at its default threshold).
+     *
+     * @throws IllegalStateException if the classifier is closed
+     */
     public Tensor logits(Tensor batch) {
-        return cfvit != null ? cfvit.classify(batch, CfVitThreshold.DEFAULT).logits() : model.classify(batch);
+        calls.enter();
+        try {
+            return cfvit != null ? cfvit.classify(batch, CfVitThreshold.DEFAULT).logits() : model.classify(batch);
+        } finally {
+            calls.exit();
+        }
     }
 
     /**
@@ -238,8 +259,18 @@ public final class ImageClassifier implements AutoCloseable {
      * (Expedit clusters without reconstructing, as its SWAG integration does; ToMe never merges the class token).
      *
      * @throws IllegalArgumentException if the reduction's settings cannot apply to this model at this input size
+     * @throws IllegalStateException    if the classifier is closed
      */
     public Reduced logits(Tensor batch, ReductionMethod reduction) {
+        calls.enter();
+        try {
+            return reducedLogits(batch, reduction);
+        } finally {
+            calls.exit();
+        }
+    }
+
+    private Reduced reducedLogits(Tensor batch, ReductionMethod reduction) {
         VitConfig config = model.config();
         if (cfvit != null) {
             return coarseToFine(batch, reduction);
@@ -371,8 +402,16 @@ public final class ImageClassifier implements AutoCloseable {
         return name;
     }
 
+    /**
+     * Frees the weights and stops the compute threads, once the calls in progress have returned; calls from then on
+     * throw {@link IllegalStateException}. Safe from any thread and more than once (later calls do nothing); not from
+     * inside a call of this classifier.
+     */
     @Override
     public void close() {
+        if (!calls.close()) {
+            return;
+        }
         try {
             if (cfvit != null) {
                 cfvit.close();

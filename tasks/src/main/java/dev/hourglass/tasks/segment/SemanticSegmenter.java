@@ -28,6 +28,7 @@ import dev.hourglass.reduce.TokenReducer;
 import dev.hourglass.reduce.expedit.ExpeditPass;
 import dev.hourglass.reduce.expedit.ExpeditSettings;
 import dev.hourglass.safetensors.TensorSource;
+import dev.hourglass.tasks.CallGate;
 import dev.hourglass.tasks.image.RgbImage;
 import dev.hourglass.tensor.Shape;
 import dev.hourglass.tensor.Tensor;
@@ -50,8 +51,15 @@ import dev.hourglass.vit.VitConfig;
  * }</pre>
  *
  * <p>Takes an Hourglass model file or Segmenter's own {@code checkpoint.pth} (with {@code variant.yml} beside it), or
- * Expedit's mmseg-renamed checkpoint. Thread-safe: calls keep their state to themselves. Close it to free the weights
- * and stop the compute threads.
+ * Expedit's mmseg-renamed checkpoint.
+ *
+ * <p>Thread-safe: one segmenter may serve many threads at once; each call keeps its state to itself, so concurrent
+ * calls give the same bits as the same calls one after another (they share the compute threads).
+ *
+ * <p>Close it to free the weights and stop the compute threads. {@link #close()} may be called from any thread, also
+ * while other threads are segmenting: it refuses new calls, waits for the calls in progress to finish (they return
+ * their normal results), then frees. A call made once closing has begun throws an {@link IllegalStateException}
+ * naming the model. Closing twice does nothing.
  */
 public final class SemanticSegmenter implements AutoCloseable {
     private final String name;
@@ -69,12 +77,15 @@ public final class SemanticSegmenter implements AutoCloseable {
     private final float[] std;
     /** The host's share of the work (resizing the class masks), on as many threads as the backend computes with. */
     private final ComputePool hostPool;
+    /** Calls in progress, so that close() frees nothing under them. */
+    private final CallGate calls;
 
     private SemanticSegmenter(String name, BackendChoice backend, VisionTransformer encoder, WeightStore decoderStore,
                               SegmenterDecoder decoder, String decoderDescription, List<String> classNames, int window,
                               int stride, float[] mean, float[] std, int threads) {
         this.name = name;
         this.hostPool = ComputePool.of(threads);
+        this.calls = new CallGate("SemanticSegmenter " + name);
         this.backend = backend.backend();
         this.backendSummary = backend.summary();
         this.encoder = encoder;
@@ -283,9 +294,22 @@ public final class SemanticSegmenter implements AutoCloseable {
         return segment(image, reduction, false);
     }
 
-    /** {@link #segment(Tensor, ReductionMethod)}, with the cluster map if {@code clusterMap} and Expedit is on. */
+    /**
+     * {@link #segment(Tensor, ReductionMethod)}, with the cluster map if {@code clusterMap} and Expedit is on.
+     *
+     * @throws IllegalStateException if the segmenter is closed
+     */
     public Segmentation segment(Tensor image, ReductionMethod reduction, boolean clusterMap) {
         checkImage(image);
+        calls.enter();
+        try {
+            return segmentChecked(image, reduction, clusterMap);
+        } finally {
+            calls.exit();
+        }
+    }
+
+    private Segmentation segmentChecked(Tensor image, ReductionMethod reduction, boolean clusterMap) {
         int h = image.shape().intDim(2);
         int w = image.shape().intDim(3);
         Result r = run(image, reduction, clusterMap && reduction instanceof ExpeditSettings);
@@ -308,9 +332,20 @@ public final class SemanticSegmenter implements AutoCloseable {
      * scores averaged where they overlap and resized back to the image, before the softmax;
      * {@code [classes, height, width]}: {@code 4 x classes x height x width} bytes, which {@link #segment} never
      * holds.
+     *
+     * @throws IllegalStateException if the segmenter is closed
      */
     public Tensor logits(Tensor image, ReductionMethod reduction) {
         checkImage(image);
+        calls.enter();
+        try {
+            return logitsChecked(image, reduction);
+        } finally {
+            calls.exit();
+        }
+    }
+
+    private Tensor logitsChecked(Tensor image, ReductionMethod reduction) {
         Shape s = image.shape();
         int h = s.intDim(2);
         int w = s.intDim(3);
@@ -560,12 +595,26 @@ public final class SemanticSegmenter implements AutoCloseable {
         return new WindowOutput(planes, grid, padded, labels, tokensAfterBlock);
     }
 
+    /**
+     * Frees the weights and stops the compute threads, once the calls in progress have returned; calls from then on
+     * throw {@link IllegalStateException}. Safe from any thread and more than once (later calls do nothing); not from
+     * inside a call of this segmenter.
+     */
     @Override
     public void close() {
-        decoderStore.close();
-        encoder.close();
-        backend.close();
-        hostPool.close();
+        if (!calls.close()) {
+            return;
+        }
+        try {
+            decoderStore.close();
+            encoder.close();
+        } finally {
+            try {
+                backend.close();
+            } finally {
+                hostPool.close();
+            }
+        }
     }
 
     /**
