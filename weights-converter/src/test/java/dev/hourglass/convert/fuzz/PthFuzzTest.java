@@ -4,9 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.hourglass.convert.pth.PthException;
 import dev.hourglass.convert.pth.PthFile;
+import dev.hourglass.convert.pth.Pickle;
 import dev.hourglass.safetensors.SafetensorsException;
 import dev.hourglass.safetensors.TensorInfo;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
@@ -16,10 +16,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
-import java.util.zip.CRC32;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipFile;
-import java.util.zip.ZipOutputStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -77,7 +75,7 @@ class PthFuzzTest {
             if (random.nextInt(8) == 0) {
                 cutAStorage(entries, random);
             }
-            return zip(entries, random.nextInt(4) == 0);
+            return Pickle.zip(entries, random.nextInt(4) == 0);
         }, 300, folder.resolve("checkpoint.pth"), PthFuzzTest::readEverything,
                 Fuzzer.documented(PthException.class));
         assertTrue(report.read() > 0 && !report.refused().isEmpty(), "the mutants must exercise both outcomes: "
@@ -148,30 +146,5 @@ class PthFuzzTest {
             byte[] content = entries.get(name);
             entries.put(name, Arrays.copyOf(content, content.length == 0 ? 0 : random.nextInt(content.length)));
         }
-    }
-
-    /** A well-formed zip (CRCs and sizes right), entries STORED as torch.save writes them or DEFLATEd. */
-    private static byte[] zip(Map<String, byte[]> entries, boolean deflate) {
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        try (ZipOutputStream zip = new ZipOutputStream(bytes)) {
-            for (Map.Entry<String, byte[]> e : entries.entrySet()) {
-                ZipEntry entry = new ZipEntry(e.getKey());
-                entry.setTime(315532800000L);
-                if (!deflate) {
-                    CRC32 crc = new CRC32();
-                    crc.update(e.getValue());
-                    entry.setMethod(ZipEntry.STORED);
-                    entry.setSize(e.getValue().length);
-                    entry.setCompressedSize(e.getValue().length);
-                    entry.setCrc(crc.getValue());
-                }
-                zip.putNextEntry(entry);
-                zip.write(e.getValue());
-                zip.closeEntry();
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        return bytes.toByteArray();
     }
 }

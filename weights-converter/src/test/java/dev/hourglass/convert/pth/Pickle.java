@@ -16,7 +16,7 @@ import java.util.zip.ZipOutputStream;
  * Builds pickles opcode by opcode, and checkpoint zips around them, for tests that need inputs {@code torch.save}
  * would never write. Nothing here unpickles anything.
  */
-final class Pickle {
+public final class Pickle {
     private final ByteArrayOutputStream out = new ByteArrayOutputStream();
 
     /** A pickle starting with PROTO 2, as torch.save writes. */
@@ -122,7 +122,8 @@ final class Pickle {
         return zip(entries, false);
     }
 
-    static byte[] zip(Map<String, byte[]> entries, boolean deflate) {
+    /** A well-formed zip (CRCs and sizes right), entries STORED as torch.save writes them or DEFLATEd. */
+    public static byte[] zip(Map<String, byte[]> entries, boolean deflate) {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         try (ZipOutputStream zip = new ZipOutputStream(bytes)) {
             for (Map.Entry<String, byte[]> e : entries.entrySet()) {
