@@ -2,11 +2,6 @@ package dev.hourglass.convert;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.ByteBuffer;
-import java.nio.CharBuffer;
-import java.nio.charset.CharsetDecoder;
-import java.nio.charset.CoderResult;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -128,17 +123,12 @@ public final class Checkpoint implements AutoCloseable {
         if (bytes.length > MAX_JSON_BYTES) {
             throw new IOException(file + ": grew beyond " + MAX_JSON_BYTES + " bytes while being read");
         }
-        ByteBuffer in = ByteBuffer.wrap(bytes);
-        CharBuffer text = CharBuffer.allocate(bytes.length);
-        CharsetDecoder utf8 = StandardCharsets.UTF_8.newDecoder();
-        CoderResult result = utf8.decode(in, text, true);
-        if (!result.isError()) {
-            result = utf8.flush(text);
+        String json;
+        try {
+            json = StrictUtf8.decode(bytes);
+        } catch (StrictUtf8.MalformedException e) {
+            throw new IOException(file + ": not UTF-8 text, as JSON must be (byte " + e.offset() + ")");
         }
-        if (result.isError()) {
-            throw new IOException(file + ": not UTF-8 text, as JSON must be (byte " + in.position() + ")");
-        }
-        String json = text.flip().toString();
         try {
             JsonNode node = JSON.readTree(json.startsWith("\uFEFF") ? json.substring(1) : json);
             if (node == null || !node.isObject()) {

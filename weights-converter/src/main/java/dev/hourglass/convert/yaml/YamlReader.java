@@ -2,12 +2,6 @@ package dev.hourglass.convert.yaml;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.ByteBuffer;
-import java.nio.CharBuffer;
-import java.nio.charset.CharsetDecoder;
-import java.nio.charset.CoderResult;
-import java.nio.charset.CodingErrorAction;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -27,6 +21,8 @@ import org.snakeyaml.engine.v2.nodes.Node;
 import org.snakeyaml.engine.v2.nodes.Tag;
 import org.snakeyaml.engine.v2.parser.ParserImpl;
 import org.snakeyaml.engine.v2.scanner.StreamReader;
+
+import dev.hourglass.convert.StrictUtf8;
 
 /**
  * Reads YAML files as PyYAML's {@code yaml.load(f, Loader=yaml.FullLoader)} reads what {@code yaml.dump} writes
@@ -199,25 +195,17 @@ public final class YamlReader {
     // ---------------------------------------------------------------- characters
 
     private static String decode(byte[] bytes, String source) throws YamlException {
-        CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder()
-                .onMalformedInput(CodingErrorAction.REPORT)
-                .onUnmappableCharacter(CodingErrorAction.REPORT);
-        ByteBuffer in = ByteBuffer.wrap(bytes);
-        CharBuffer out = CharBuffer.allocate(bytes.length);
-        CoderResult result = decoder.decode(in, out, true);
-        if (!result.isError()) {
-            result = decoder.flush(out);
-        }
-        if (result.isError()) {
+        try {
+            return StrictUtf8.decode(bytes);
+        } catch (StrictUtf8.MalformedException e) {
             int lineNo = 1;
-            for (int i = 0; i < in.position(); i++) {
+            for (int i = 0; i < e.offset(); i++) {
                 if (bytes[i] == '\n') {
                     lineNo++;
                 }
             }
-            throw new YamlException(source, lineNo, "not valid UTF-8 (byte " + in.position() + ")");
+            throw new YamlException(source, lineNo, "not valid UTF-8 (byte " + e.offset() + ")");
         }
-        return out.flip().toString();
     }
 
     /** U+0085, U+2028 and U+2029 break lines for PyYAML (YAML 1.1), not for YAML 1.2: refused, never misread. */
