@@ -343,24 +343,26 @@ class ConcurrencyTest {
         int threadsBefore = before.size();
         long mallocBefore = 0;
         for (int i = 0; i < 100; i++) {
-            if (i == 10) { // after the JIT and the allocator have settled
+            if (i == 10) { // after the JIT and the allocator have settled, and the last load's threads have left
+                awaitThreadsAtMost(threadsBefore);
                 mallocBefore = mallocInUse(mallinfo);
             }
             try (ImageClassifier classifier = ImageClassifier.loadResource(CLASSIFIER, new ClassifierOptions(4))) {
                 assertEquals(2, classifier.logits(input).shape().rank());
             }
         }
-        long mallocAfter = mallocInUse(mallinfo);
         Set<Thread> after = awaitThreadsAtMost(threadsBefore);
+        long mallocAfter = mallocInUse(mallinfo);
         after.removeAll(before);
         assertTrue(after.isEmpty(), "threads left behind: " + after);
         assertTrue(Thread.getAllStackTraces().size() <= threadsBefore, "more threads than before the loads");
         if (mallinfo != null) {
             // Each load packs ~1.9 MB of weights off-heap (malloc through a shared Arena): 90 leaked models would be
-            // ~170 MB; the JVM's own native allocations (compiler arenas, class data) move by a few MB.
+            // ~170 MB; the JVM's own native allocations (compiler arenas, class data, exiting threads) move by tens
+            // of MB, so the bound is half the leak.
             long grown = mallocAfter - mallocBefore;
             System.out.printf("malloc'd memory in use: %d MB -> %d MB%n", mallocBefore >> 20, mallocAfter >> 20);
-            assertTrue(grown < 48L << 20, "malloc'd memory grew by " + (grown >> 20) + " MB in 90 loads");
+            assertTrue(grown < 85L << 20, "malloc'd memory grew by " + (grown >> 20) + " MB in 90 loads");
         }
     }
 
@@ -369,7 +371,10 @@ class ConcurrencyTest {
     void mallocProxySeesArenaMemory() throws Throwable {
         MethodHandle mallinfo = mallinfo2();
         assumeTrue(mallinfo != null, "glibc's mallinfo2 is not here");
-        long size = 64L << 20;
+        // Large against the JVM's own native churn (threads of earlier tests exiting, the JIT: tens of MB seen), and
+        // measured once no compute thread of an earlier test is left.
+        awaitThreadsAtMost(Integer.MAX_VALUE);
+        long size = 256L << 20;
         long base = mallocInUse(mallinfo);
         long held;
         try (Arena arena = Arena.ofShared()) {
@@ -377,8 +382,8 @@ class ConcurrencyTest {
             held = mallocInUse(mallinfo);
         }
         long freed = mallocInUse(mallinfo);
-        // Other JVM threads free and allocate meanwhile (a few MB): half the arena is a clear signal.
-        assertTrue(held - base >= size / 2, "an arena of 64 MB showed as " + ((held - base) >> 20) + " MB");
+        // Other JVM threads free and allocate meanwhile (tens of MB): half the arena is a clear signal.
+        assertTrue(held - base >= size / 2, "an arena of 256 MB showed as " + ((held - base) >> 20) + " MB");
         assertTrue(held - freed >= size / 2, "closing it gave back " + ((held - freed) >> 20) + " MB");
     }
 
