@@ -9,9 +9,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
-
 import dev.hourglass.convert.ConvertOptions;
 import dev.hourglass.reduce.ReductionMethod;
 import dev.hourglass.reduce.cfvit.CfVit;
@@ -29,14 +26,19 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code hourglass classify}: the top classes of one image. */
+/** {@code hourglass classify}: the top classes of images, the model loaded once for all of them. */
 @Command(name = "classify",
         mixinStandardHelpOptions = true,
-        description = {"Classifies an image with a ViT or DeiT, preprocessing it exactly as timm does at eval time",
-                "(resize, center crop, mean/std, from the model's configuration), optionally with a token reduction",
-                "(--reduce), which reports the tokens left after every block and the GFLOPs."})
+        description = {"Classifies images with a ViT or DeiT, preprocessing them exactly as timm does at eval time"
+                + " (resize, center crop, mean/std, from the model's configuration), optionally with a token"
+                + " reduction (--reduce), which reports the tokens left after every block and the GFLOPs.",
+                "Several --image files or a folder run in one process: the model loads and warms up once, a progress"
+                + " bar shows on a terminal, and an image that fails is named on standard error while the others"
+                + " go on (exit code 1 at the end if any failed), e.g.",
+                "  hourglass classify --model M --image photos/ --json > predictions.jsonl"})
 final class ClassifyCommand implements Callable<Integer> {
-    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    private static final String PICTURE_NEEDS = "--out writes CF-ViT's informative regions: it needs a CF-ViT"
+            + " checkpoint and --image";
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -59,8 +61,10 @@ final class ClassifyCommand implements Callable<Integer> {
     Input input;
 
     static final class Input {
-        @Option(names = "--image", paramLabel = "FILE", description = "Image to classify (PNG, JPEG, ...).")
-        Path image;
+        @Option(names = "--image", arity = "1..*", paramLabel = "FILE|DIR",
+                description = "Images to classify (PNG, JPEG, BMP, GIF, ...): repeat the option or give several"
+                        + " files (--image a.png b.jpg); " + ImageInputs.FOLDER_HELP)
+        List<Path> images;
 
         @Option(names = "--input-tensor", paramLabel = "FILE.npy",
                 description = "An already preprocessed float32 NCHW (or CHW) tensor instead of an image.")
@@ -71,14 +75,19 @@ final class ClassifyCommand implements Callable<Integer> {
     int topK;
 
     @Option(names = "--out", paramLabel = "DIR",
-            description = {"For a CF-ViT checkpoint and an --image: write NAME.cfvit.png there, the image with the",
-                    "coarse cells the model re-split into fine tokens outlined (what it found informative)."})
+            description = "For a CF-ViT checkpoint and --image: write NAME.cfvit.png there for each image, the image"
+                    + " with the coarse cells the model re-split into fine tokens outlined (what it found"
+                    + " informative).")
     Path pictureDir;
 
-    @Option(names = "--json", description = "Print JSON: predictions and timings.")
+    @Option(names = "--json", description = "Print JSON instead of text: one object per image, one line each (JSON"
+            + " Lines): the input, the top-k predictions with their probabilities, timings; an image that fails gets"
+            + " {\"input\": {...}, \"error\": \"...\"}. Nothing else goes to standard output.")
     boolean json;
 
-    @Option(names = "--save-logits", paramLabel = "FILE.npy", description = "Write the logits [batch, classes] as float32 .npy.")
+    @Option(names = "--save-logits", paramLabel = "FILE.npy|DIR", description = "Write the logits [batch, classes]"
+            + " as float32 .npy; with several images or a folder, a folder (created if missing) of NAME.logits.npy,"
+            + " one per image.")
     Path saveLogits;
 
     @Option(names = "--threads", paramLabel = "N", description = Threads.HELP)
@@ -93,99 +102,142 @@ final class ClassifyCommand implements Callable<Integer> {
             description = "Run the forward pass N times and report the median (default: ${DEFAULT-VALUE}).")
     int repeat;
 
+    /** Whether a forward pass has run: a refusal after that is the image's, not {@code --reduce}'s. */
+    private boolean forwarded;
+
+    /** Whether the text output has said which model runs (once, before the first image's lines). */
+    private boolean modelPrinted;
+
     @Override
     public Integer call() throws IOException {
+        CommandLine cl = spec.commandLine();
         if (topK < 1) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--top-k must be at least 1, got " + topK);
+            throw new CommandLine.ParameterException(cl, "--top-k must be at least 1, got " + topK);
         }
         if (repeat < 1) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--repeat must be at least 1, got " + repeat);
+            throw new CommandLine.ParameterException(cl, "--repeat must be at least 1, got " + repeat);
         }
         if (maxPixels < 1) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--max-pixels must be at least 1, got "
-                    + maxPixels);
+            throw new CommandLine.ParameterException(cl, "--max-pixels must be at least 1, got " + maxPixels);
         }
-        ReductionMethod reduction = reduce.method(spec.commandLine());
-        ClassifierOptions options = new ClassifierOptions(Threads.resolve(spec.commandLine(), threads))
-                .withBackend(backend.name);
-        // Outputs are checked before the model loads: a typo in a path should not cost a forward pass.
-        if (saveLogits != null) {
-            FileErrors.checkOutputFile("--save-logits", saveLogits, false);
-        }
-        if (pictureDir != null) {
-            FileErrors.checkOutputFolder("--out", pictureDir);
-        }
-        long t0 = System.nanoTime();
+        ReductionMethod reduction = reduce.method(cl);
+        ClassifierOptions options = new ClassifierOptions(Threads.resolve(cl, threads)).withBackend(backend.name);
         ConvertOptions convertOptions = conversion.toOptions();
-        try (ImageClassifier classifier = ImageClassifier.load(model, options, convertOptions)) {
+        // Inputs and outputs are checked before the model loads: a typo in a path should not cost a model load.
+        ImageInputs inputs = input.images != null ? ImageInputs.images(input.images, maxPixels)
+                : ImageInputs.tensor(input.tensor);
+        checkOutputs(cl, inputs);
+        long t0 = System.nanoTime();
+        // No model when no image is left to classify: every one was refused from its header.
+        try (ImageClassifier classifier = inputs.anyUsable() ? ImageClassifier.load(model, options, convertOptions)
+                : null) {
             double loadMs = millisSince(t0);
-            conversion.reportGuesses(model, convertOptions);
-            BackendOption.report(spec.commandLine().getErr(), classifier.backendSummary());
-
-            long t1 = System.nanoTime();
-            Tensor batch;
-            RgbImage image = null;
-            Map<String, Object> inputInfo = new LinkedHashMap<>();
-            if (input.image != null) {
-                image = RgbImage.read(input.image, maxPixels);
-                batch = classifier.preprocess(image);
-                inputInfo.put("image", input.image.toString());
-                inputInfo.put("width", image.width());
-                inputInfo.put("height", image.height());
-            } else {
-                batch = asBatch(readTensor(input.tensor), input.tensor);
-                inputInfo.put("tensor", input.tensor.toString());
+            if (classifier != null) {
+                conversion.reportGuesses(model, convertOptions);
+                BackendOption.report(cl.getErr(), classifier.backendSummary());
             }
-            inputInfo.put("shape", batch.shape().dims());
-            double preprocessMs = millisSince(t1);
-
-            double[] forwardMs = new double[repeat];
-            ImageClassifier.Reduced run = null;
-            for (int i = 0; i < repeat; i++) {
-                long s = System.nanoTime();
-                try {
-                    run = classifier.logits(batch, reduction);
-                } catch (IllegalArgumentException e) {
-                    if (reduction == null || i > 0) {
-                        throw e;
-                    }
-                    throw new CommandLine.ParameterException(spec.commandLine(), "--reduce: " + e.getMessage());
-                }
-                forwardMs[i] = millisSince(s);
+            InputLoop.Summary summary = new InputLoop(cl, inputs, json).run(
+                    item -> classify(classifier, reduction, loadMs, inputs.many(), item));
+            if (!json && inputs.many() && classifier != null) {
+                cl.getOut().println(summary.totalLine(loadMs));
+                cl.getOut().flush();
             }
-            Tensor logits = run.logits();
-            List<List<Prediction>> results = classifier.topK(logits, topK);
-            if (saveLogits != null) {
-                FileErrors.writing(saveLogits, () -> Npy.write(saveLogits, logits.toFloatArray(),
-                        logits.shape().dims()));
-            }
-            Timing timing = new Timing(loadMs, preprocessMs, forwardMs);
-            if (pictureDir != null) {
-                writePicture(classifier, run, image, inputInfo);
-            }
-            PrintWriter out = spec.commandLine().getOut();
-            if (json) {
-                out.println(JSON.writeValueAsString(report(classifier, inputInfo, results, timing,
-                        reductionReport(classifier, reduction, run))));
-            } else {
-                printText(out, classifier, batch, results, timing, reductionReport(classifier, reduction, run));
-            }
-            out.flush();
+            summary.throwIfFailed();
             return 0;
         }
     }
 
+    /**
+     * Where the outputs go, checked before the model loads. With many images {@code --save-logits} and {@code --out}
+     * name folders, one file per image named after it ({@code NAME.logits.npy}, {@code NAME.cfvit.png}).
+     */
+    private void checkOutputs(CommandLine cl, ImageInputs inputs) throws IOException {
+        if (pictureDir != null && input.tensor != null) {
+            throw new CommandLine.ParameterException(cl, PICTURE_NEEDS);
+        }
+        if (!inputs.many()) {
+            if (saveLogits != null) {
+                FileErrors.checkOutputFile("--save-logits", saveLogits, false);
+            }
+            if (pictureDir != null) {
+                FileErrors.checkOutputFolder("--out", pictureDir);
+            }
+            return;
+        }
+        if (saveLogits != null) {
+            inputs.checkOutputFolder(cl, "--save-logits", saveLogits, "one NAME.logits.npy per image", ".npy");
+            inputs.checkDistinctOutputNames(cl, "--save-logits", saveLogits);
+        }
+        if (pictureDir != null) {
+            inputs.checkOutputFolder(cl, "--out", pictureDir, "one NAME.cfvit.png per image", null);
+            inputs.checkDistinctOutputNames(cl, "--out", pictureDir);
+        }
+    }
+
+    /** Classifies one input: reads and preprocesses it, runs the forward pass, writes its files; returns its report. */
+    private InputLoop.Output classify(ImageClassifier classifier, ReductionMethod reduction, double loadMs,
+                                      boolean many, ImageInputs.Input item) throws IOException {
+        long t1 = System.nanoTime();
+        Tensor batch;
+        RgbImage image = null;
+        Map<String, Object> inputInfo = new LinkedHashMap<>();
+        if (!item.tensor()) {
+            image = RgbImage.read(item.file(), maxPixels);
+            batch = classifier.preprocess(image);
+            inputInfo.put("image", item.file().toString());
+            inputInfo.put("width", image.width());
+            inputInfo.put("height", image.height());
+        } else {
+            batch = asBatch(readTensor(item.file()), item.file());
+            inputInfo.put("tensor", item.file().toString());
+        }
+        inputInfo.put("shape", batch.shape().dims());
+        double preprocessMs = millisSince(t1);
+
+        double[] forwardMs = new double[repeat];
+        ImageClassifier.Reduced run = null;
+        for (int i = 0; i < repeat; i++) {
+            long s = System.nanoTime();
+            try {
+                run = classifier.logits(batch, reduction);
+            } catch (IllegalArgumentException e) {
+                // Every image reaches the model at its input size: the first forward pass refusing is the setting.
+                if (reduction == null || forwarded) {
+                    throw e;
+                }
+                throw new CommandLine.ParameterException(spec.commandLine(), "--reduce: " + e.getMessage());
+            }
+            forwarded = true;
+            forwardMs[i] = millisSince(s);
+        }
+        Tensor logits = run.logits();
+        List<List<Prediction>> results = classifier.topK(logits, topK);
+        if (saveLogits != null) {
+            Path file = many ? FileErrors.createOutputFolder("--save-logits", saveLogits)
+                    .resolve(item.stem() + ".logits.npy") : saveLogits;
+            FileErrors.writing(file, () -> Npy.write(file, logits.toFloatArray(), logits.shape().dims()));
+        }
+        Timing timing = new Timing(loadMs, preprocessMs, forwardMs);
+        if (pictureDir != null) {
+            writePicture(classifier, run, image, item, inputInfo);
+        }
+        Map<String, Object> reductionReport = reductionReport(classifier, reduction, run);
+        if (json) {
+            String line = InputLoop.JSON_LINES.writeValueAsString(report(classifier, inputInfo, results, timing,
+                    reductionReport));
+            return out -> out.println(line);
+        }
+        return out -> printText(out, classifier, item.file(), batch, results, timing, reductionReport, many);
+    }
+
     /** CF-ViT's informative regions over the image it saw; refused for other models or a tensor input. */
     private void writePicture(ImageClassifier classifier, ImageClassifier.Reduced run, RgbImage image,
-                              Map<String, Object> inputInfo) throws IOException {
+                              ImageInputs.Input item, Map<String, Object> inputInfo) throws IOException {
         if (run.coarseToFine() == null || image == null) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--out writes CF-ViT's informative regions:"
-                    + " it needs a CF-ViT checkpoint and --image");
+            throw new CommandLine.ParameterException(spec.commandLine(), PICTURE_NEEDS);
         }
         RgbImage seen = classifier.preprocessing().resizeAndCrop(image);
-        String name = input.image.getFileName().toString();
-        int dot = name.lastIndexOf('.');
-        Path file = pictureDir.resolve((dot > 0 ? name.substring(0, dot) : name) + ".cfvit.png");
+        Path file = pictureDir.resolve(item.stem() + ".cfvit.png");
         FileErrors.createOutputFolder("--out", pictureDir);
         java.awt.image.BufferedImage picture = CfVitPictures.informativeRegions(seen,
                 run.coarseToFine().important()[0], classifier.coarseToFine().settings().coarseGrid());
@@ -249,10 +301,17 @@ final class ClassifyCommand implements Callable<Integer> {
         return m;
     }
 
-    private void printText(PrintWriter out, ImageClassifier classifier, Tensor batch, List<List<Prediction>> results,
-                           Timing timing, Map<String, Object> reduction) {
-        out.println("model    " + classifier.describe());
-        out.println("input    " + (input.image != null ? input.image : input.tensor) + " -> " + batch.shape());
+    /**
+     * One input's lines; the model's line before the first. With many images the load time is said once, after the
+     * last ({@link InputLoop.Summary#totalLine}), and each image's line says its own times.
+     */
+    private void printText(PrintWriter out, ImageClassifier classifier, Path source, Tensor batch,
+                           List<List<Prediction>> results, Timing timing, Map<String, Object> reduction, boolean many) {
+        if (!modelPrinted) {
+            out.println("model    " + classifier.describe());
+            modelPrinted = true;
+        }
+        out.println("input    " + source + " -> " + batch.shape());
         if (reduction.get("images") != null) {
             StringBuilder stages = new StringBuilder();
             for (Object o : (List<?>) reduction.get("images")) {
@@ -277,8 +336,13 @@ final class ClassifyCommand implements Callable<Integer> {
                 out.printf("  %2d  %7.4f  %s (%d)%n", rank++, p.score(), p.label(), p.index());
             }
         }
-        out.printf("time     load %.0f ms, preprocess %.1f ms, forward %.1f ms (median of %d)%n", timing.loadMs,
-                timing.preprocessMs, timing.median(), timing.forwardMs.length);
+        if (many) {
+            out.printf("time     preprocess %.1f ms, forward %.1f ms (median of %d)%n", timing.preprocessMs,
+                    timing.median(), timing.forwardMs.length);
+        } else {
+            out.printf("time     load %.0f ms, preprocess %.1f ms, forward %.1f ms (median of %d)%n", timing.loadMs,
+                    timing.preprocessMs, timing.median(), timing.forwardMs.length);
+        }
     }
 
     private Map<String, Object> report(ImageClassifier classifier, Map<String, Object> inputInfo,

@@ -191,6 +191,31 @@ final class FileErrors {
     }
 
     /**
+     * Checks, before any work is done, that the file an option names can be read: it exists, is a regular file (or,
+     * when {@code folderAllowed}, a folder) and is readable. Reads nothing.
+     *
+     * @throws FileException {@code --image /x/a.png: no such file}, {@code ...: permission denied},
+     *     {@code ...: is a folder, not a file}, {@code ...: not a regular file}
+     */
+    static void checkInputFile(String option, Path file, boolean folderAllowed) throws FileException {
+        String why;
+        if (!Files.exists(file)) {
+            Path parent = file.toAbsolutePath().getParent();
+            why = parent != null && !Files.isDirectory(parent) ? "no such file (no folder " + parent + ")"
+                    : "no such file";
+        } else if (Files.isDirectory(file) && !folderAllowed) {
+            why = "is a folder, not a file";
+        } else if (!Files.isDirectory(file) && !Files.isRegularFile(file)) {
+            why = "not a regular file";
+        } else if (!Files.isReadable(file)) {
+            why = "permission denied";
+        } else {
+            return;
+        }
+        throw new FileException(option + " " + file + ": " + why, null);
+    }
+
+    /**
      * Why {@code dir} (absolute) cannot be, or be created as, a writable folder; null when it can. {@code named}: the
      * folder is what the option names (so "exists and is not a folder"), not the folder of a file it names.
      */

@@ -28,13 +28,18 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code hourglass segment}: semantic segmentation of one image with a Segmenter, optionally with Expedit. */
+/** {@code hourglass segment}: semantic segmentation of images with a Segmenter, optionally with Expedit. */
 @Command(name = "segment",
         mixinStandardHelpOptions = true,
-        description = {"Segments an image with a Segmenter (sliding windows as Segmenter's own inference places them),",
-                "optionally with Expedit's token clustering and reconstruction (--expedite), which needs no",
-                "fine-tuning. Writes <name>.classes.png (class index per pixel), <name>.colour.png, <name>.overlay.png",
-                "(50%% over the image), <name>.clusters.png (with --expedite) and <name>.json to --out."})
+        description = {"Segments images with a Segmenter (sliding windows as Segmenter's own inference places them),"
+                + " optionally with Expedit's token clustering and reconstruction (--expedite), which needs no"
+                + " fine-tuning. Writes <name>.classes.png (class index per pixel), <name>.colour.png,"
+                + " <name>.overlay.png (50%% over the image), <name>.clusters.png (with --expedite) and <name>.json to"
+                + " --out, for each image.",
+                "Several --image files or a folder run in one process: the model loads and warms up once, a progress"
+                + " bar shows on a terminal, and an image that fails is named on standard error while the others"
+                + " go on (exit code 1 at the end if any failed), e.g.",
+                "  hourglass segment --model M --image photos/ --out masks/ --json > all.jsonl"})
 final class SegmentCommand implements Callable<Integer> {
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
@@ -59,8 +64,10 @@ final class SegmentCommand implements Callable<Integer> {
     Input input;
 
     static final class Input {
-        @Option(names = "--image", paramLabel = "FILE", description = "Image to segment (PNG, JPEG, ...).")
-        Path image;
+        @Option(names = "--image", arity = "1..*", paramLabel = "FILE|DIR",
+                description = "Images to segment (PNG, JPEG, BMP, GIF, ...): repeat the option or give several"
+                        + " files (--image a.png b.jpg); " + ImageInputs.FOLDER_HELP)
+        List<Path> images;
 
         @Option(names = "--input-tensor", paramLabel = "FILE.npy",
                 description = "An already normalised float32 tensor [1, 3, H, W] (or [3, H, W]) instead of an image.")
@@ -77,7 +84,8 @@ final class SegmentCommand implements Callable<Integer> {
     String expedite;
 
     @Option(names = "--out", defaultValue = "segment-out", paramLabel = "DIR",
-            description = "Folder for the pictures and the JSON report (default: ${DEFAULT-VALUE}).")
+            description = "Folder for the pictures and the JSON report of each image, named after it; created if"
+                    + " missing (default: ${DEFAULT-VALUE}). Two images of the same name are refused.")
     Path out;
 
     @Option(names = "--palette", paramLabel = "FILE",
@@ -85,11 +93,14 @@ final class SegmentCommand implements Callable<Integer> {
                     "Default: a generated palette that keeps neighbouring class indices apart."})
     Path palette;
 
-    @Option(names = "--json", description = "Print the JSON report on standard output.")
+    @Option(names = "--json", description = "Print each image's JSON report (what NAME.json holds) on standard"
+            + " output instead of text, one line each (JSON Lines); an image that fails gets"
+            + " {\"input\": {...}, \"error\": \"...\"}. Nothing else goes to standard output.")
     boolean json;
 
-    @Option(names = "--save-logits", paramLabel = "FILE.npy",
-            description = "Write the merged logits [classes, H, W] (before the softmax) as float32 .npy.")
+    @Option(names = "--save-logits", paramLabel = "FILE.npy|DIR",
+            description = "Write the merged logits [classes, H, W] (before the softmax) as float32 .npy; with"
+                    + " several images or a folder, a folder (created if missing) of NAME.logits.npy, one per image.")
     Path saveLogits;
 
     @Option(names = "--threads", paramLabel = "N", description = Threads.HELP)
@@ -104,110 +115,146 @@ final class SegmentCommand implements Callable<Integer> {
             description = "Segment N times and report the median time (default: ${DEFAULT-VALUE}).")
     int repeat;
 
+    /** Whether the text output has said which model runs (once, before the first image's lines). */
+    private boolean modelPrinted;
+
     @Override
     public Integer call() throws IOException {
+        CommandLine cl = spec.commandLine();
         if (repeat < 1) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--repeat must be at least 1, got " + repeat);
+            throw new CommandLine.ParameterException(cl, "--repeat must be at least 1, got " + repeat);
         }
         if (maxPixels < 1) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--max-pixels must be at least 1, got "
-                    + maxPixels);
+            throw new CommandLine.ParameterException(cl, "--max-pixels must be at least 1, got " + maxPixels);
         }
-        int n = Threads.resolve(spec.commandLine(), threads);
-        ReductionMethod settings = reduce.method(spec.commandLine());
+        int n = Threads.resolve(cl, threads);
+        ReductionMethod settings = reduce.method(cl);
         if (expedite != null) {
             if (settings != null) {
-                throw new CommandLine.ParameterException(spec.commandLine(), "give --reduce or --expedite, not both");
+                throw new CommandLine.ParameterException(cl, "give --reduce or --expedite, not both");
             }
             try {
                 settings = ExpeditSettings.parse(expedite);
             } catch (IllegalArgumentException e) {
-                throw new CommandLine.ParameterException(spec.commandLine(), "--expedite: " + e.getMessage());
+                throw new CommandLine.ParameterException(cl, "--expedite: " + e.getMessage());
             }
         }
-        // Outputs and the palette are checked before the model loads: a typo in a path should not cost a forward pass.
-        FileErrors.checkOutputFolder("--out", out);
-        if (saveLogits != null) {
-            FileErrors.checkOutputFile("--save-logits", saveLogits, false);
+        dev.hourglass.convert.ConvertOptions convertOptions = conversion.toOptions();
+        // Inputs, outputs and the palette are checked before the model loads: a typo in a path should not cost a load.
+        ImageInputs inputs = input.images != null ? ImageInputs.images(input.images, maxPixels)
+                : ImageInputs.tensor(input.tensor);
+        if (inputs.many()) {
+            inputs.checkOutputFolder(cl, "--out", out, "NAME.classes.png, NAME.json, ... for each image", null);
+            inputs.checkDistinctOutputNames(cl, "--out", out);
+            if (saveLogits != null) {
+                inputs.checkOutputFolder(cl, "--save-logits", saveLogits, "one NAME.logits.npy per image", ".npy");
+            }
+        } else {
+            FileErrors.checkOutputFolder("--out", out);
+            if (saveLogits != null) {
+                FileErrors.checkOutputFile("--save-logits", saveLogits, false);
+            }
         }
         List<Integer> paletteColours = palette == null ? null : readPalette(palette);
         long t0 = System.nanoTime();
-        dev.hourglass.convert.ConvertOptions convertOptions = conversion.toOptions();
-        try (SemanticSegmenter segmenter = SemanticSegmenter.load(model, n, backend.name, convertOptions)) {
+        // No model when no image is left to segment: every one was refused from its header.
+        try (SemanticSegmenter segmenter = inputs.anyUsable()
+                ? SemanticSegmenter.load(model, n, backend.name, convertOptions) : null) {
             double loadMs = ClassifyCommand.millisSince(t0);
-            conversion.reportGuesses(model, convertOptions);
-            BackendOption.report(spec.commandLine().getErr(), segmenter.backendSummary());
-            int[] colours = palette == null
-                    ? SegmentationPictures.defaultPalette(segmenter.classNames().size())
-                    : enoughColours(palette, paletteColours, segmenter.classNames().size());
-
-            long t1 = System.nanoTime();
-            RgbImage image = null;
-            Tensor tensor;
-            if (input.image != null) {
-                image = RgbImage.read(input.image, maxPixels);
-                tensor = segmenter.normalize(image);
-            } else {
-                tensor = asImage(ClassifyCommand.readTensor(input.tensor), input.tensor);
+            int[] colours = null;
+            if (segmenter != null) {
+                conversion.reportGuesses(model, convertOptions);
+                BackendOption.report(cl.getErr(), segmenter.backendSummary());
+                colours = palette == null
+                        ? SegmentationPictures.defaultPalette(segmenter.classNames().size())
+                        : enoughColours(palette, paletteColours, segmenter.classNames().size());
+                checkReduction(cl, segmenter, settings);
             }
-            double preprocessMs = ClassifyCommand.millisSince(t1);
-
-            double[] forwardMs = new double[repeat];
-            Segmentation result = null;
-            boolean clusterPicture = settings instanceof ExpeditSettings;
-            for (int i = 0; i < repeat; i++) {
-                long s = System.nanoTime();
-                try {
-                    result = image != null
-                            ? segmenter.segment(image, settings, clusterPicture)
-                            : segmenter.segment(tensor, settings);
-                } catch (IllegalArgumentException e) {
-                    if (settings == null || i > 0) {
-                        throw e;
-                    }
-                    throw new CommandLine.ParameterException(spec.commandLine(),
-                            (expedite != null ? "--expedite: " : "--reduce: ") + e.getMessage());
-                }
-                forwardMs[i] = ClassifyCommand.millisSince(s);
+            int[] classColours = colours;
+            ReductionMethod reduction = settings;
+            InputLoop.Summary summary = new InputLoop(cl, inputs, json).run(
+                    item -> segment(segmenter, reduction, classColours, loadMs, inputs.many(), item));
+            if (!json && inputs.many() && segmenter != null) {
+                cl.getOut().println(summary.totalLine(loadMs));
+                cl.getOut().flush();
             }
-            if (saveLogits != null) {
-                Tensor logits = segmenter.logits(tensor, settings);
-                FileErrors.writing(saveLogits, () -> Npy.write(saveLogits, logits.toFloatArray(),
-                        logits.shape().dims()));
-            }
-            ClassifyCommand.Timing timing = new ClassifyCommand.Timing(loadMs, preprocessMs, forwardMs);
-            String stem = stem();
-            FileErrors.createOutputFolder("--out", out);
-            List<String> written = new ArrayList<>();
-            write(SegmentationPictures.classIndices(result), stem + ".classes.png", written);
-            write(SegmentationPictures.colours(result, colours), stem + ".colour.png", written);
-            if (image != null) {
-                write(SegmentationPictures.overlay(image, result, colours), stem + ".overlay.png", written);
-                if (result.clusters() != null) {
-                    write(SegmentationPictures.clusters(image, result), stem + ".clusters.png", written);
-                }
-            }
-            Path reportFile = out.resolve(stem + ".json");
-            written.add(reportFile.toString());
-            Map<String, Object> report = report(segmenter, settings, result, timing, written);
-            String reportText = JSON.writeValueAsString(report) + "\n";
-            FileErrors.writing(reportFile, () -> AtomicFiles.writeString(reportFile, reportText));
-            PrintWriter stdout = spec.commandLine().getOut();
-            if (json) {
-                stdout.println(JSON.writeValueAsString(report));
-            } else {
-                printText(stdout, segmenter, settings, result, timing, written);
-            }
-            stdout.flush();
+            summary.throwIfFailed();
             return 0;
         }
     }
 
-    private String stem() {
-        Path source = input.image != null ? input.image : input.tensor;
-        String name = source.getFileName().toString();
-        int dot = name.lastIndexOf('.');
-        return dot > 0 ? name.substring(0, dot) : name;
+    /**
+     * Refuses, before any image runs, reduction settings that cannot apply to the model's windows (exit code 2): the
+     * check the segmenter makes on a window's token grid, made once here, so that a refusal during the run is the
+     * image's (too large to merge, say) and leaves the other images to run.
+     */
+    private void checkReduction(CommandLine cl, SemanticSegmenter segmenter, ReductionMethod settings) {
+        if (settings == null) {
+            return;
+        }
+        int patch = segmenter.encoderConfig().patchSize();
+        int grid = (segmenter.windowSize() + patch - 1) / patch;
+        try {
+            settings.check(segmenter.encoderConfig(), grid, grid);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(cl, (expedite != null ? "--expedite: " : "--reduce: ")
+                    + e.getMessage());
+        }
+    }
+
+    /** Segments one input and writes its pictures, report and logits; returns what to print. */
+    private InputLoop.Output segment(SemanticSegmenter segmenter, ReductionMethod settings, int[] colours,
+                                     double loadMs, boolean many, ImageInputs.Input item) throws IOException {
+        long t1 = System.nanoTime();
+        RgbImage image = null;
+        Tensor tensor;
+        if (!item.tensor()) {
+            image = RgbImage.read(item.file(), maxPixels);
+            tensor = segmenter.normalize(image);
+        } else {
+            tensor = asImage(ClassifyCommand.readTensor(item.file()), item.file());
+        }
+        double preprocessMs = ClassifyCommand.millisSince(t1);
+
+        double[] forwardMs = new double[repeat];
+        Segmentation result = null;
+        boolean clusterPicture = settings instanceof ExpeditSettings;
+        for (int i = 0; i < repeat; i++) {
+            long s = System.nanoTime();
+            result = image != null
+                    ? segmenter.segment(image, settings, clusterPicture)
+                    : segmenter.segment(tensor, settings);
+            forwardMs[i] = ClassifyCommand.millisSince(s);
+        }
+        if (saveLogits != null) {
+            Tensor logits = segmenter.logits(tensor, settings);
+            Path file = many ? FileErrors.createOutputFolder("--save-logits", saveLogits)
+                    .resolve(item.stem() + ".logits.npy") : saveLogits;
+            FileErrors.writing(file, () -> Npy.write(file, logits.toFloatArray(), logits.shape().dims()));
+        }
+        ClassifyCommand.Timing timing = new ClassifyCommand.Timing(loadMs, preprocessMs, forwardMs);
+        String stem = item.stem();
+        FileErrors.createOutputFolder("--out", out);
+        List<String> written = new ArrayList<>();
+        write(SegmentationPictures.classIndices(result), stem + ".classes.png", written);
+        write(SegmentationPictures.colours(result, colours), stem + ".colour.png", written);
+        if (image != null) {
+            write(SegmentationPictures.overlay(image, result, colours), stem + ".overlay.png", written);
+            if (result.clusters() != null) {
+                write(SegmentationPictures.clusters(image, result), stem + ".clusters.png", written);
+            }
+        }
+        Path reportFile = out.resolve(stem + ".json");
+        written.add(reportFile.toString());
+        Map<String, Object> report = report(segmenter, settings, item, result, timing, written);
+        String reportText = JSON.writeValueAsString(report) + "\n";
+        FileErrors.writing(reportFile, () -> AtomicFiles.writeString(reportFile, reportText));
+        if (json) {
+            String line = InputLoop.JSON_LINES.writeValueAsString(report);
+            return o -> o.println(line);
+        }
+        Segmentation segmented = result;
+        return o -> printText(o, segmenter, settings, item.file(), segmented, timing, written, many);
     }
 
     private void write(java.awt.image.BufferedImage picture, String name, List<String> written) throws IOException {
@@ -267,13 +314,13 @@ final class SegmentCommand implements Callable<Integer> {
         return t;
     }
 
-    private Map<String, Object> report(SemanticSegmenter segmenter, ReductionMethod settings, Segmentation result,
-                                       ClassifyCommand.Timing timing, List<String> written) {
+    private Map<String, Object> report(SemanticSegmenter segmenter, ReductionMethod settings, ImageInputs.Input item,
+                                       Segmentation result, ClassifyCommand.Timing timing, List<String> written) {
         Map<String, Object> r = new LinkedHashMap<>();
         r.put("model", Map.of("path", model.toString(), "description", segmenter.describe()));
         r.put("backend", segmenter.backendDescription());
         Map<String, Object> in = new LinkedHashMap<>();
-        in.put(input.image != null ? "image" : "tensor", (input.image != null ? input.image : input.tensor).toString());
+        in.put(item.kind(), item.file().toString());
         in.put("width", result.width());
         in.put("height", result.height());
         r.put("input", in);
@@ -308,10 +355,17 @@ final class SegmentCommand implements Callable<Integer> {
         return r;
     }
 
-    private void printText(PrintWriter o, SemanticSegmenter segmenter, ReductionMethod settings, Segmentation result,
-                           ClassifyCommand.Timing timing, List<String> written) {
-        o.println("model    " + segmenter.describe());
-        o.println("input    " + (input.image != null ? input.image : input.tensor) + " (" + result.width() + "x"
+    /**
+     * One input's lines; the model's line before the first. With many images the load time is said once, after the
+     * last ({@link InputLoop.Summary#totalLine}), and each image's line says its own times.
+     */
+    private void printText(PrintWriter o, SemanticSegmenter segmenter, ReductionMethod settings, Path source,
+                           Segmentation result, ClassifyCommand.Timing timing, List<String> written, boolean many) {
+        if (!modelPrinted) {
+            o.println("model    " + segmenter.describe());
+            modelPrinted = true;
+        }
+        o.println("input    " + source + " (" + result.width() + "x"
                 + result.height() + "), " + result.windows() + " window(s) of " + segmenter.windowSize());
         o.println("reduce   " + (settings == null ? "off" : settings.spec() + ": tokens after each block "
                 + java.util.Arrays.toString(result.tokensAfterBlock())));
@@ -321,8 +375,13 @@ final class SegmentCommand implements Callable<Integer> {
                 o.printf("  %6.2f%%  %s (%d)%n", 100 * fractions[c], result.classNames().get(c), c);
             }
         }
-        o.printf("time     load %.0f ms, preprocess %.1f ms, segment %.1f ms (median of %d)%n", timing.loadMs(),
-                timing.preprocessMs(), timing.median(), timing.forwardMs().length);
+        if (many) {
+            o.printf("time     preprocess %.1f ms, segment %.1f ms (median of %d)%n", timing.preprocessMs(),
+                    timing.median(), timing.forwardMs().length);
+        } else {
+            o.printf("time     load %.0f ms, preprocess %.1f ms, segment %.1f ms (median of %d)%n", timing.loadMs(),
+                    timing.preprocessMs(), timing.median(), timing.forwardMs().length);
+        }
         o.println("wrote    " + String.join(", ", written));
     }
 }
