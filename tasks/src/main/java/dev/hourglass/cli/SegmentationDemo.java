@@ -26,12 +26,14 @@ import dev.hourglass.tasks.image.RgbImage;
 import dev.hourglass.tasks.segment.Segmentation;
 import dev.hourglass.tasks.segment.SegmentationMetrics;
 import dev.hourglass.tasks.segment.SegmentationPictures;
+import dev.hourglass.tasks.segment.SegmentationSheet;
 import dev.hourglass.tasks.segment.SemanticSegmenter;
 
 /**
  * The segmentation half of {@code hourglass demo}: the small Segmenter shipped in the jar (trained by
  * {@code tools/train_demo_segmenter.py} on procedurally drawn textures) on the shipped 512x512 images, without and
- * with Expedit, scored against the ground truth shipped beside them and checked against PyTorch's result.
+ * with Expedit, scored against the ground truth shipped beside them and checked against PyTorch's result. Writes one
+ * picture per image ({@link #sheet}) and {@code segmentation.json}.
  */
 final class SegmentationDemo {
     static final String MODEL = "dev/hourglass/demo/shapes-segmenter";
@@ -61,7 +63,7 @@ final class SegmentationDemo {
 
     /** What one image gave, with and without Expedit. */
     private record Outcome(String file, SegmentationMetrics plain, SegmentationMetrics expedit, double plainMs, double expeditMs,
-                           long pixelsOffPyTorch, long allowedOff, boolean identicalToPyTorch) {
+                           long pixelsOffPyTorch, long allowedOff, boolean identicalToPyTorch, Path picture) {
     }
 
     /** Runs the demo; returns whether every image agreed with PyTorch within what its near-ties allow. */
@@ -110,7 +112,8 @@ final class SegmentationDemo {
                     .asDouble());
             Path report = folder.resolve("segmentation.json");
             writeReport(report, segmenter, outcomes, plainAll, expeditAll);
-            log.println("  wrote " + folder + " (per image: .overlay.png, .expedit.overlay.png, .clusters.png;"
+            log.println("  wrote " + folder + " (per image, NAME.sheet.png: the image, its ground truth, the"
+                    + " predictions without and with Expedit, Expedit's clusters outlined, the classes' colours;"
                     + " segmentation.json)");
             log.flush();
             return agree;
@@ -156,13 +159,36 @@ final class SegmentationDemo {
         }
         long allowed = 2 * item.get("pixels_margin_below_1e-3").asLong();
 
-        String stem = DemoCommand.shortName(file).replaceFirst("\\.png$", "");
-        int[] palette = SegmentationPictures.defaultPalette(classes);
-        writePng(SegmentationPictures.overlay(image, plain, palette), folder.resolve(stem + ".overlay.png"));
-        writePng(SegmentationPictures.overlay(image, fast, palette), folder.resolve(stem + ".expedit.overlay.png"));
-        writePng(SegmentationPictures.clusters(image, fast), folder.resolve(stem + ".clusters.png"));
+        Path picture = folder.resolve(DemoCommand.shortName(file).replaceFirst("\\.png$", "") + ".sheet.png");
+        writePng(sheet(DemoCommand.shortName(file), image, truth, plain, fast, plainScores.meanIou(),
+                fastScores.meanIou()).draw(), picture);
         return new Outcome(file, plainScores, fastScores, DemoCommand.median(plainMs), DemoCommand.median(fastMs), off,
-                allowed, identical);
+                allowed, identical, picture);
+    }
+
+    /**
+     * One image's picture: the image, its ground truth, the prediction without and with Expedit (each titled with its
+     * mIoU), Expedit's clusters outlined over the image, side by side at the image's size; below them the classes
+     * that occur in any of the three label maps, with their colours ({@link SegmentationPictures#distinctPalette}).
+     */
+    static SegmentationSheet sheet(String name, RgbImage image, int[] truth, Segmentation plain, Segmentation fast,
+                                   double plainMiou, double fastMiou) {
+        List<String> classNames = plain.classNames();
+        int[] palette = SegmentationPictures.distinctPalette(classNames.size());
+        List<SegmentationSheet.Panel> panels = List.of(
+                new SegmentationSheet.Panel("image", image.toBufferedImage()),
+                new SegmentationSheet.Panel("ground truth",
+                        SegmentationPictures.labelColours(truth, image.width(), image.height(), palette)),
+                new SegmentationSheet.Panel(String.format("prediction: mIoU %.1f%%", 100 * plainMiou),
+                        SegmentationPictures.colours(plain, palette)),
+                new SegmentationSheet.Panel(String.format("with Expedit: mIoU %.1f%%", 100 * fastMiou),
+                        SegmentationPictures.colours(fast, palette)),
+                new SegmentationSheet.Panel(String.format("Expedit's clusters (%dx%d per window, after block %d)",
+                        EXPEDIT.clustersHigh(), EXPEDIT.clustersWide(), EXPEDIT.alpha()),
+                        SegmentationPictures.clusterOutlines(image, fast)));
+        String heading = name + ": Segmenter without and with Expedit (" + EXPEDIT + ")";
+        return new SegmentationSheet(heading, panels,
+                SegmentationSheet.legend(classNames, palette, truth, plain.labels(), fast.labels()));
     }
 
     private void writeReport(Path file, SemanticSegmenter segmenter, List<Outcome> outcomes,
@@ -183,6 +209,7 @@ final class SegmentationDemo {
                     DemoCommand.round(o.expeditMs())));
             m.put("identical_to_pytorch", o.identicalToPyTorch());
             m.put("pixels_differing_from_pytorch_at_most", o.pixelsOffPyTorch());
+            m.put("picture", o.picture().toString());
             items.add(m);
         }
         r.put("images", items);

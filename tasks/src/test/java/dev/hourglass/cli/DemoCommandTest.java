@@ -3,10 +3,15 @@ package dev.hourglass.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.awt.Rectangle;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.stream.IntStream;
 
 import javax.imageio.ImageIO;
 
@@ -15,6 +20,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+
+import dev.hourglass.tasks.segment.SegmentationPictures;
+import dev.hourglass.tasks.segment.SegmentationSheet;
 
 class DemoCommandTest {
 
@@ -66,11 +74,43 @@ class DemoCommandTest {
         assertEquals(expected.get("overall").get("miou").asDouble(), seg.get("miou").get("plain").asDouble(), 0.005,
                 "mIoU of the plain model against PyTorch's on the same images");
         assertEquals(expected.get("images").size(), seg.get("images").size());
+        // One picture per image: image, ground truth, both predictions, clusters, 512 pixels each, and a legend.
+        List<String> classes = new ArrayList<>();
+        expected.get("classes").forEach(c -> classes.add(c.asText()));
+        int[] palette = SegmentationPictures.distinctPalette(classes.size());
+        BufferedImage blank = new BufferedImage(512, 512, BufferedImage.TYPE_INT_RGB);
+        SegmentationSheet layout = new SegmentationSheet("heading", Collections.nCopies(5,
+                new SegmentationSheet.Panel("title", blank)), SegmentationSheet.legend(classes, palette,
+                IntStream.range(0, classes.size()).toArray()));
+        try (var files = Files.list(out.resolve("segmentation"))) {
+            assertEquals(seg.get("images").size() + 1, files.count(), "a picture per image and the report");
+        }
         for (JsonNode item : seg.get("images")) {
             String stem = item.get("file").asText().replaceFirst("^.*/", "").replaceFirst("\\.png$", "");
-            for (String suffix : new String[] {".overlay.png", ".expedit.overlay.png", ".clusters.png"}) {
-                BufferedImage picture = ImageIO.read(out.resolve("segmentation").resolve(stem + suffix).toFile());
-                assertEquals(512, picture.getWidth(), stem + suffix);
+            Path file = out.resolve("segmentation").resolve(stem + ".sheet.png");
+            assertEquals(file.toString(), item.get("picture").asText());
+            BufferedImage picture = ImageIO.read(file.toFile());
+            assertEquals(layout.width(), picture.getWidth(), stem);
+            assertEquals(layout.height(), picture.getHeight(), stem + ": every class of the demo in one legend row");
+            BufferedImage truth = ImageIO.read(DemoCommandTest.class.getClassLoader()
+                    .getResource("dev/hourglass/demo/segmentation/labels/" + stem + ".png"));
+            BufferedImage scene = ImageIO.read(DemoCommandTest.class.getClassLoader()
+                    .getResource("dev/hourglass/demo/segmentation/images/" + stem + ".png"));
+            Rectangle image = layout.panelBounds(0);
+            Rectangle gt = layout.panelBounds(1);
+            for (int y = 0; y < 512; y++) {
+                for (int x = 0; x < 512; x++) {
+                    int t = truth.getRaster().getSample(x, y, 0);
+                    if (picture.getRGB(gt.x + x, gt.y + y) != (0xFF000000 | palette[t])
+                            || picture.getRGB(image.x + x, image.y + y) != scene.getRGB(x, y)) {
+                        throw new AssertionError(stem + ": the ground-truth and image panels at " + x + "," + y);
+                    }
+                }
+            }
+            for (int i = 0; i < classes.size(); i++) {
+                Rectangle s = layout.swatchBounds(i);
+                assertEquals(palette[i], picture.getRGB(s.x + s.width / 2, s.y + s.height / 2) & 0xFFFFFF,
+                        stem + ": the swatch of " + classes.get(i));
             }
         }
     }
