@@ -155,22 +155,11 @@ final class ClassifyCommand implements Callable<Integer> {
         if (pictureDir != null && input.tensor != null) {
             throw new CommandLine.ParameterException(cl, PICTURE_NEEDS);
         }
-        if (!inputs.many()) {
-            if (saveLogits != null) {
-                FileErrors.checkOutputFile("--save-logits", saveLogits, false);
-            }
-            if (pictureDir != null) {
-                FileErrors.checkOutputFolder("--out", pictureDir);
-            }
-            return;
-        }
         if (saveLogits != null) {
-            inputs.checkOutputFolder(cl, "--save-logits", saveLogits, "one NAME.logits.npy per image", ".npy");
-            inputs.checkDistinctOutputNames(cl, "--save-logits", saveLogits);
+            inputs.checkOutputFileOrFolder(cl, "--save-logits", saveLogits, "one NAME.logits.npy per image", ".npy");
         }
         if (pictureDir != null) {
-            inputs.checkOutputFolder(cl, "--out", pictureDir, "one NAME.cfvit.png per image", null);
-            inputs.checkDistinctOutputNames(cl, "--out", pictureDir);
+            inputs.checkOutputFolder(cl, "--out", pictureDir, "one NAME.cfvit.png per image");
         }
     }
 

@@ -46,7 +46,7 @@ final class ConvertCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         DType type = parseDtype(dtype);
-        FileErrors.checkOutputFile("OUT", output, false);
+        FileErrors.checkOutputFile(spec.commandLine(), "OUT", output, false);
         PrintWriter out = spec.commandLine().getOut();
         long t0 = System.nanoTime();
         try (ConvertedModel model = Converter.open(input, conversion.toOptions())) {

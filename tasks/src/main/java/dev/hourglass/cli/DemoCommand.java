@@ -43,13 +43,14 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "demo",
         mixinStandardHelpOptions = true,
-        description = {"Runs end to end on the models and images shipped with Hourglass (nothing to download):",
-                "classifies each image, checks the logits against PyTorch's, and writes a JSON report and a",
-                "contact sheet; runs a small CF-ViT coarse to fine on the same images (which stopped at the coarse",
-                "stage, GFLOPs saved, pictures of the re-split regions in DIR/cfvit); then segments the shipped",
-                "scenes with a small Segmenter without and with Expedit",
-                "(mIoU against the ground truth, time, agreement with PyTorch), writing overlays, cluster",
-                "pictures and segmentation.json to DIR/segmentation."})
+        description = {"Runs end to end on the models and images shipped with Hourglass (nothing to download):"
+                + " classifies each image, checks the logits against PyTorch's, and writes a JSON report and a"
+                + " contact sheet; runs a small CF-ViT coarse to fine on the same images (which stopped at the coarse"
+                + " stage, GFLOPs saved, pictures of the re-split regions in DIR/cfvit).",
+                "Then segments the shipped scenes with a small Segmenter without and with Expedit (mIoU against the"
+                + " ground truth, time, agreement with PyTorch), writing to DIR/segmentation one NAME.sheet.png per"
+                + " scene (the scene, its ground truth, the predictions without and with Expedit, Expedit's clusters"
+                + " outlined, a legend of the classes' colours) and segmentation.json."})
 final class DemoCommand implements Callable<Integer> {
     static final String MODEL = "dev/hourglass/demo/shapes-vit";
     static final String EXPECTED = "dev/hourglass/demo/expected.json";
@@ -91,7 +92,8 @@ final class DemoCommand implements Callable<Integer> {
         }
         ClassifierOptions options = new ClassifierOptions(Threads.resolve(spec.commandLine(), threads))
                 .withBackend(backend.name);
-        FileErrors.checkOutputFolder("--out", out);
+        FileErrors.checkOutputFolder(spec.commandLine(), "--out", out,
+                "classification.json, contact-sheet.png, cfvit/, segmentation/");
         PrintWriter log = spec.commandLine().getOut();
         JsonNode expected = readResourceJson(EXPECTED);
 

@@ -15,12 +15,20 @@ import java.util.Locale;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
+import picocli.CommandLine;
+
 /**
  * File-system failures in words, for the command line's one-line errors. {@code java.nio.file} exceptions carry only
  * the path as their message ({@code NoSuchFileException: /x/y}); this is the one place that says what went wrong
  * ("no such file", "permission denied") and, given the option or destination, where: {@code --labels /x: no such
  * file}, {@code cannot write /x/y/p.png: permission denied (folder /x/y)}. The messages come back as
  * {@link FileException}s, which the error handler prints as they are (exit code 1).
+ *
+ * <p>One kind of problem is the argument's, not the file system's: an output path of the wrong kind, a file where the
+ * option names a folder ({@code --out seg.png: is a file; it names a folder}) or a folder where it names a file
+ * ({@code --save-logits masks: is a folder; give a file name}). The checks made before any work, given the command
+ * line, report it as a bad argument ({@link CommandLine.ParameterException}, exit code 2), in the same words; the same
+ * path found at run time, when the file system has changed under the command, stays a {@link FileException}.
  */
 final class FileErrors {
 
@@ -149,19 +157,42 @@ final class FileErrors {
     }
 
     /**
+     * What is wrong with an output path, in words without the option and path; {@code wrongKind}: the path is a file
+     * where a folder is needed or the reverse (the argument's fault, exit code 2), not a state of the file system
+     * (exit code 1).
+     */
+    private record PathProblem(String words, boolean wrongKind) {
+    }
+
+    /**
      * Checks, before any work is done, that {@code dir} can become the output folder an option names: it is a folder
      * or can be created as one (nothing in its path is a file) and is writable. Creates nothing.
      *
-     * @throws FileException {@code --out /x/y: exists and is not a folder}, ...
+     * @param holds what the folder gets, said when a file is given instead (e.g. {@code one NAME.cfvit.png per
+     *     image}), or null
+     * @throws CommandLine.ParameterException {@code --out /x/y: is a file; it names a folder (...)}, or {@code --out
+     *     /x/y/z: cannot create folder /x/y/z: /x/y is a file}: a bad argument, exit code 2
+     * @throws FileException {@code --out /x/y: permission denied (folder /x/y is not writable)}: exit code 1
      */
-    static void checkOutputFolder(String option, Path dir) throws FileException {
-        String problem = folderProblem(dir.toAbsolutePath(), true);
-        if (problem != null) {
-            throw new FileException(option + " " + dir + ": " + problem, null);
-        }
+    static void checkOutputFolder(CommandLine cl, String option, Path dir, String holds) throws FileException {
+        throwProblem(cl, option, dir, folderProblem(dir.toAbsolutePath(), true, holds));
     }
 
-    /** Creates the output folder an option names, with {@link #checkOutputFolder}'s checks and words. */
+    /** {@link #checkOutputFolder(CommandLine, String, Path, String)} without saying what the folder holds. */
+    static void checkOutputFolder(CommandLine cl, String option, Path dir) throws FileException {
+        checkOutputFolder(cl, option, dir, null);
+    }
+
+    /**
+     * {@link #checkOutputFolder(CommandLine, String, Path, String)}'s checks and words, every problem a
+     * {@link FileException} (exit code 1): for the folder made at run time ({@link #createOutputFolder}), when the
+     * argument was checked before the work began and the file system has changed since.
+     */
+    static void checkOutputFolder(String option, Path dir) throws FileException {
+        throwProblem(null, option, dir, folderProblem(dir.toAbsolutePath(), true, null));
+    }
+
+    /** Creates the output folder an option names, with {@link #checkOutputFolder(String, Path)}'s checks and words. */
     static Path createOutputFolder(String option, Path dir) throws IOException {
         checkOutputFolder(option, dir);
         try {
@@ -175,19 +206,41 @@ final class FileErrors {
     /**
      * Checks, before any work is done, that the file an option names can be written: it is not a folder, and its
      * folder exists (or, when {@code createFolder}, can be created) and is writable. Creates nothing.
+     *
+     * @throws CommandLine.ParameterException {@code OUT /x/y: is a folder; give a file name}, or a file in the path
+     *     where a folder must be ({@code /x is not a folder}): a bad argument, exit code 2
+     * @throws FileException {@code OUT /x/y/m.safetensors: no folder /x/y}, permission denied: exit code 1
      */
-    static void checkOutputFile(String option, Path file, boolean createFolder) throws FileException {
+    static void checkOutputFile(CommandLine cl, String option, Path file, boolean createFolder) throws FileException {
+        throwProblem(cl, option, file, fileProblem(file, createFolder));
+    }
+
+    private static PathProblem fileProblem(Path file, boolean createFolder) {
         if (Files.isDirectory(file)) {
-            throw new FileException(option + " " + file + ": is a folder; give a file name", null);
+            return new PathProblem("is a folder; give a file name", true);
         }
         Path folder = file.toAbsolutePath().getParent();
         if (folder == null) {
+            return null;
+        }
+        return !createFolder && !Files.exists(folder) ? new PathProblem("no folder " + folder, false)
+                : folderProblem(folder, false, null);
+    }
+
+    /**
+     * Throws {@code problem}, if any, as one line naming the option and path: a {@link CommandLine.ParameterException}
+     * when it is the wrong kind of path and there is a command line ({@code cl}), a {@link FileException} otherwise.
+     */
+    private static void throwProblem(CommandLine cl, String option, Path path, PathProblem problem)
+            throws FileException {
+        if (problem == null) {
             return;
         }
-        String problem = !createFolder && !Files.exists(folder) ? "no folder " + folder : folderProblem(folder, false);
-        if (problem != null) {
-            throw new FileException(option + " " + file + ": " + problem, null);
+        String line = option + " " + path + ": " + problem.words();
+        if (problem.wrongKind() && cl != null) {
+            throw new CommandLine.ParameterException(cl, line);
         }
+        throw new FileException(line, null);
     }
 
     /**
@@ -217,11 +270,13 @@ final class FileErrors {
 
     /**
      * Why {@code dir} (absolute) cannot be, or be created as, a writable folder; null when it can. {@code named}: the
-     * folder is what the option names (so "exists and is not a folder"), not the folder of a file it names.
+     * folder is what the option names (so "is a file; it names a folder", followed by {@code (holds)} if given), not
+     * the folder of a file it names.
      */
-    private static String folderProblem(Path dir, boolean named) {
+    private static PathProblem folderProblem(Path dir, boolean named, String holds) {
         if (Files.exists(dir) && !Files.isDirectory(dir)) {
-            return named ? "exists and is not a folder" : dir + " is not a folder";
+            return new PathProblem(named ? "is a file; it names a folder" + (holds == null ? "" : " (" + holds + ")")
+                    : dir + " is not a folder", true);
         }
         Path existing = dir;
         while (existing != null && !Files.exists(existing)) {
@@ -231,11 +286,11 @@ final class FileErrors {
             return null;
         }
         if (!Files.isDirectory(existing)) {
-            return "cannot create folder " + dir + ": " + existing + " is a file";
+            return new PathProblem("cannot create folder " + dir + ": " + existing + " is a file", true);
         }
         if (!Files.isWritable(existing)) {
-            return existing.equals(dir) ? "permission denied (folder " + dir + " is not writable)"
-                    : "cannot create folder " + dir + ": permission denied (folder " + existing + ")";
+            return new PathProblem(existing.equals(dir) ? "permission denied (folder " + dir + " is not writable)"
+                    : "cannot create folder " + dir + ": permission denied (folder " + existing + ")", false);
         }
         return null;
     }

@@ -6,14 +6,10 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.stream.Stream;
-import javax.imageio.ImageIO;
-import javax.imageio.ImageReader;
-import javax.imageio.stream.ImageInputStream;
 
 import dev.hourglass.tasks.image.ImageReadException;
 import dev.hourglass.tasks.image.RgbImage;
@@ -25,8 +21,12 @@ import picocli.CommandLine;
  *
  * <p>A value that does not exist or cannot be read is the user's mistake and stops the command at once (exit code 1,
  * one line naming it), as every other file an option names. An image whose header says it cannot be used (no reader
- * for its format, zero size, more than {@code --max-pixels} pixels) is only marked as failed: among many, the others
- * still run, and when none is left the model is never loaded.
+ * for its format, zero size, more than {@code --max-pixels} pixels: {@link RgbImage#readHeader}) is only marked as
+ * failed: among many, the others still run, and when none is left the model is never loaded. Once the model has
+ * loaded, it may refuse more from their headers' sizes ({@link #refusingSizes}), still before the first image runs.
+ *
+ * <p>The output options are checked here too, before the model loads ({@link #checkOutputFolder},
+ * {@link #checkOutputFileOrFolder}): with many inputs each names a folder of one file per input, named after it.
  */
 final class ImageInputs {
 
@@ -38,10 +38,11 @@ final class ImageInputs {
             + " files ending .png, .jpg, .jpeg, .bmp or .gif; hidden files skipped).";
 
     /**
-     * One input: its file, whether it is a tensor ({@code --input-tensor}) rather than an image, and the problem its
-     * header showed (the exception reading it would throw), or null.
+     * One input: its file, whether it is a tensor ({@code --input-tensor}) rather than an image, an image's header
+     * (null for a tensor or an image whose header could not be used), and why it cannot run, or null: the
+     * {@link IOException} reading it would throw, or the {@link IllegalArgumentException} the model would.
      */
-    record Input(Path file, boolean tensor, IOException problem) {
+    record Input(Path file, boolean tensor, RgbImage.Header header, Exception problem) {
 
         /** The file name without its last suffix: the base of the names the outputs for it get. */
         String stem() {
@@ -95,10 +96,10 @@ final class ImageInputs {
                             + String.join(", .", FOLDER_SUFFIXES) + ")", null);
                 }
                 for (Path file : files) {
-                    inputs.add(new Input(file, false, headerProblem(file, maxPixels)));
+                    inputs.add(image(file, maxPixels));
                 }
             } else {
-                inputs.add(new Input(value, false, headerProblem(value, maxPixels)));
+                inputs.add(image(value, maxPixels));
             }
         }
         return new ImageInputs(inputs, values.size() > 1 || folder);
@@ -107,7 +108,7 @@ final class ImageInputs {
     /** One {@code --input-tensor} file, checked to exist and be readable. */
     static ImageInputs tensor(Path file) throws FileErrors.FileException {
         FileErrors.checkInputFile("--input-tensor", file, false);
-        return new ImageInputs(List.of(new Input(file, true, null)), false);
+        return new ImageInputs(List.of(new Input(file, true, null, null)), false);
     }
 
     List<Input> inputs() {
@@ -127,12 +128,72 @@ final class ImageInputs {
         return inputs.stream().anyMatch(i -> i.problem() == null);
     }
 
+    /** A model's limit on image size: why it cannot run an image of {@code width x height} pixels, or null. */
+    @FunctionalInterface
+    interface SizeCheck {
+        String problem(int width, int height);
+    }
+
+    /**
+     * These inputs, with each image whose header's size the model refuses marked as failed: its problem the
+     * {@link IllegalArgumentException} the model would throw once the image was decoded, naming the file. Made once the
+     * model has loaded and before the first image runs, so that a refused image is never decoded and, among many, is
+     * reported in its turn while the others run.
+     */
+    ImageInputs refusingSizes(SizeCheck check) {
+        List<Input> checked = new ArrayList<>(inputs.size());
+        for (Input input : inputs) {
+            String problem = input.problem() == null && input.header() != null
+                    ? check.problem(input.header().width(), input.header().height()) : null;
+            checked.add(problem == null ? input : new Input(input.file(), input.tensor(), input.header(),
+                    new IllegalArgumentException(input.file() + ": " + problem)));
+        }
+        return new ImageInputs(checked, many);
+    }
+
+    /**
+     * Checks an option that names a folder whatever the number of inputs (segment's {@code --out}), where each input
+     * gets files named after it: a file given there is a bad argument (exit code 2, {@code --out x.png: is a file; it
+     * names a folder (perInput)}), and so, with many inputs, are two of the same name; a folder that cannot be written
+     * is a file-system error (exit code 1). Creates nothing.
+     */
+    void checkOutputFolder(CommandLine cl, String option, Path folder, String perInput)
+            throws FileErrors.FileException {
+        FileErrors.checkOutputFolder(cl, option, folder, perInput);
+        if (many) {
+            checkDistinctOutputNames(cl, option, folder);
+        }
+    }
+
+    /**
+     * Checks an option that names a file with one input and, with many, a folder (created if missing) of one file per
+     * input named after it ({@code --save-logits}). The wrong kind of path is a bad argument (exit code 2): a folder
+     * for one input; for many, an existing file or a name ending {@code fileSuffix} (such as {@code .npy}), or two
+     * inputs of the same name. Other problems are the file system's ({@link FileErrors}, exit code 1).
+     */
+    void checkOutputFileOrFolder(CommandLine cl, String option, Path path, String perInput, String fileSuffix)
+            throws FileErrors.FileException {
+        if (!many) {
+            FileErrors.checkOutputFile(cl, option, path, false);
+            return;
+        }
+        String name = path.getFileName() == null ? "" : path.getFileName().toString().toLowerCase(Locale.ROOT);
+        boolean file = Files.exists(path) && !Files.isDirectory(path);
+        if (file || name.endsWith(fileSuffix) && !Files.isDirectory(path)) {
+            String images = inputs.size() > 1 ? inputs.size() + " images" : "a folder of images";
+            throw new CommandLine.ParameterException(cl, option + " " + path + ": " + (file ? "is a file" : "names a"
+                    + " file") + "; with " + images + " it names a folder (" + perInput + ")");
+        }
+        FileErrors.checkOutputFolder(cl, option, path, perInput);
+        checkDistinctOutputNames(cl, option, path);
+    }
+
     /**
      * Refuses, with many inputs, two whose outputs would have the same name in {@code option}'s folder (the same file
      * name without its suffix, compared without case, as a case-insensitive file system would): the second would
      * overwrite the first. A usage error (exit code 2).
      */
-    void checkDistinctOutputNames(CommandLine cl, String option, Path folder) {
+    private void checkDistinctOutputNames(CommandLine cl, String option, Path folder) {
         Map<String, Path> seen = new HashMap<>();
         for (Input input : inputs) {
             Path before = seen.putIfAbsent(input.stem().toLowerCase(Locale.ROOT), input.file());
@@ -142,23 +203,6 @@ final class ImageInputs {
                         + "; rename one or run them separately");
             }
         }
-    }
-
-    /**
-     * With many inputs, an output option names a folder (created if missing) that gets one file per input: an
-     * existing file, or a name ending {@code fileSuffix} (such as {@code .npy}), is a usage error (exit code 2) saying
-     * so; other problems with the folder are file-system errors ({@link FileErrors#checkOutputFolder}, exit code 1).
-     */
-    void checkOutputFolder(CommandLine cl, String option, Path folder, String perInput, String fileSuffix)
-            throws FileErrors.FileException {
-        String name = folder.getFileName() == null ? "" : folder.getFileName().toString().toLowerCase(Locale.ROOT);
-        boolean file = Files.exists(folder) && !Files.isDirectory(folder);
-        if (file || fileSuffix != null && name.endsWith(fileSuffix) && !Files.isDirectory(folder)) {
-            String many = inputs.size() > 1 ? inputs.size() + " images" : "a folder of images";
-            throw new CommandLine.ParameterException(cl, option + " " + folder + ": " + (file ? "is a file" : "names a"
-                    + " file") + "; with " + many + " it names a folder (" + perInput + ")");
-        }
-        FileErrors.checkOutputFolder(option, folder);
     }
 
     /** The images in a folder, not in its sub-folders: the suffixes ImageIO reads, no hidden files, by name. */
@@ -180,43 +224,14 @@ final class ImageInputs {
     }
 
     /**
-     * Why the image cannot be read, from its header alone (width and height, no pixel decoded), or null. The words are
-     * {@link RgbImage#read}'s own: when the header shows a problem, that reader, which checks the same things before
-     * it decodes, is asked for its refusal.
+     * An image, its header read for its size (no pixel decoded); refused there ({@link RgbImage#readHeader}: the same
+     * exception {@link RgbImage#read} would throw), it is marked as failed.
      */
-    static IOException headerProblem(Path file, long maxPixels) {
-        if (headerFits(file, maxPixels)) {
-            return null;
-        }
+    private static Input image(Path file, long maxPixels) {
         try {
-            RgbImage.read(file, maxPixels);
-            return null; // readable after all: the image is read again when its turn comes
+            return new Input(file, false, RgbImage.readHeader(file, maxPixels), null);
         } catch (ImageReadException e) {
-            return e;
-        }
-    }
-
-    /** Whether ImageIO has a reader for the file and its header gives a size of 1 to {@code maxPixels} pixels. */
-    private static boolean headerFits(Path file, long maxPixels) {
-        try (ImageInputStream in = ImageIO.createImageInputStream(file.toFile())) {
-            if (in == null) {
-                return false;
-            }
-            Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
-            if (!readers.hasNext()) {
-                return false;
-            }
-            ImageReader reader = readers.next();
-            try {
-                reader.setInput(in, true, true);
-                long width = reader.getWidth(0);
-                long height = reader.getHeight(0);
-                return width > 0 && height > 0 && width * height <= maxPixels;
-            } finally {
-                reader.dispose();
-            }
-        } catch (IOException | RuntimeException e) {
-            return false;
+            return new Input(file, false, null, e);
         }
     }
 }

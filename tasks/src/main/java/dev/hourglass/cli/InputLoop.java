@@ -71,7 +71,8 @@ final class InputLoop {
     }
 
     /**
-     * Runs {@code work} on every input whose header was usable, in order.
+     * Runs {@code work} on every input not refused already (from its header, by the reader or the model), in order;
+     * a refused one is reported in its turn as if it had failed there.
      *
      * @throws IOException or {@link IllegalArgumentException}: the failure of the only input
      */
@@ -109,7 +110,7 @@ final class InputLoop {
                 if (!inputs.many() && failure instanceof IOException io) {
                     throw io;
                 } else if (!inputs.many()) {
-                    throw (IllegalArgumentException) failure;
+                    throw (RuntimeException) failure; // an IllegalArgumentException: the work's or the input's
                 }
                 err.println(cl.getCommandSpec().qualifiedName() + ": error: " + message(failure, input));
                 err.flush();

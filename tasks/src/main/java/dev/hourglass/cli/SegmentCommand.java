@@ -33,9 +33,10 @@ import picocli.CommandLine.Option;
         mixinStandardHelpOptions = true,
         description = {"Segments images with a Segmenter (sliding windows as Segmenter's own inference places them),"
                 + " optionally with Expedit's token clustering and reconstruction (--expedite), which needs no"
-                + " fine-tuning. Writes <name>.classes.png (class index per pixel), <name>.colour.png,"
-                + " <name>.overlay.png (50%% over the image), <name>.clusters.png (with --expedite) and <name>.json to"
-                + " --out, for each image.",
+                + " fine-tuning. Writes to --out, for each image: <name>.classes.png (the class index of each pixel),"
+                + " <name>.colour.png (each class in its colour), <name>.overlay.png (the colours 50%% over the"
+                + " image), with --expedite <name>.clusters.png (Expedit's clusters outlined over the dimmed image,"
+                + " a dot in each), and <name>.json (each class's share of the pixels, settings, timings).",
                 "Several --image files or a folder run in one process: the model loads and warms up once, a progress"
                 + " bar shows on a terminal, and an image that fails is named on standard error while the others"
                 + " go on (exit code 1 at the end if any failed), e.g.",
@@ -90,7 +91,8 @@ final class SegmentCommand implements Callable<Integer> {
 
     @Option(names = "--palette", paramLabel = "FILE",
             description = {"Class colours, one 'R G B' line (0-255) per class, e.g. the ADE20K colour table.",
-                    "Default: a generated palette that keeps neighbouring class indices apart."})
+                    "Default: the demo's, matplotlib's tab10 then tab20 colours for up to 20 classes; beyond, a",
+                    "generated palette that keeps neighbouring class indices apart."})
     Path palette;
 
     @Option(names = "--json", description = "Print each image's JSON report (what NAME.json holds) on standard"
@@ -143,17 +145,9 @@ final class SegmentCommand implements Callable<Integer> {
         // Inputs, outputs and the palette are checked before the model loads: a typo in a path should not cost a load.
         ImageInputs inputs = input.images != null ? ImageInputs.images(input.images, maxPixels)
                 : ImageInputs.tensor(input.tensor);
-        if (inputs.many()) {
-            inputs.checkOutputFolder(cl, "--out", out, "NAME.classes.png, NAME.json, ... for each image", null);
-            inputs.checkDistinctOutputNames(cl, "--out", out);
-            if (saveLogits != null) {
-                inputs.checkOutputFolder(cl, "--save-logits", saveLogits, "one NAME.logits.npy per image", ".npy");
-            }
-        } else {
-            FileErrors.checkOutputFolder("--out", out);
-            if (saveLogits != null) {
-                FileErrors.checkOutputFile("--save-logits", saveLogits, false);
-            }
+        inputs.checkOutputFolder(cl, "--out", out, "NAME.classes.png, NAME.json, ... for each image");
+        if (saveLogits != null) {
+            inputs.checkOutputFileOrFolder(cl, "--save-logits", saveLogits, "one NAME.logits.npy per image", ".npy");
         }
         List<Integer> paletteColours = palette == null ? null : readPalette(palette);
         long t0 = System.nanoTime();
@@ -162,17 +156,20 @@ final class SegmentCommand implements Callable<Integer> {
                 ? SemanticSegmenter.load(model, n, backend.name, convertOptions) : null) {
             double loadMs = ClassifyCommand.millisSince(t0);
             int[] colours = null;
+            ImageInputs runnable = inputs;
             if (segmenter != null) {
                 conversion.reportGuesses(model, convertOptions);
                 BackendOption.report(cl.getErr(), segmenter.backendSummary());
                 colours = palette == null
-                        ? SegmentationPictures.defaultPalette(segmenter.classNames().size())
+                        ? SegmentationPictures.distinctPalette(segmenter.classNames().size())
                         : enoughColours(palette, paletteColours, segmenter.classNames().size());
                 checkReduction(cl, segmenter, settings);
+                // An image too large to merge is refused from its header now, not after it was decoded in its turn.
+                runnable = inputs.refusingSizes(segmenter::sizeProblem);
             }
             int[] classColours = colours;
             ReductionMethod reduction = settings;
-            InputLoop.Summary summary = new InputLoop(cl, inputs, json).run(
+            InputLoop.Summary summary = new InputLoop(cl, runnable, json).run(
                     item -> segment(segmenter, reduction, classColours, loadMs, inputs.many(), item));
             if (!json && inputs.many() && segmenter != null) {
                 cl.getOut().println(summary.totalLine(loadMs));
@@ -185,17 +182,12 @@ final class SegmentCommand implements Callable<Integer> {
 
     /**
      * Refuses, before any image runs, reduction settings that cannot apply to the model's windows (exit code 2): the
-     * check the segmenter makes on a window's token grid, made once here, so that a refusal during the run is the
-     * image's (too large to merge, say) and leaves the other images to run.
+     * check the segmenter makes on every call, made once here, so that a refusal during the run is the image's (too
+     * large to merge, say) and leaves the other images to run.
      */
     private void checkReduction(CommandLine cl, SemanticSegmenter segmenter, ReductionMethod settings) {
-        if (settings == null) {
-            return;
-        }
-        int patch = segmenter.encoderConfig().patchSize();
-        int grid = (segmenter.windowSize() + patch - 1) / patch;
         try {
-            settings.check(segmenter.encoderConfig(), grid, grid);
+            segmenter.checkReduction(settings);
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(cl, (expedite != null ? "--expedite: " : "--reduce: ")
                     + e.getMessage());
@@ -241,7 +233,7 @@ final class SegmentCommand implements Callable<Integer> {
         if (image != null) {
             write(SegmentationPictures.overlay(image, result, colours), stem + ".overlay.png", written);
             if (result.clusters() != null) {
-                write(SegmentationPictures.clusters(image, result), stem + ".clusters.png", written);
+                write(SegmentationPictures.clusterOutlines(image, result), stem + ".clusters.png", written);
             }
         }
         Path reportFile = out.resolve(stem + ".json");

@@ -99,7 +99,7 @@ final class SlimSearchCommand implements Callable<Integer> {
         if (Files.exists(out) && !force) {
             throw new CommandLine.ParameterException(cl, "--out " + out + " exists; --force replaces it");
         }
-        FileErrors.checkOutputFile("--out", out, true);
+        FileErrors.checkOutputFile(cl, "--out", out, true);
         List<Path> files = calibrationFiles();
         PrintWriter err = cl.getErr();
         ClassifierOptions options = new ClassifierOptions(n).withBackend(backend.name);

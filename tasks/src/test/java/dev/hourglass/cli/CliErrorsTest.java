@@ -99,30 +99,75 @@ class CliErrorsTest {
         String img = CliRunner.image(tmp).toString();
         Path file = Files.writeString(tmp.resolve("afile"), "keep");
         String model = SEGMENTER.toString();
-        assertFileError(CliRunner.run("segment", "--model", model, "--image", img, "--out", file.toString()),
-                "segment", "--out " + file + ": exists and is not a folder");
+        // A file where a folder is needed, or a folder where a file is: a bad argument, exit code 2.
+        assertUsageError(CliRunner.run("segment", "--model", model, "--image", img, "--out", file.toString()),
+                "segment", "--out " + file + ": is a file; it names a folder (NAME.classes.png, NAME.json, ... for"
+                        + " each image)");
         Path under = file.resolve("sub");
-        assertFileError(CliRunner.run("segment", "--model", model, "--image", img, "--out", under.toString()),
+        assertUsageError(CliRunner.run("segment", "--model", model, "--image", img, "--out", under.toString()),
                 "segment", "--out " + under + ": cannot create folder " + under.toAbsolutePath() + ": "
                         + file.toAbsolutePath() + " is a file");
+        assertUsageError(CliRunner.run("classify", "--model", model, "--image", img, "--save-logits", tmp.toString()),
+                "classify", "--save-logits " + tmp + ": is a folder; give a file name");
+        assertUsageError(CliRunner.run("classify", "--model", model, "--image", img, "--save-logits",
+                under.toString()), "classify", "--save-logits " + under + ": " + file.toAbsolutePath()
+                + " is not a folder");
+        assertUsageError(CliRunner.run("classify", "--model", model, "--image", img, "--out", file.toString()),
+                "classify", "--out " + file + ": is a file; it names a folder (one NAME.cfvit.png per image)");
+        assertUsageError(CliRunner.run("demo", "--out", file.toString()), "demo",
+                "--out " + file + ": is a file; it names a folder (classification.json, contact-sheet.png, cfvit/,"
+                        + " segmentation/)");
+        assertUsageError(CliRunner.run("convert", model, tmp.toString()), "convert",
+                "OUT " + tmp + ": is a folder; give a file name");
+        // What the file system lacks is not the argument's kind: exit code 1.
         Path logits = tmp.resolve("no/such/logits.npy");
         assertFileError(CliRunner.run("segment", "--model", model, "--image", img, "--out", tmp.toString(),
                 "--save-logits", logits.toString()), "segment", "--save-logits " + logits + ": no folder "
                 + logits.toAbsolutePath().getParent());
-        assertFileError(CliRunner.run("classify", "--model", model, "--image", img, "--save-logits", tmp.toString()),
-                "classify", "--save-logits " + tmp + ": is a folder; give a file name");
-        assertFileError(CliRunner.run("demo", "--out", file.toString()), "demo",
-                "--out " + file + ": exists and is not a folder");
         Path converted = tmp.resolve("missing/m.safetensors");
         assertFileError(CliRunner.run("convert", model, converted.toString()), "convert",
                 "OUT " + converted + ": no folder " + converted.toAbsolutePath().getParent());
-        assertFileError(CliRunner.run("convert", model, tmp.toString()), "convert",
-                "OUT " + tmp + ": is a folder; give a file name");
         assertEquals("keep", Files.readString(file));
         try (var left = Files.list(tmp)) {
             assertEquals(List.of("afile", "in.png"), left.map(p -> p.getFileName().toString()).sorted().toList(),
                     "nothing written, no temporary files");
         }
+    }
+
+    @Test
+    void aFileGivenForAFolderIsTheSameUsageErrorWithOneImageOrMany(@TempDir Path tmp) throws IOException {
+        String a = CliRunner.image(tmp).toString();
+        Path second = Files.copy(Path.of(a), tmp.resolve("second.png"));
+        Path file = Files.writeString(tmp.resolve("afile"), "keep");
+        String model = SEGMENTER.toString();
+        String expected = "--out " + file + ": is a file; it names a folder (NAME.classes.png, NAME.json, ... for each"
+                + " image)";
+        CliRunner one = CliRunner.run("segment", "--model", model, "--image", a, "--out", file.toString());
+        CliRunner two = CliRunner.run("segment", "--model", model, "--image", a, second.toString(), "--out",
+                file.toString());
+        assertUsageError(one, "segment", expected);
+        assertUsageError(two, "segment", expected);
+        assertEquals(one.err(), two.err(), "the same line whatever the number of images");
+        Path folder = Files.createDirectory(tmp.resolve("logits"));
+        assertUsageError(CliRunner.run("segment", "--model", model, "--image", a, "--out", tmp.resolve("o").toString(),
+                "--save-logits", folder.toString()), "segment", "--save-logits " + folder + ": is a folder; give a file"
+                + " name");
+        assertUsageError(CliRunner.run("classify", "--model", model, "--image", a, second.toString(), "--out",
+                file.toString()), "classify", "--out " + file + ": is a file; it names a folder (one NAME.cfvit.png"
+                + " per image)");
+        assertFalse(Files.exists(tmp.resolve("o")), "nothing created");
+    }
+
+    @Test
+    void aWriteThatFailsWhileRunningIsExitCodeOne(@TempDir Path tmp) throws IOException {
+        Path out = Files.createDirectory(tmp.resolve("o"));
+        Path taken = Files.createDirectory(out.resolve("in.json")); // the report's name, taken by a folder
+        Files.writeString(taken.resolve("keep"), "keep");
+        CliRunner r = CliRunner.run("segment", "--model", SEGMENTER.toString(), "--image",
+                CliRunner.image(tmp).toString(), "--out", out.toString(), "--threads", "1");
+        assertEquals(1, r.exitCode(), r.err());
+        assertEquals("hourglass segment: error: cannot write " + taken + ": a folder of that name exists",
+                r.err().lines().filter(l -> !l.startsWith("backend: ")).reduce((x, y) -> y).orElseThrow(), r.err());
     }
 
     @Test

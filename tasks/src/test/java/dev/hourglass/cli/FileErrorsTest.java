@@ -84,7 +84,7 @@ class FileErrorsTest {
     @Test
     void outputFoldersAndFilesAreCheckedBeforeAnyWork(@TempDir Path tmp) throws IOException {
         Path file = Files.writeString(tmp.resolve("afile"), "x");
-        assertEquals("--out " + file + ": exists and is not a folder", assertThrows(FileErrors.FileException.class,
+        assertEquals("--out " + file + ": is a file; it names a folder", assertThrows(FileErrors.FileException.class,
                 () -> FileErrors.checkOutputFolder("--out", file)).getMessage());
         Path under = file.resolve("sub");
         assertEquals("--out " + under + ": cannot create folder " + under + ": " + file + " is a file",
@@ -92,12 +92,12 @@ class FileErrorsTest {
                         .getMessage());
         assertEquals("--save-logits " + tmp + ": is a folder; give a file name",
                 assertThrows(FileErrors.FileException.class,
-                        () -> FileErrors.checkOutputFile("--save-logits", tmp, false)).getMessage());
+                        () -> FileErrors.checkOutputFile(null, "--save-logits", tmp, false)).getMessage());
         Path deep = tmp.resolve("a/b/out.json");
         assertEquals("--save-logits " + deep + ": no folder " + deep.getParent(),
                 assertThrows(FileErrors.FileException.class,
-                        () -> FileErrors.checkOutputFile("--save-logits", deep, false)).getMessage());
-        FileErrors.checkOutputFile("--out", deep, true);
+                        () -> FileErrors.checkOutputFile(null, "--save-logits", deep, false)).getMessage());
+        FileErrors.checkOutputFile(null, "--out", deep, true);
         assertEquals(tmp.resolve("new/er"), FileErrors.createOutputFolder("--out", tmp.resolve("new/er")));
         FileErrors.checkOutputFolder("--out", tmp.resolve("new/er"));
     }

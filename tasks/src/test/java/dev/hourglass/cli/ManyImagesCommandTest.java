@@ -250,7 +250,7 @@ class ManyImagesCommandTest {
         Path file = Files.writeString(tmp.resolve("afile"), "keep");
         CliRunner out = CliRunner.run("segment", "--model", noModel, "--image", a, b, "--out", file.toString());
         assertEquals(2, out.exitCode(), out.err());
-        assertEquals(List.of("hourglass segment: error: --out " + file + ": is a file; with 2 images it names a folder"
+        assertEquals(List.of("hourglass segment: error: --out " + file + ": is a file; it names a folder"
                 + " (NAME.classes.png, NAME.json, ... for each image)", "Try 'hourglass segment --help'."),
                 out.err().lines().toList());
         CliRunner logits = CliRunner.run("classify", "--model", noModel, "--image", a, b, "--save-logits",

@@ -32,6 +32,42 @@ final class ImageFileDecoder {
     }
 
     static BufferedImage decode(Path path, long maxPixels) throws ImageReadException {
+        return afterHeader(path, maxPixels, (reader, header) -> {
+            String format = header.format();
+            List<String> warnings = new ArrayList<>();
+            reader.addIIOReadWarningListener((source, warning) -> warnings.add(warning));
+            BufferedImage image;
+            try {
+                image = reader.read(0);
+            } catch (IOException | RuntimeException e) {
+                throw new ImageReadException(path, "cannot decode the " + format + " data: " + reason(e), e);
+            }
+            for (String warning : warnings) {
+                if (meansTruncated(warning)) {
+                    throw new ImageReadException(path, "the file is truncated: its " + format + " data ends"
+                            + " before the image does (ImageIO: " + warning + ")");
+                }
+            }
+            return image;
+        });
+    }
+
+    /** The first image's size and format from the header, refused as {@link #decode} refuses it; no pixel decoded. */
+    static RgbImage.Header header(Path path, long maxPixels) throws ImageReadException {
+        return afterHeader(path, maxPixels, (reader, header) -> header);
+    }
+
+    /** What is done with the reader once the header has been read and its size checked. */
+    @FunctionalInterface
+    private interface AfterHeader<T> {
+        T read(ImageReader reader, RgbImage.Header header) throws ImageReadException;
+    }
+
+    /**
+     * Opens the file's first image, reads and checks its header (the file exists and is not empty, a reader knows its
+     * format, its size is 1 to {@code maxPixels} pixels), then hands the reader to {@code next}.
+     */
+    private static <T> T afterHeader(Path path, long maxPixels, AfterHeader<T> next) throws ImageReadException {
         checkIsNonEmptyFile(path);
         try (ImageInputStream input = ImageIO.createImageInputStream(path.toFile())) {
             if (input == null) {
@@ -55,21 +91,7 @@ final class ImageFileDecoder {
                     throw new ImageReadException(path, "unreadable " + format + " header: " + reason(e), e);
                 }
                 checkSize(path, width, height, maxPixels);
-                List<String> warnings = new ArrayList<>();
-                reader.addIIOReadWarningListener((source, warning) -> warnings.add(warning));
-                BufferedImage image;
-                try {
-                    image = reader.read(0);
-                } catch (IOException | RuntimeException e) {
-                    throw new ImageReadException(path, "cannot decode the " + format + " data: " + reason(e), e);
-                }
-                for (String warning : warnings) {
-                    if (meansTruncated(warning)) {
-                        throw new ImageReadException(path, "the file is truncated: its " + format + " data ends"
-                                + " before the image does (ImageIO: " + warning + ")");
-                    }
-                }
-                return image;
+                return next.read(reader, new RgbImage.Header(width, height, format));
             } finally {
                 reader.dispose();
             }

@@ -80,6 +80,34 @@ public final class RgbImage {
     }
 
     /**
+     * What an image file's header says, read without decoding a pixel ({@link #readHeader}).
+     *
+     * @param format the format's name as ImageIO's reader gives it, upper case ({@code PNG}, {@code JPEG}, ...)
+     */
+    public record Header(int width, int height, String format) {
+        public Header {
+            Objects.requireNonNull(format, "format");
+        }
+    }
+
+    /**
+     * Reads only the header of a file's first image, its size and format, and refuses the file as
+     * {@link #read(Path, long)} would refuse it before decoding: missing, empty, unsupported format, unreadable
+     * header, zero size, more than {@code maxPixels} pixels (the same exception, the same words). Cheap enough to check
+     * many files before any is decoded; a file it accepts may still fail to decode (corrupt or truncated data, a
+     * pixel layout with no RGB reading).
+     *
+     * @throws ImageReadException naming the file and the problem
+     */
+    public static Header readHeader(Path path, long maxPixels) throws ImageReadException {
+        Objects.requireNonNull(path, "path");
+        if (maxPixels < 1) {
+            throw new IllegalArgumentException("maxPixels must be positive, got " + maxPixels);
+        }
+        return ImageFileDecoder.header(path, maxPixels);
+    }
+
+    /**
      * Converts an image already in memory with the semantics of Pillow's {@code convert('RGB')}: grey (8- or
      * 16-bit, with or without alpha), RGB and RGBA (8- or 16-bit per sample, any band order) and palette images;
      * any other sRGB layout through its colour model. The stored samples are taken as they are, whatever colour

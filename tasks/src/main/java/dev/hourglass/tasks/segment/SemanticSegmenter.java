@@ -275,6 +275,47 @@ public final class SemanticSegmenter implements AutoCloseable {
         return backendSummary;
     }
 
+    // ------------------------------------------------------------------ checks before running
+
+    /**
+     * Refuses a token reduction that cannot apply to this model's windows: {@link ReductionMethod#check} on a window's
+     * token grid ({@code window / patch}, rounded up), the check every {@code segment} and {@code logits} call makes
+     * first. A caller with many images makes it once, before any runs.
+     *
+     * @param reduction the settings, or null (nothing to check)
+     * @throws IllegalArgumentException saying why the settings cannot apply (an {@code alpha} beyond the depth, a
+     *     cluster grid not smaller than the token grid, ...)
+     */
+    public void checkReduction(ReductionMethod reduction) {
+        if (reduction != null) {
+            int grid = windowTokenGrid();
+            reduction.check(encoder.config(), grid, grid);
+        }
+    }
+
+    /**
+     * Why an image of {@code width x height} pixels cannot be segmented by this model, in one line, or null when it
+     * can: the windows' class scores are merged at the image's size (scaled up to a window when smaller), {@code
+     * classes x height x width} floats, which must fit in one Java array and in this JVM's heap. {@code segment} and
+     * {@code logits} refuse such an image with this line (an {@link IllegalArgumentException}) before any window runs;
+     * from an image file's header ({@link RgbImage#readHeader}), a caller can refuse it before decoding it.
+     *
+     * @throws IllegalArgumentException if a side is not positive
+     */
+    public String sizeProblem(int width, int height) {
+        if (width < 1 || height < 1) {
+            throw new IllegalArgumentException("image size must be at least 1x1, got " + width + "x" + height);
+        }
+        int[] scaled = SlidingWindows.scaledSize(height, width, window);
+        return mergeTooLarge(height, width, scaled[0], scaled[1], classNames.size(), Runtime.getRuntime().maxMemory());
+    }
+
+    /** The token grid of one window: the window padded with zeros to a multiple of the patch, in patches. */
+    private int windowTokenGrid() {
+        int patch = encoder.config().patchSize();
+        return (window + patch - 1) / patch;
+    }
+
     // ------------------------------------------------------------------ segmentation
 
     /**
@@ -380,13 +421,15 @@ public final class SemanticSegmenter implements AutoCloseable {
 
     private Result run(Tensor image, ReductionMethod reduction, boolean keepClusters) {
         int patch = encoder.config().patchSize();
-        int tokenGrid = (window + patch - 1) / patch;
-        if (reduction != null) {
-            reduction.check(encoder.config(), tokenGrid, tokenGrid);
-        }
+        checkReduction(reduction);
         int[] tokensAfterBlock = null;
         int h = image.shape().intDim(2);
         int w = image.shape().intDim(3);
+        // Refused before the image is copied and scaled, and before any window runs.
+        String tooLarge = sizeProblem(w, h);
+        if (tooLarge != null) {
+            throw new IllegalArgumentException(tooLarge);
+        }
         int classes = classNames.size();
         float[] pixels = image.toFloatArray();
         int[] scaled = SlidingWindows.scaledSize(h, w, window);
@@ -399,7 +442,6 @@ public final class SemanticSegmenter implements AutoCloseable {
         int[] cols = SlidingWindows.anchors(sw, window, stride);
         // One window covering the whole image (the usual case at the model's own size) is its own average.
         boolean single = rows.length == 1 && cols.length == 1 && sh == window && sw == window;
-        checkMergeFits(h, w, sh, sw, classes);
         float[] sum = single ? null : new float[classes * sh * sw];
         int[] count = single ? null : new int[sh * sw];
         int[] clusterMap = keepClusters ? new int[sh * sw] : null;
@@ -450,18 +492,6 @@ public final class SemanticSegmenter implements AutoCloseable {
             }
         }
         return new Result(sum, sh, sw, clusters, index, nanos, tokensAfterBlock);
-    }
-
-    /**
-     * Segmenter's sliding windows run on the image at its own size (scaled up only when smaller than a window) and
-     * merge every class's scores over all of it: {@code classes x height x width} floats, which must fit in one Java
-     * array and in the heap. Refuses in one line otherwise, before any window runs.
-     */
-    private static void checkMergeFits(int h, int w, int sh, int sw, int classes) {
-        String problem = mergeTooLarge(h, w, sh, sw, classes, Runtime.getRuntime().maxMemory());
-        if (problem != null) {
-            throw new IllegalArgumentException(problem);
-        }
     }
 
     /** Why merging a {@code w x h} image (windows run at {@code sw x sh}) cannot fit {@code heap} bytes, or null. */
@@ -544,7 +574,7 @@ public final class SemanticSegmenter implements AutoCloseable {
      */
     private WindowOutput window(float[] crop, ReductionMethod reduction, boolean keepLabels) {
         int patch = encoder.config().patchSize();
-        int padded = (window + patch - 1) / patch * patch;
+        int padded = windowTokenGrid() * patch;
         float[] input = crop;
         if (padded != window) {
             input = new float[3 * padded * padded];
