@@ -50,8 +50,9 @@ final class KernelSupportLookup {
             case "auto", "" -> {
                 if (!vectorModuleReadable()) {
                     LOG.warn("Hourglass kernels: the Vector API module {} is not readable, so the scalar kernels are used"
-                            + " (15 to 20 times slower). Fix: add --add-modules {} to the java command line.",
-                            VECTOR_MODULE, VECTOR_MODULE);
+                            + " (15 to 20 times slower). Fix: {}", VECTOR_MODULE,
+                            vectorModuleFix(System.getProperty("sun.java.command"),
+                                    System.getProperty("java.class.path")));
                     return new ScalarKernelSupport();
                 }
                 String noC2 = c2Missing();
@@ -67,6 +68,23 @@ final class KernelSupportLookup {
             default -> throw new IllegalArgumentException("-D" + PROPERTY + "=" + requested
                     + " is not a kernel implementation; use panama, scalar or auto");
         }
+    }
+
+    /**
+     * How to make the vector module readable, for the warning. Started with {@code java -jar} (the launcher then puts
+     * the jar's path first in {@code sun.java.command}, and it is the whole class path), the option has to go before
+     * {@code -jar}: a jar's manifest can open and export packages but not add a module.
+     */
+    static String vectorModuleFix(String javaCommand, String classPath) {
+        String jar = classPath == null ? "" : classPath;
+        boolean launchedJar = jar.endsWith(".jar") && !jar.contains(java.io.File.pathSeparator)
+                && javaCommand != null && (javaCommand.equals(jar) || javaCommand.startsWith(jar + " "));
+        if (launchedJar) {
+            return "start it as java --add-modules " + VECTOR_MODULE + " -jar " + jar + " ... (a jar's manifest cannot"
+                    + " add a module)" + (jar.endsWith("hourglass.jar") ? ", or with bin/hourglass, which does" : "")
+                    + ".";
+        }
+        return "add --add-modules " + VECTOR_MODULE + " to the java command line.";
     }
 
     static boolean vectorModuleReadable() {

@@ -25,6 +25,17 @@ public interface ReductionMethod {
      */
     void check(VitConfig model, int gridHeight, int gridWidth);
 
+    /**
+     * {@link #check} for a dense task (segmentation), which needs an output for every patch: also refuses settings
+     * whose reducer cannot give one back (ToMe unmerges in {@link TokenReducer#finish} and Expedit maps its clusters
+     * back in {@link TokenReducer#restore}; a token that Patch Slimming drops is gone).
+     *
+     * @throws IllegalArgumentException saying which setting and why
+     */
+    default void checkDense(VitConfig model, int gridHeight, int gridWidth) {
+        check(model, gridHeight, gridWidth);
+    }
+
     /** A reducer for one forward call of {@code model} on {@code backend}. */
     TokenReducer newReducer(Backend backend, VitConfig model);
 

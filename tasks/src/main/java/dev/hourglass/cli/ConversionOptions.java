@@ -1,17 +1,25 @@
 package dev.hourglass.cli;
 
+import java.util.Iterator;
+import java.util.List;
+
 import dev.hourglass.convert.ConvertOptions;
 import picocli.CommandLine.Option;
 
 /** What a checkpoint may not say, for every command that reads one (picocli mixin). */
 final class ConversionOptions {
+    /**
+     * The layouts {@code --family} names: the converter's, checked here before anything is read (the converter checks
+     * only once the checkpoint has been read, as bad data).
+     */
+    static final List<String> FAMILIES = ConvertOptions.layouts();
 
     @picocli.CommandLine.Spec(picocli.CommandLine.Spec.Target.MIXEE)
     picocli.CommandLine.Model.CommandSpec command;
 
-    @Option(names = "--family", paramLabel = "LAYOUT",
-            description = "The checkpoint's layout, if detection from its tensor names is not enough: hourglass, timm,"
-                    + " hf-vit, hf-dpt, dpt, segmenter, segmenter-mmseg, cfvit.")
+    @Option(names = "--family", paramLabel = "LAYOUT", completionCandidates = Families.class,
+            description = "The checkpoint's layout, if detection from its tensor names is not enough:"
+                    + " ${COMPLETION-CANDIDATES}.")
     String family;
 
     @Option(names = "--heads", paramLabel = "N",
@@ -48,10 +56,14 @@ final class ConversionOptions {
     }
 
     /**
-     * The options for the converter. A head count below 1 is a usage error (exit 2); a missing or unreadable
-     * {@code --labels} file is named with the option (exit 1).
+     * The options for the converter. An unknown {@code --family} and a head count below 1 are usage errors (exit 2); a
+     * missing or unreadable {@code --labels} file is named with the option (exit 1).
      */
     ConvertOptions toOptions() throws java.io.IOException {
+        if (family != null && !FAMILIES.contains(family)) {
+            throw new picocli.CommandLine.ParameterException(command.commandLine(), "--family " + family + " is not a"
+                    + " known layout; use one of " + String.join(", ", FAMILIES));
+        }
         for (var option : new Object[][] {{"--heads", heads}, {"--decoder-heads", decoderHeads}}) {
             if (option[1] != null && (Integer) option[1] < 1) {
                 throw new picocli.CommandLine.ParameterException(command.commandLine(), option[0] + " must be at"
@@ -75,5 +87,13 @@ final class ConversionOptions {
             }
         }
         return new ConvertOptions(family, heads, decoderHeads, names);
+    }
+
+    /** {@link #FAMILIES} for picocli's help ({@code ${COMPLETION-CANDIDATES}}) and shell completion. */
+    static final class Families implements Iterable<String> {
+        @Override
+        public Iterator<String> iterator() {
+            return FAMILIES.iterator();
+        }
     }
 }

@@ -11,6 +11,11 @@ package dev.hourglass.convert;
 public record ConvertOptions(String layout, Integer heads, Integer decoderHeads, java.util.List<String> labels) {
     public static final ConvertOptions NONE = new ConvertOptions(null, null, null);
 
+    /** The names {@link #layout} accepts, in the order the help lists them. */
+    public static java.util.List<String> layouts() {
+        return Layouts.NAMES;
+    }
+
     public ConvertOptions(String layout, Integer heads, Integer decoderHeads) {
         this(layout, heads, decoderHeads, null);
     }

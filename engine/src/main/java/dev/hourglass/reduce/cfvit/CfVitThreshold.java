@@ -46,9 +46,16 @@ public record CfVitThreshold(double threshold) implements ReductionMethod {
         return Map.of("threshold", (float) threshold);
     }
 
-    /** Refuses nothing here: whether the model is a CF-ViT checkpoint is for the classifier to say. */
+    /**
+     * Refuses every model it is asked about: a CF-ViT checkpoint never reaches this check (the classifier runs it as
+     * its own two-stage model, {@link CfVit}), so the model here is one whose blocks cannot take it (a plain ViT, a
+     * Segmenter's encoder), and {@link #newReducer} has nothing to make for it.
+     */
     @Override
     public void check(VitConfig model, int gridHeight, int gridWidth) {
+        throw new IllegalArgumentException("cfvit: runs only CF-ViT's own checkpoints (classify, families cfvit and"
+                + " lvvit), not a reduction of another model's blocks; this model is a " + model.depth()
+                + "-block ViT");
     }
 
     @Override

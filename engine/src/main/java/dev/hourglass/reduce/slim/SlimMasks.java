@@ -73,6 +73,20 @@ public record SlimMasks(TokenMasks masks, Path file) implements ReductionMethod 
         }
     }
 
+    /** Refuses masks that drop a token: a dropped patch has no features left to decode. */
+    @Override
+    public void checkDense(VitConfig model, int gridHeight, int gridWidth) {
+        check(model, gridHeight, gridWidth);
+        int[] kept = masks.counts();
+        for (int l = 0; l < kept.length; l++) {
+            if (kept[l] < masks.tokens()) {
+                throw new IllegalArgumentException("slim: " + (file == null ? "" : file + ": ") + "block " + l
+                        + " keeps " + kept[l] + " of " + masks.tokens() + " tokens, and a dropped token has no"
+                        + " features left for a dense output (segmentation); Patch Slimming prunes classifiers only");
+            }
+        }
+    }
+
     @Override
     public TokenReducer newReducer(Backend backend, VitConfig model) {
         return new Reducer(masks);

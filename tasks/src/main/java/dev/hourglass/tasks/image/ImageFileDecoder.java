@@ -34,6 +34,7 @@ final class ImageFileDecoder {
     static BufferedImage decode(Path path, long maxPixels) throws ImageReadException {
         return afterHeader(path, maxPixels, (reader, header) -> {
             String format = header.format();
+            DecodingCost.check(path, reader, format, header.width(), header.height());
             List<String> warnings = new ArrayList<>();
             reader.addIIOReadWarningListener((source, warning) -> warnings.add(warning));
             BufferedImage image;

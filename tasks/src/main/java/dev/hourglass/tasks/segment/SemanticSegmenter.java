@@ -289,7 +289,7 @@ public final class SemanticSegmenter implements AutoCloseable {
     public void checkReduction(ReductionMethod reduction) {
         if (reduction != null) {
             int grid = windowTokenGrid();
-            reduction.check(encoder.config(), grid, grid);
+            reduction.checkDense(encoder.config(), grid, grid);
         }
     }
 

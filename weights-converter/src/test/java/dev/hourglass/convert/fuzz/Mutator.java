@@ -1,6 +1,7 @@
 package dev.hourglass.convert.fuzz;
 
 import java.io.ByteArrayOutputStream;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.List;
@@ -9,8 +10,9 @@ import java.util.SplittableRandom;
 /**
  * Seeded mutations of a valid file, the kinds that break parsers: bit flips, bytes set to boundary values,
  * truncation, insertion (random bytes or tokens of the format), deletion, duplication of a range, splicing with
- * another seed, little-endian length fields (1, 2, 4 or 8 bytes) overwritten with boundary values or nudged, and
- * decimal numbers in text replaced with boundary values. The same random generator gives the same mutant.
+ * another seed, integer fields (1, 2, 4 or 8 bytes, little-endian unless the format says otherwise) overwritten with
+ * boundary values or nudged, and decimal numbers in text replaced with boundary values. The same random generator
+ * gives the same mutant.
  */
 public final class Mutator {
     private static final long[] BOUNDARY = {0, 1, 2, 7, 8, 0x7f, 0x80, 0xff, 0x100, 0x7fff, 0x8000, 0xffff, 0x10000,
@@ -24,17 +26,33 @@ public final class Mutator {
 
     private final List<byte[]> seeds;
     private final List<byte[]> tokens;
+    private final ByteOrder[] fieldOrders;
 
     /**
+     * Mutates a format whose integer fields are little-endian (safetensors, zip, pickle).
+     *
      * @param seeds  the valid files to start from (also spliced into each other)
      * @param tokens pieces of the format worth inserting (keywords, indicators, names); may be empty
      */
     public Mutator(List<byte[]> seeds, List<byte[]> tokens) {
+        this(seeds, tokens, ByteOrder.LITTLE_ENDIAN);
+    }
+
+    /**
+     * @param fieldOrders the byte orders of the formats' integer fields (PNG and JPEG big-endian, BMP and GIF
+     *                    little-endian, TIFF either): each field mutation picks one. With one order the mutants are
+     *                    those of {@link #Mutator(List, List)} for that order
+     */
+    public Mutator(List<byte[]> seeds, List<byte[]> tokens, ByteOrder... fieldOrders) {
         if (seeds.isEmpty()) {
             throw new IllegalArgumentException("no seeds");
         }
+        if (fieldOrders.length == 0) {
+            throw new IllegalArgumentException("no byte order");
+        }
         this.seeds = List.copyOf(seeds);
         this.tokens = List.copyOf(tokens);
+        this.fieldOrders = fieldOrders.clone();
     }
 
     /** Tokens of a text format, in UTF-8. */
@@ -105,14 +123,23 @@ public final class Mutator {
                 System.arraycopy(other, from, out, at, len);
                 yield out;
             }
-            case 9 -> lengthField(data, random, random.nextInt(8) == 0 ? 0 : random.nextInt(n));
-            case 10 -> lengthField(data, random, random.nextInt(n));
+            case 9 -> field(data, random, random.nextInt(8) == 0 ? 0 : random.nextInt(n));
+            case 10 -> field(data, random, random.nextInt(n));
             default -> number(data, random);
         };
     }
 
-    /** A little-endian integer of 1, 2, 4 or 8 bytes at {@code at}, set to a boundary value or moved by a little. */
-    private static byte[] lengthField(byte[] data, SplittableRandom random, int at) {
+    /**
+     * Overwrites an integer field of 1, 2, 4 or 8 bytes at {@code at} (moved back to fit), in one of the format's
+     * byte orders, with a boundary value or the old value moved by a little: the mutation of a size, count or offset.
+     * Public so that a test can aim it at the fields of its format's header.
+     *
+     * @return {@code data}, changed
+     */
+    public byte[] field(byte[] data, SplittableRandom random, int at) {
+        // Drawn only when there is a choice, so that one order gives the same mutants as before orders existed.
+        boolean bigEndian = (fieldOrders.length == 1 ? fieldOrders[0]
+                : fieldOrders[random.nextInt(fieldOrders.length)]) == ByteOrder.BIG_ENDIAN;
         int width = 1 << random.nextInt(4);
         if (at + width > data.length) {
             at = Math.max(0, data.length - width);
@@ -127,12 +154,12 @@ public final class Mutator {
         } else {
             long old = 0;
             for (int i = width - 1; i >= 0; i--) {
-                old = (old << 8) | (data[at + i] & 0xff);
+                old = (old << 8) | (data[at + (bigEndian ? width - 1 - i : i)] & 0xff);
             }
             value = old + random.nextInt(-16, 17);
         }
         for (int i = 0; i < width; i++) {
-            data[at + i] = (byte) (value >>> (8 * i));
+            data[at + (bigEndian ? width - 1 - i : i)] = (byte) (value >>> (8 * i));
         }
         return data;
     }
