@@ -1,8 +1,5 @@
 package dev.hourglass.kernels;
 
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 
 import dev.hourglass.ops.Epilogue;
@@ -31,6 +28,8 @@ final class CpuKernels {
     static final int A_BLOCK_BYTES = 768 * 1024;
     /** Tasks per thread a GEMM is cut into at least (when it has enough rows): enough to share out unevenly. */
     static final int TASKS_PER_THREAD = 4;
+    /** The most floats one packed weight can hold: the largest Java array HotSpot allocates. */
+    static final int MAX_PACKED_FLOATS = Integer.MAX_VALUE - 8;
     /** Budget for one attention score tile (query rows x keys), in floats: 64 KB keeps it in L2 with K and V. */
     static final int SCORE_TILE_FLOATS = 16 * 1024;
 
@@ -50,27 +49,31 @@ final class CpuKernels {
 
     // ---------------------------------------------------------------- GEMM
 
-    PackedMatrix pack(Tensor weight, Arena arena) {
+    PackedMatrix pack(Tensor weight) {
         int n = weight.shape().intDim(0);
         int k = weight.shape().intDim(1);
         int panels = (n + nr - 1) / nr;
-        long panelFloats = (long) k * nr;
-        MemorySegment data = arena.allocate(Math.multiplyExact(panels * panelFloats, (long) Float.BYTES), 64);
-        float[] rows = new float[nr * k];
-        float[] panel = new float[nr * k];
+        long floats = (long) panels * k * nr;
+        if (floats > MAX_PACKED_FLOATS) {
+            throw new IllegalArgumentException("a linear weight of " + n + " x " + k + " is too large to pack: "
+                    + floats + " floats with padding, one Java array holds at most " + MAX_PACKED_FLOATS);
+        }
+        int panelFloats = k * nr;
+        float[] data = new float[(int) floats];
+        float[] rows = new float[panelFloats];
         for (int p = 0; p < panels; p++) {
             int n0 = p * nr;
             int width = Math.min(nr, n - n0);
             weight.copyToFloats((long) n0 * k, rows, 0, width * k);
             if (width < nr) {
-                Arrays.fill(rows, width * k, nr * k, 0f);
+                Arrays.fill(rows, width * k, panelFloats, 0f);
             }
+            int base = p * panelFloats;
             for (int kk = 0; kk < k; kk++) {
                 for (int j = 0; j < nr; j++) {
-                    panel[kk * nr + j] = rows[j * k + kk];
+                    data[base + kk * nr + j] = rows[j * k + kk];
                 }
             }
-            MemorySegment.copy(panel, 0, data, ValueLayout.JAVA_FLOAT, p * panelFloats * Float.BYTES, panel.length);
         }
         return new PackedMatrix(n, k, nr, data);
     }
@@ -107,8 +110,8 @@ final class CpuKernels {
         int kc = kBlock(k);
         int blocksPerGroup = blocksPerGroup(mBlocks, kc, panels, pool.threads());
         int groups = (mBlocks + blocksPerGroup - 1) / blocksPerGroup;
-        MemorySegment b = w.panels();
-        long panelBytes = (long) k * nr * Float.BYTES;
+        float[] b = w.panels();
+        int panelFloats = k * nr;
         pool.parallelFor(groups * panels, (task, worker) -> {
             int group = task / panels;
             int panel = task % panels;
@@ -119,7 +122,7 @@ final class CpuKernels {
             int lastWhole = cols == nr ? Math.min(lastBlock, fullBlocks) : firstBlock;
             for (int k0 = 0; k0 < k; k0 += kc) {
                 int kLen = Math.min(kc, k - k0);
-                long bOffset = panel * panelBytes + (long) k0 * nr * Float.BYTES;
+                int bOffset = panel * panelFloats + k0 * nr;
                 boolean first = k0 == 0;
                 for (int blk = firstBlock; blk < lastWhole; blk++) {
                     support.gemmTile(a, aOffset + blk * mr * k + k0, k, b, bOffset, kLen,
@@ -153,7 +156,7 @@ final class CpuKernels {
                 }
                 for (int k0 = 0; k0 < k; k0 += kc) {
                     boolean first = k0 == 0;
-                    support.gemmTile(src, srcOffset + k0, k, b, panel * panelBytes + (long) k0 * nr * Float.BYTES,
+                    support.gemmTile(src, srcOffset + k0, k, b, panel * panelFloats + k0 * nr,
                             Math.min(kc, k - k0), workspace, tile, nr, first && bias != null ? workspace : null,
                             paddedBias, residual || !first);
                 }

@@ -10,11 +10,12 @@ import java.util.Locale;
  *       AArch64.</li>
  *   <li>{@link #R6X2}: 12 + 2 + 1 = 15: fits the 16 of AVX2 (C2 uses only those under {@code -XX:UseAVX=2}).</li>
  * </ul>
- * Register counts do not decide the speed on every core, though: on a Zen 5 (docs/PERFORMANCE.md, "GEMM register
- * tiles") 6x3 is 15-25% faster than 6x2 under {@code -XX:UseAVX=2} despite spilling, and 6x2 10-15% faster with
- * AVX-512. So the default stays 6x3, the tile measured at 82% of the FMA peak on Zen 4, on every machine, and
- * {@code -Dhourglass.gemm.tile=6x3|6x2} chooses. Both shapes compute every output as the same FMA chain over k, so the
- * choice never changes a result, only the speed.
+ * The default is the largest tile that fits the machine's vector registers ({@link #forRegisters}): measured on a
+ * Zen 5 with the packed weights in a Java array (docs/PERFORMANCE.md, "Register tiles by register count"), 6x2 runs
+ * the ViT-B layers 1.7-2x faster than 6x3 with 16 registers ({@code -XX:UseAVX=2}, 73-86 GFLOP/s of a 100 peak), and
+ * 6x3 is 10-20% faster than 6x2 with 32, whatever the vector width. {@code -Dhourglass.gemm.tile=6x3|6x2} overrides
+ * it. Both shapes compute every output as the same FMA chain over k, so the choice never changes a result, only the
+ * speed.
  */
 enum GemmTile {
     R6X3(6, 3),
@@ -43,12 +44,18 @@ enum GemmTile {
         return rows + "x" + vectors;
     }
 
+    /** The largest tile whose accumulators, B vectors and broadcast fit {@code vectorRegisters} registers. */
+    static GemmTile forRegisters(int vectorRegisters) {
+        return vectorRegisters >= 32 ? R6X3 : R6X2;
+    }
+
     /**
-     * The tile {@code -Dhourglass.gemm.tile} names, or {@link #R6X3}.
+     * The tile {@code -Dhourglass.gemm.tile} names, or the one for the machine's register count.
      *
-     * @param requested {@code 6x3}, {@code 6x2}, or null/blank for the default
+     * @param requested       {@code 6x3}, {@code 6x2}, or null/blank for the default
+     * @param vectorRegisters the vector registers C2 can use on this machine (16 or 32)
      */
-    static GemmTile choose(String requested) {
+    static GemmTile choose(String requested, int vectorRegisters) {
         if (requested != null && !requested.isBlank()) {
             for (GemmTile t : values()) {
                 if (t.toString().equals(requested.strip().toLowerCase(Locale.ROOT))) {
@@ -57,6 +64,6 @@ enum GemmTile {
             }
             throw new IllegalArgumentException("-D" + PROPERTY + "=" + requested + " is not a tile; use 6x3 or 6x2");
         }
-        return R6X3;
+        return forRegisters(vectorRegisters);
     }
 }

@@ -1,8 +1,5 @@
 package dev.hourglass.kernels;
 
-import java.lang.foreign.MemorySegment;
-import java.nio.ByteOrder;
-
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -18,7 +15,6 @@ import jdk.incubator.vector.VectorSpecies;
 final class GemmTiles {
     private static final VectorSpecies<Float> S = PanamaSpecies.FLOAT;
     private static final int L = S.length();
-    private static final ByteOrder NATIVE = ByteOrder.nativeOrder();
 
     private GemmTiles() {
     }
@@ -27,7 +23,7 @@ final class GemmTiles {
      * 6 rows x 3 vectors: 18 accumulators, 3 panel loads and 6 broadcasts per step of k
      * (22 vector registers live).
      */
-    static void tile6x3(float[] a, int aOffset, int lda, MemorySegment b, long bByteOffset, int kc,
+    static void tile6x3(float[] a, int aOffset, int lda, float[] b, int bOffset, int kc,
             float[] c, int cOffset, int ldc, float[] bias, int biasOffset, boolean accumulate) {
         FloatVector c00, c01, c02;
         if (bias == null) {
@@ -44,8 +40,7 @@ final class GemmTiles {
         FloatVector c30 = c00, c31 = c01, c32 = c02;
         FloatVector c40 = c00, c41 = c01, c42 = c02;
         FloatVector c50 = c00, c51 = c01, c52 = c02;
-        long vb = (long) L * Float.BYTES;
-        long step = (long) 3 * L * Float.BYTES;
+        int step = 3 * L;
         int a0 = aOffset;
         int a1 = a0 + lda;
         int a2 = a1 + lda;
@@ -53,10 +48,10 @@ final class GemmTiles {
         int a4 = a3 + lda;
         int a5 = a4 + lda;
         for (int k = 0; k < kc; k++) {
-            long bo = bByteOffset + k * step;
-            FloatVector b0 = FloatVector.fromMemorySegment(S, b, bo, NATIVE);
-            FloatVector b1 = FloatVector.fromMemorySegment(S, b, bo + vb, NATIVE);
-            FloatVector b2 = FloatVector.fromMemorySegment(S, b, bo + 2 * vb, NATIVE);
+            int bo = bOffset + k * step;
+            FloatVector b0 = FloatVector.fromArray(S, b, bo);
+            FloatVector b1 = FloatVector.fromArray(S, b, bo + L);
+            FloatVector b2 = FloatVector.fromArray(S, b, bo + 2 * L);
             FloatVector x0 = FloatVector.broadcast(S, a[a0 + k]);
             c00 = x0.fma(b0, c00);
             c01 = x0.fma(b1, c01);
@@ -126,7 +121,7 @@ final class GemmTiles {
      * 6 rows x 2 vectors: 12 accumulators, 2 panel loads and 6 broadcasts per step of k
      * (15 vector registers live).
      */
-    static void tile6x2(float[] a, int aOffset, int lda, MemorySegment b, long bByteOffset, int kc,
+    static void tile6x2(float[] a, int aOffset, int lda, float[] b, int bOffset, int kc,
             float[] c, int cOffset, int ldc, float[] bias, int biasOffset, boolean accumulate) {
         FloatVector c00, c01;
         if (bias == null) {
@@ -141,8 +136,7 @@ final class GemmTiles {
         FloatVector c30 = c00, c31 = c01;
         FloatVector c40 = c00, c41 = c01;
         FloatVector c50 = c00, c51 = c01;
-        long vb = (long) L * Float.BYTES;
-        long step = (long) 2 * L * Float.BYTES;
+        int step = 2 * L;
         int a0 = aOffset;
         int a1 = a0 + lda;
         int a2 = a1 + lda;
@@ -150,9 +144,9 @@ final class GemmTiles {
         int a4 = a3 + lda;
         int a5 = a4 + lda;
         for (int k = 0; k < kc; k++) {
-            long bo = bByteOffset + k * step;
-            FloatVector b0 = FloatVector.fromMemorySegment(S, b, bo, NATIVE);
-            FloatVector b1 = FloatVector.fromMemorySegment(S, b, bo + vb, NATIVE);
+            int bo = bOffset + k * step;
+            FloatVector b0 = FloatVector.fromArray(S, b, bo);
+            FloatVector b1 = FloatVector.fromArray(S, b, bo + L);
             FloatVector x0 = FloatVector.broadcast(S, a[a0 + k]);
             c00 = x0.fma(b0, c00);
             c01 = x0.fma(b1, c01);

@@ -1,7 +1,5 @@
 package dev.hourglass.kernels;
 
-import java.lang.foreign.MemorySegment;
-
 /**
  * The hot inner loops, one implementation per instruction set. {@link Kernels} validates every argument once and then
  * calls these, which trust their callers: they do no argument checking of their own beyond what the JVM does.
@@ -31,11 +29,11 @@ interface KernelSupport {
     /**
      * One whole register tile: {@code C[rowBlock, panelWidth] = (accumulate ? C : 0) + bias + A[rowBlock, kc] x
      * Bpanel[kc, panelWidth]}. Row {@code i} of A starts at {@code aOffset + i * lda}; {@code b} starts at the panel's
-     * {@code k0} row (byte offset); {@code c} at the tile's top-left element with row stride {@code ldc};
+     * {@code k0} row; {@code c} at the tile's top-left element with row stride {@code ldc};
      * {@code bias} (may be null) at the tile's first column. The caller handles tiles that stick out of C (see
      * {@link CpuKernels#linear}).
      */
-    void gemmTile(float[] a, int aOffset, int lda, MemorySegment b, long bByteOffset, int kc,
+    void gemmTile(float[] a, int aOffset, int lda, float[] b, int bOffset, int kc,
                   float[] c, int cOffset, int ldc, float[] bias, int biasOffset, boolean accumulate);
 
     /**

@@ -1,6 +1,5 @@
 package dev.hourglass.kernels;
 
-import java.lang.foreign.Arena;
 import java.util.Objects;
 
 import dev.hourglass.ops.ClusteringParameters;
@@ -46,17 +45,18 @@ public final class Kernels {
 
     /**
      * Packs a linear layer's weight for {@link #linear}. The weight is {@code [out_features, in_features]} in any
-     * stored float type; it is decoded once, here, and the packed float32 copy is allocated in {@code arena}, which
-     * must be readable from the compute pool's threads (a shared, global or automatic arena).
+     * stored float type; it is decoded once, here, into a packed float32 copy on the heap ({@link PackedMatrix}).
+     *
+     * @throws IllegalArgumentException if the weight is not rank 2 or its packed copy would not fit one Java array
+     *                                  (2^31 - 9 floats)
      */
-    public static PackedMatrix pack(Tensor weight, Arena arena) {
-        Objects.requireNonNull(arena, "arena");
+    public static PackedMatrix pack(Tensor weight) {
         if (weight.shape().rank() != 2) {
             throw new IllegalArgumentException("a linear weight must have rank 2, got " + weight.shape());
         }
         weight.shape().intDim(0);
         weight.shape().intDim(1);
-        return kernels().pack(weight, arena);
+        return kernels().pack(weight);
     }
 
     /**

@@ -1,8 +1,5 @@
 package dev.hourglass.kernels;
 
-import java.lang.foreign.MemorySegment;
-import java.nio.ByteOrder;
-
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
@@ -19,13 +16,12 @@ import jdk.incubator.vector.VectorSpecies;
 final class PanamaKernelSupport implements KernelSupport {
     private static final VectorSpecies<Float> S = PanamaSpecies.FLOAT;
     private static final int L = S.length();
-    private static final ByteOrder NATIVE = ByteOrder.nativeOrder();
 
     private final GemmTile tile;
 
-    /** The default GEMM tile, or {@code -Dhourglass.gemm.tile}'s. */
+    /** The GEMM tile for this machine's vector registers, or {@code -Dhourglass.gemm.tile}'s. */
     PanamaKernelSupport() {
-        this(GemmTile.choose(System.getProperty(GemmTile.PROPERTY)));
+        this(GemmTile.choose(System.getProperty(GemmTile.PROPERTY), PanamaSpecies.vectorRegisters()));
     }
 
     /** A given GEMM tile (tests build one per shape, whatever the machine). */
@@ -40,7 +36,8 @@ final class PanamaKernelSupport implements KernelSupport {
 
     @Override
     public String description() {
-        return "Vector API, " + S.vectorBitSize() + "-bit (" + L + " floats per vector), GEMM tile " + tile;
+        return "Vector API, " + S.vectorBitSize() + "-bit (" + L + " floats per vector), GEMM tile " + tile + " ("
+                + PanamaSpecies.vectorRegisters() + " vector registers)";
     }
 
     /** The register tile of the GEMM. */
@@ -60,12 +57,12 @@ final class PanamaKernelSupport implements KernelSupport {
 
     /** One whole register tile of {@link #tile()}'s shape ({@link GemmTiles}, generated). */
     @Override
-    public void gemmTile(float[] a, int aOffset, int lda, MemorySegment b, long bByteOffset, int kc,
+    public void gemmTile(float[] a, int aOffset, int lda, float[] b, int bOffset, int kc,
                          float[] c, int cOffset, int ldc, float[] bias, int biasOffset, boolean accumulate) {
         if (tile == GemmTile.R6X3) {
-            GemmTiles.tile6x3(a, aOffset, lda, b, bByteOffset, kc, c, cOffset, ldc, bias, biasOffset, accumulate);
+            GemmTiles.tile6x3(a, aOffset, lda, b, bOffset, kc, c, cOffset, ldc, bias, biasOffset, accumulate);
         } else {
-            GemmTiles.tile6x2(a, aOffset, lda, b, bByteOffset, kc, c, cOffset, ldc, bias, biasOffset, accumulate);
+            GemmTiles.tile6x2(a, aOffset, lda, b, bOffset, kc, c, cOffset, ldc, bias, biasOffset, accumulate);
         }
     }
 

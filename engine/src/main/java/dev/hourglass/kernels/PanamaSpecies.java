@@ -18,6 +18,21 @@ final class PanamaSpecies {
     private PanamaSpecies() {
     }
 
+    /**
+     * The vector registers C2 allocates on this machine, whatever width {@link #FLOAT} has: 32 on AArch64 (NEON and
+     * SVE) and on x86 with AVX-512 (zmm0-31; C2 also uses the upper 16 for 256- and 128-bit vectors there), 16 on x86
+     * without it (AVX2, SSE, or AVX-512 hardware run with {@code -XX:UseAVX=2}). Known by the widest species, which
+     * is 512 bits exactly when C2 uses AVX-512. (Under {@code -XX:MaxVectorSize=32} an AVX-512 machine reads as 16: it
+     * still runs correctly, with the smaller tile.)
+     */
+    static int vectorRegisters() {
+        String arch = System.getProperty("os.arch", "");
+        if (arch.equals("aarch64") || arch.equals("arm64")) {
+            return 32;
+        }
+        return FloatVector.SPECIES_MAX.vectorBitSize() >= 512 ? 32 : 16;
+    }
+
     static VectorSpecies<Float> select(String bits) {
         VectorSpecies<Float> preferred = FloatVector.SPECIES_PREFERRED;
         if (bits == null || bits.isBlank()) {

@@ -1,8 +1,5 @@
 package dev.hourglass.kernels;
 
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-
 /**
  * Plain Java kernels: the fallback when {@code jdk.incubator.vector} is not readable, and the reference the Panama
  * kernels are tested against. Loops are written so that C2's auto-vectorizer can still use SIMD where it is able.
@@ -36,21 +33,20 @@ final class ScalarKernelSupport implements KernelSupport {
     }
 
     @Override
-    public void gemmTile(float[] a, int aOffset, int lda, MemorySegment b, long bByteOffset, int kc,
+    public void gemmTile(float[] a, int aOffset, int lda, float[] b, int bOffset, int kc,
                          float[] c, int cOffset, int ldc, float[] bias, int biasOffset, boolean accumulate) {
         // Four rows at a time over one row of the panel, so that each value of B read is used four times; the inner
-        // loops over the 16 columns are the ones C2's auto-vectoriser can use. The two small arrays cost an allocation
+        // loops over the 16 columns are the ones C2's auto-vectoriser can use. The small array costs an allocation
         // per tile (escape analysis cannot remove arrays indexed by a loop), about 4x cheaper than going through C.
         float[] acc = new float[MR * NR];
-        float[] bRow = new float[NR];
         for (int k = 0; k < kc; k++) {
-            MemorySegment.copy(b, ValueLayout.JAVA_FLOAT, bByteOffset + (long) k * NR * Float.BYTES, bRow, 0, NR);
+            int bRow = bOffset + k * NR;
             float a0 = a[aOffset + k];
             float a1 = a[aOffset + lda + k];
             float a2 = a[aOffset + 2 * lda + k];
             float a3 = a[aOffset + 3 * lda + k];
             for (int j = 0; j < NR; j++) {
-                float bj = bRow[j];
+                float bj = b[bRow + j];
                 acc[j] += a0 * bj;
                 acc[NR + j] += a1 * bj;
                 acc[2 * NR + j] += a2 * bj;

@@ -1,6 +1,5 @@
 package dev.hourglass.kernels;
 
-import java.lang.foreign.Arena;
 
 import dev.hourglass.ops.ClusteringParameters;
 import dev.hourglass.ops.Epilogue;
@@ -151,11 +150,9 @@ final class TokenClusteringKernel {
             ss[c] = k.dot(s, c * dim, s, c * dim, dim);
         }
         float[] dots = new float[n * m];
-        try (Arena arena = Arena.ofShared()) {
-            PackedMatrix packed = kernels.pack(Tensor.ofFloats(s, m, dim), arena);
-            float[] workspace = new float[Math.toIntExact(kernels.linearWorkspace(dim, pool.threads()))];
-            kernels.linear(pool, x, xOffset, n, packed, null, dots, 0, Epilogue.NONE, workspace);
-        }
+        PackedMatrix packed = kernels.pack(Tensor.ofFloats(s, m, dim));
+        float[] workspace = new float[Math.toIntExact(kernels.linearWorkspace(dim, pool.threads()))];
+        kernels.linear(pool, x, xOffset, n, packed, null, dots, 0, Epilogue.NONE, workspace);
         pool.parallelFor(n, (t, worker) -> {
             int best = 0;
             float bestD = Float.POSITIVE_INFINITY;

@@ -1,6 +1,5 @@
 package dev.hourglass.kernels;
 
-import java.lang.foreign.Arena;
 
 import dev.hourglass.ops.Epilogue;
 import dev.hourglass.tensor.Tensor;
@@ -38,11 +37,9 @@ final class TokenReconstructionKernel {
         }
         // The before · centres products for all pairs: the one dense step, a GEMM with the centres as weights.
         float[] weights = new float[n * m];
-        try (Arena arena = Arena.ofShared()) {
-            PackedMatrix packed = kernels.pack(Tensor.ofFloats(centres, m, dim), arena);
-            float[] workspace = new float[Math.toIntExact(kernels.linearWorkspace(dim, pool.threads()))];
-            kernels.linear(pool, before, beforeOffset, n, packed, null, weights, 0, Epilogue.NONE, workspace);
-        }
+        PackedMatrix packed = kernels.pack(Tensor.ofFloats(centres, m, dim));
+        float[] workspace = new float[Math.toIntExact(kernels.linearWorkspace(dim, pool.threads()))];
+        kernels.linear(pool, before, beforeOffset, n, packed, null, weights, 0, Epilogue.NONE, workspace);
         float negTau = -temperature;
         float[][] scratch = new float[pool.threads()][m];
         pool.parallelFor(n, (t, worker) -> {

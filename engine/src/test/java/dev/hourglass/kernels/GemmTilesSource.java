@@ -21,9 +21,6 @@ final class GemmTilesSource {
         s.append("""
                 package dev.hourglass.kernels;
 
-                import java.lang.foreign.MemorySegment;
-                import java.nio.ByteOrder;
-
                 import jdk.incubator.vector.FloatVector;
                 import jdk.incubator.vector.VectorSpecies;
 
@@ -39,7 +36,6 @@ final class GemmTilesSource {
                 final class GemmTiles {
                     private static final VectorSpecies<Float> S = PanamaSpecies.FLOAT;
                     private static final int L = S.length();
-                    private static final ByteOrder NATIVE = ByteOrder.nativeOrder();
 
                     private GemmTiles() {
                     }
@@ -59,8 +55,8 @@ final class GemmTilesSource {
                 + " panel loads and " + rows + " broadcasts per step of k");
         line(s, 1, " * (" + (accumulators + vectors + 1) + " vector registers live).");
         line(s, 1, " */");
-        line(s, 1, "static void tile" + rows + "x" + vectors + "(float[] a, int aOffset, int lda, MemorySegment b,"
-                + " long bByteOffset, int kc,");
+        line(s, 1, "static void tile" + rows + "x" + vectors + "(float[] a, int aOffset, int lda, float[] b, int bOffset,"
+                + " int kc,");
         line(s, 3, "float[] c, int cOffset, int ldc, float[] bias, int biasOffset, boolean accumulate) {");
         StringBuilder first = new StringBuilder("FloatVector ");
         for (int v = 0; v < vectors; v++) {
@@ -83,16 +79,14 @@ final class GemmTilesSource {
             }
             line(s, 2, d + ";");
         }
-        line(s, 2, "long vb = (long) L * Float.BYTES;");
-        line(s, 2, "long step = (long) " + vectors + " * L * Float.BYTES;");
+        line(s, 2, "int step = " + vectors + " * L;");
         for (int r = 0; r < rows; r++) {
             line(s, 2, "int a" + r + " = " + (r == 0 ? "aOffset" : "a" + (r - 1) + " + lda") + ";");
         }
         line(s, 2, "for (int k = 0; k < kc; k++) {");
-        line(s, 3, "long bo = bByteOffset + k * step;");
+        line(s, 3, "int bo = bOffset + k * step;");
         for (int v = 0; v < vectors; v++) {
-            line(s, 3, "FloatVector b" + v + " = FloatVector.fromMemorySegment(S, b, bo" + offset(v, "vb")
-                    + ", NATIVE);");
+            line(s, 3, "FloatVector b" + v + " = FloatVector.fromArray(S, b, bo" + offset(v, "L") + ");");
         }
         for (int r = 0; r < rows; r++) {
             line(s, 3, "FloatVector x" + r + " = FloatVector.broadcast(S, a[a" + r + " + k]);");

@@ -5,7 +5,6 @@ import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.lang.foreign.Arena;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -74,12 +73,12 @@ final class KernelFingerprint {
             s.matmul(3, n, 5, random(r, 15, -1, 1), 0, 5, random(r, 5 * n, -1, 1), 0, n, mm, 0, n, false);
             out.put("matmul " + n, mm);
         }
-        try (ComputePool pool = ComputePool.of(1); Arena arena = Arena.ofConfined()) {
+        try (ComputePool pool = ComputePool.of(1)) {
             int m = 7;
             int k = 37;
             int n = 2 * kernels.support().panelWidth() + 3;
             float[] a = random(r, m * k, -1, 1);
-            PackedMatrix w = kernels.pack(Tensor.ofFloats(random(r, n * k, -1, 1), n, k), arena);
+            PackedMatrix w = kernels.pack(Tensor.ofFloats(random(r, n * k, -1, 1), n, k));
             float[] bias = random(r, n, -1, 1);
             float[] workspace = new float[(int) kernels.linearWorkspace(k, 1)];
             for (Epilogue e : Epilogue.values()) {

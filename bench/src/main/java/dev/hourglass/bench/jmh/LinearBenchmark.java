@@ -1,6 +1,5 @@
 package dev.hourglass.bench.jmh;
 
-import java.lang.foreign.Arena;
 import java.util.concurrent.TimeUnit;
 
 import org.openjdk.jmh.annotations.Benchmark;
@@ -61,7 +60,6 @@ public abstract class LinearBenchmark {
     public int threads;
 
     private final KernelImpl impl;
-    private Arena arena;
     private ComputePool pool;
     private PackedMatrix packed;
     private float[] input;
@@ -109,8 +107,7 @@ public abstract class LinearBenchmark {
         bias = Reference.uniform(3, out, 0.1f);
         residual = Reference.uniform(4, tokens * out, 1f);
         output = residual.clone();
-        arena = Arena.ofShared();
-        packed = Kernels.pack(Tensor.ofFloats(weight, out, in), arena);
+        packed = Kernels.pack(Tensor.ofFloats(weight, out, in));
         pool = ComputePool.of(threads);
         workspace = new float[Math.toIntExact(Kernels.linearWorkspaceSize(pool, packed))];
 
@@ -152,7 +149,6 @@ public abstract class LinearBenchmark {
     @TearDown(Level.Trial)
     public void tearDown() {
         pool.close();
-        arena.close();
     }
 
     @Fork(value = 2, jvmArgs = {JvmArgs.XMS, JvmArgs.XMX, JvmArgs.NATIVE_ACCESS, JvmArgs.UNSAFE_ACCESS},

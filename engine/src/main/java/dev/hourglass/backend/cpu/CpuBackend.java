@@ -1,6 +1,5 @@
 package dev.hourglass.backend.cpu;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.Objects;
 
@@ -245,15 +244,13 @@ public final class CpuBackend implements Backend, ExpeditKernels {
         checkSize("b", bData, bOffset + (long) bRows * inner);
         Tensor weight = Tensor.of(Shape.of(bRows, inner), DType.F32,
                 MemorySegment.ofArray(bData).asSlice(bOffset * Float.BYTES, bytes));
-        try (Arena arena = Arena.ofShared()) {
-            PackedMatrix packed = Kernels.pack(weight, arena);
-            float[] workspace = arrays.take(checkedLength(Kernels.linearWorkspaceSize(pool, packed)));
-            try {
-                Kernels.linear(pool, data(a), index(aOffset), rows, packed, null, data(out), index(outOffset),
-                        Epilogue.NONE, workspace);
-            } finally {
-                arrays.give(workspace);
-            }
+        PackedMatrix packed = Kernels.pack(weight);
+        float[] workspace = arrays.take(checkedLength(Kernels.linearWorkspaceSize(pool, packed)));
+        try {
+            Kernels.linear(pool, data(a), index(aOffset), rows, packed, null, data(out), index(outOffset),
+                    Epilogue.NONE, workspace);
+        } finally {
+            arrays.give(workspace);
         }
     }
 

@@ -1,6 +1,5 @@
 package dev.hourglass.backend.cpu;
 
-import java.lang.foreign.Arena;
 import java.util.concurrent.atomic.AtomicLong;
 
 import dev.hourglass.backend.Buffer;
@@ -11,12 +10,12 @@ import dev.hourglass.kernels.PackedMatrix;
 import dev.hourglass.tensor.Tensor;
 
 /**
- * CPU weights: linear weights packed off-heap in one shared arena (freed on close), constants as heap arrays.
- * A weight that came from a memory-mapped file is asked to leave physical memory once packed, so that a model's
- * resident size is its packed weights rather than packed weights plus the mapped file.
+ * CPU weights: linear weights packed into heap arrays ({@link PackedMatrix}), constants as heap arrays; the garbage
+ * collector frees them once the model is unreachable, so closing drops nothing of its own. A weight that came from a
+ * memory-mapped file is asked to leave physical memory once packed, so that a model's resident size is its packed
+ * weights rather than packed weights plus the mapped file.
  */
 final class CpuWeightStore implements WeightStore {
-    private final Arena arena = Arena.ofShared();
     private final AtomicLong bytes = new AtomicLong();
 
     @Override
@@ -25,7 +24,7 @@ final class CpuWeightStore implements WeightStore {
             throw new IllegalArgumentException("bias of shape " + bias.shape() + " does not match weight of shape "
                     + weight.shape());
         }
-        PackedMatrix packed = Kernels.pack(weight, arena);
+        PackedMatrix packed = Kernels.pack(weight);
         release(weight);
         bytes.addAndGet(packed.byteSize());
         return new CpuLinear(packed, bias == null ? null : floats(bias));
@@ -62,6 +61,6 @@ final class CpuWeightStore implements WeightStore {
 
     @Override
     public void close() {
-        arena.close();
+        // Nothing off-heap to free: the arrays go with the model.
     }
 }
