@@ -11,6 +11,7 @@ import dev.hourglass.backend.AttentionOptions;
 import dev.hourglass.backend.Backend;
 import dev.hourglass.backend.Buffer;
 import dev.hourglass.backend.LinearWeights;
+import dev.hourglass.backend.HeapTooSmallException;
 import dev.hourglass.backend.WeightStore;
 import dev.hourglass.ops.Convolution;
 import dev.hourglass.ops.Epilogue;
@@ -123,6 +124,9 @@ public final class VisionTransformer implements AutoCloseable {
         WeightStore store = backend.newWeightStore();
         try {
             return new VisionTransformer(config, variant, weights, backend, store);
+        } catch (HeapTooSmallException e) {
+            store.close();
+            throw HeapTooSmallException.forModel(weights, e);
         } catch (IOException | RuntimeException | Error e) {
             store.close();
             throw e;

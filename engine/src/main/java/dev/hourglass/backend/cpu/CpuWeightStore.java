@@ -3,6 +3,7 @@ package dev.hourglass.backend.cpu;
 import java.util.concurrent.atomic.AtomicLong;
 
 import dev.hourglass.backend.Buffer;
+import dev.hourglass.backend.HeapTooSmallException;
 import dev.hourglass.backend.LinearWeights;
 import dev.hourglass.backend.WeightStore;
 import dev.hourglass.kernels.Kernels;
@@ -13,7 +14,8 @@ import dev.hourglass.tensor.Tensor;
  * CPU weights: linear weights packed into heap arrays ({@link PackedMatrix}), constants as heap arrays; the garbage
  * collector frees them once the model is unreachable, so closing drops nothing of its own. A weight that came from a
  * memory-mapped file is asked to leave physical memory once packed, so that a model's resident size is its packed
- * weights rather than packed weights plus the mapped file.
+ * weights rather than packed weights plus the mapped file. A heap too small for the weights is a
+ * {@link HeapTooSmallException}, not an {@link OutOfMemoryError}.
  */
 final class CpuWeightStore implements WeightStore {
     private final AtomicLong bytes = new AtomicLong();
@@ -24,7 +26,12 @@ final class CpuWeightStore implements WeightStore {
             throw new IllegalArgumentException("bias of shape " + bias.shape() + " does not match weight of shape "
                     + weight.shape());
         }
-        PackedMatrix packed = Kernels.pack(weight);
+        PackedMatrix packed;
+        try {
+            packed = Kernels.pack(weight);
+        } catch (OutOfMemoryError e) {
+            throw HeapTooSmallException.preparing(weight.shape().elementCount() * Float.BYTES, bytes.get(), e);
+        }
         release(weight);
         bytes.addAndGet(packed.byteSize());
         return new CpuLinear(packed, bias == null ? null : floats(bias));
@@ -47,7 +54,12 @@ final class CpuWeightStore implements WeightStore {
     }
 
     private float[] floats(Tensor t) {
-        float[] values = t.toFloatArray();
+        float[] values;
+        try {
+            values = t.toFloatArray();
+        } catch (OutOfMemoryError e) {
+            throw HeapTooSmallException.preparing(t.shape().elementCount() * Float.BYTES, bytes.get(), e);
+        }
         release(t);
         return values;
     }

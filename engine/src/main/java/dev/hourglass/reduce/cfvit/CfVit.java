@@ -8,6 +8,7 @@ import java.util.Objects;
 
 import dev.hourglass.backend.Backend;
 import dev.hourglass.backend.Buffer;
+import dev.hourglass.backend.HeapTooSmallException;
 import dev.hourglass.backend.LinearWeights;
 import dev.hourglass.backend.WeightStore;
 import dev.hourglass.ops.Epilogue;
@@ -98,6 +99,10 @@ public final class CfVit implements AutoCloseable {
         WeightStore store = backend.newWeightStore();
         try {
             return new CfVit(model, settings, store, TensorLookup.of(weights, "needed by CF-ViT"));
+        } catch (HeapTooSmallException e) {
+            store.close();
+            model.close();
+            throw HeapTooSmallException.forModel(weights, e);
         } catch (IOException | RuntimeException | Error e) {
             store.close();
             model.close();

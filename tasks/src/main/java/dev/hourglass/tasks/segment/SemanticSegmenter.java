@@ -15,6 +15,7 @@ import dev.hourglass.backend.Backend;
 import dev.hourglass.backend.BackendChoice;
 import dev.hourglass.backend.Backends;
 import dev.hourglass.backend.Buffer;
+import dev.hourglass.backend.HeapTooSmallException;
 import dev.hourglass.backend.WeightStore;
 import dev.hourglass.convert.ConvertOptions;
 import dev.hourglass.convert.ConvertedModel;
@@ -204,6 +205,9 @@ public final class SemanticSegmenter implements AutoCloseable {
                 encoder.close();
             }
             backend.close();
+            if (e instanceof HeapTooSmallException heap) {
+                throw HeapTooSmallException.forModel(weights, heap);
+            }
             throw e;
         }
     }
