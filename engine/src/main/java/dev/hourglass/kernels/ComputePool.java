@@ -17,6 +17,9 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * <p>{@link #parallelFor} hands out task indices dynamically, so uneven tasks balance themselves. Thread-safe: while
  * one caller's loop runs on the pool, another caller's loop runs on its own thread alone (it does not wait).
+ * {@link #close} may be called from any thread at any time except from inside a loop's body: a loop already running
+ * on the workers finishes first, a loop that started before and finds the workers stopped runs on its caller's
+ * thread, and a loop started after fails.
  */
 public final class ComputePool implements AutoCloseable {
 
@@ -67,7 +70,10 @@ public final class ComputePool implements AutoCloseable {
     private final int threads;
     private final Worker[] workers;
     private final ReentrantLock owner = new ReentrantLock();
+    /** Set first by {@link #close}: new loops are refused. */
     private volatile boolean closed;
+    /** Set by {@link #close} while it holds {@link #owner}, so never while a loop runs on the workers: they exit. */
+    private volatile boolean stopped;
 
     private ComputePool(int threads) {
         if (threads < 1) {
@@ -118,6 +124,13 @@ public final class ComputePool implements AutoCloseable {
             return;
         }
         try {
+            if (stopped) {
+                // Closed between the check above and taking the workers: they are gone, run it here.
+                Job alone = new Job(tasks, body, 0);
+                alone.drain(0);
+                rethrow(alone.failure);
+                return;
+            }
             Job job = new Job(tasks, body, helpers);
             for (int i = 0; i < helpers; i++) {
                 workers[i].assign(job);
@@ -154,10 +167,20 @@ public final class ComputePool implements AutoCloseable {
         }
     }
 
-    /** Stops the worker threads. Call it when no loop is running; calls made after closing fail. */
+    /**
+     * Stops the worker threads once the loop running on them, if any, has finished; loops started after this fail
+     * with {@link IllegalStateException}. Idempotent. Must not be called from inside a loop's body (it would wait for
+     * that loop).
+     */
     @Override
     public void close() {
         closed = true;
+        owner.lock();
+        try {
+            stopped = true;
+        } finally {
+            owner.unlock();
+        }
         for (Worker w : workers) {
             LockSupport.unpark(w.thread);
         }
@@ -187,7 +210,7 @@ public final class ComputePool implements AutoCloseable {
 
         @Override
         public void run() {
-            while (!closed) {
+            while (!stopped) {
                 Job j = awaitJob();
                 if (j == null) {
                     continue;
@@ -203,7 +226,7 @@ public final class ComputePool implements AutoCloseable {
         private Job awaitJob() {
             long spinUntil = System.nanoTime() + SPIN_NANOS;
             Job j;
-            while ((j = job) == null && !closed) {
+            while ((j = job) == null && !stopped) {
                 if (System.nanoTime() < spinUntil) {
                     Thread.onSpinWait();
                 } else {

@@ -109,4 +109,53 @@ class ComputePoolTest {
         assertThrows(IllegalStateException.class, () -> pool.parallelFor(4, (t, w) -> { }));
         assertThrows(IllegalArgumentException.class, () -> ComputePool.of(0));
     }
+
+    /**
+     * Closing from another thread while loops run never hangs a caller: each loop either completes whole (every task
+     * once) or is refused as closed, and the workers end. Many rounds, the close landing at different points.
+     */
+    @Test
+    void closingWhileLoopsRunNeverHangsAndLoopsCompleteOrAreRefused() throws Exception {
+        ExecutorService caller = Executors.newSingleThreadExecutor();
+        try {
+            for (int round = 0; round < 300; round++) {
+                ComputePool pool = ComputePool.of(3);
+                int tasks = 64;
+                Future<Integer> loops = caller.submit(() -> {
+                    int completed = 0;
+                    while (true) {
+                        AtomicIntegerArray runs = new AtomicIntegerArray(tasks);
+                        try {
+                            pool.parallelFor(tasks, (t, w) -> runs.incrementAndGet(t));
+                        } catch (IllegalStateException refused) {
+                            assertEquals("compute pool is closed", refused.getMessage());
+                            return completed;
+                        }
+                        for (int t = 0; t < tasks; t++) {
+                            assertEquals(1, runs.get(t), "task " + t);
+                        }
+                        completed++;
+                    }
+                });
+                if (round % 3 != 0) {
+                    Thread.sleep(0, 1000 * (round % 50));
+                }
+                pool.close();
+                pool.close();
+                assertTrue(loops.get(10, TimeUnit.SECONDS) >= 0);
+            }
+        } finally {
+            caller.shutdownNow();
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (computeThreads() > 0 && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        assertEquals(0, computeThreads(), "worker threads left after closing every pool");
+    }
+
+    private static long computeThreads() {
+        return Thread.getAllStackTraces().keySet().stream()
+                .filter(t -> t.getName().startsWith("hourglass-compute-") && t.isAlive()).count();
+    }
 }
