@@ -1,5 +1,6 @@
 package dev.hourglass.tasks.image.fuzz;
 
+import static dev.hourglass.tasks.image.ImageEncoding.encode;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.hourglass.convert.fuzz.Fuzzer;
@@ -7,7 +8,6 @@ import dev.hourglass.convert.fuzz.Mutator;
 import dev.hourglass.tasks.image.ImageReadException;
 import dev.hourglass.tasks.image.RgbImage;
 import java.awt.image.BufferedImage;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URISyntaxException;
@@ -18,11 +18,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.function.Function;
-import javax.imageio.IIOImage;
 import javax.imageio.ImageIO;
 import javax.imageio.ImageWriteParam;
-import javax.imageio.ImageWriter;
-import javax.imageio.stream.ImageOutputStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -175,24 +172,6 @@ class ImageFuzzTest {
             param.setCompressionMode(ImageWriteParam.MODE_EXPLICIT);
             param.setCompressionType(compression);
         });
-    }
-
-    private interface ParamSetter {
-        void set(ImageWriteParam param);
-    }
-
-    private static byte[] encode(BufferedImage image, String format, ParamSetter settings) throws IOException {
-        ImageWriter writer = ImageIO.getImageWritersByFormatName(format).next();
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        try (ImageOutputStream out = ImageIO.createImageOutputStream(bytes)) {
-            writer.setOutput(out);
-            ImageWriteParam param = writer.getDefaultWriteParam();
-            settings.set(param);
-            writer.write(null, new IIOImage(image, null, null), param);
-        } finally {
-            writer.dispose();
-        }
-        return bytes.toByteArray();
     }
 
     private static Path fixture(String name) {
