@@ -67,8 +67,9 @@ final class PanamaKernelSupport implements KernelSupport {
     }
 
     /**
-     * Attention's small products. The main tile is 4 rows x 4 vectors (16 accumulators, 21 registers live) when the
-     * GEMM tile says 32 registers, 4 x 2 (11) when it says 16; every output is the same FMA chain over k either way.
+     * Attention's small products. The main tile ({@link GemmTiles}, generated) is 4 rows x 4 vectors (16 accumulators,
+     * 21 registers live) when the GEMM tile says 32 registers, 4 x 2 (11) when it says 16; every output is the same
+     * FMA chain over k either way.
      */
     @Override
     public void matmul(int m, int n, int k, float[] a, int aOffset, int lda, float[] b, int bOffset, int ldb,
@@ -79,13 +80,13 @@ final class PanamaKernelSupport implements KernelSupport {
             int j = 0;
             if (wide) {
                 for (; j + 4 * L <= n; j += 4 * L) {
-                    matmul4x4(k, a, aOffset + i * lda, lda, b, bOffset + j, ldb, c, cOffset + i * ldc + j, ldc,
-                            accumulate);
+                    GemmTiles.matmul4x4(k, a, aOffset + i * lda, lda, b, bOffset + j, ldb, c, cOffset + i * ldc + j,
+                            ldc, accumulate);
                 }
             } else {
                 for (; j + 2 * L <= n; j += 2 * L) {
-                    matmul4x2(k, a, aOffset + i * lda, lda, b, bOffset + j, ldb, c, cOffset + i * ldc + j, ldc,
-                            accumulate);
+                    GemmTiles.matmul4x2(k, a, aOffset + i * lda, lda, b, bOffset + j, ldb, c, cOffset + i * ldc + j,
+                            ldc, accumulate);
                 }
             }
             for (; j < n; j += L) {
@@ -99,122 +100,6 @@ final class PanamaKernelSupport implements KernelSupport {
                         accumulate, S.indexInRange(j, n));
             }
         }
-    }
-
-    /** Four rows by four vectors: 16 accumulators, 4 loads and 4 broadcasts per step of k. */
-    private static void matmul4x4(int k, float[] a, int aOffset, int lda, float[] b, int bOffset, int ldb,
-                                  float[] c, int cOffset, int ldc, boolean accumulate) {
-        FloatVector c00 = FloatVector.zero(S), c01 = c00, c02 = c00, c03 = c00;
-        FloatVector c10 = c00, c11 = c00, c12 = c00, c13 = c00;
-        FloatVector c20 = c00, c21 = c00, c22 = c00, c23 = c00;
-        FloatVector c30 = c00, c31 = c00, c32 = c00, c33 = c00;
-        for (int p = 0; p < k; p++) {
-            int bo = bOffset + p * ldb;
-            FloatVector b0 = FloatVector.fromArray(S, b, bo);
-            FloatVector b1 = FloatVector.fromArray(S, b, bo + L);
-            FloatVector b2 = FloatVector.fromArray(S, b, bo + 2 * L);
-            FloatVector b3 = FloatVector.fromArray(S, b, bo + 3 * L);
-            FloatVector x = FloatVector.broadcast(S, a[aOffset + p]);
-            c00 = x.fma(b0, c00);
-            c01 = x.fma(b1, c01);
-            c02 = x.fma(b2, c02);
-            c03 = x.fma(b3, c03);
-            x = FloatVector.broadcast(S, a[aOffset + lda + p]);
-            c10 = x.fma(b0, c10);
-            c11 = x.fma(b1, c11);
-            c12 = x.fma(b2, c12);
-            c13 = x.fma(b3, c13);
-            x = FloatVector.broadcast(S, a[aOffset + 2 * lda + p]);
-            c20 = x.fma(b0, c20);
-            c21 = x.fma(b1, c21);
-            c22 = x.fma(b2, c22);
-            c23 = x.fma(b3, c23);
-            x = FloatVector.broadcast(S, a[aOffset + 3 * lda + p]);
-            c30 = x.fma(b0, c30);
-            c31 = x.fma(b1, c31);
-            c32 = x.fma(b2, c32);
-            c33 = x.fma(b3, c33);
-        }
-        int o = cOffset;
-        if (accumulate) {
-            c00 = c00.add(FloatVector.fromArray(S, c, o));
-            c01 = c01.add(FloatVector.fromArray(S, c, o + L));
-            c02 = c02.add(FloatVector.fromArray(S, c, o + 2 * L));
-            c03 = c03.add(FloatVector.fromArray(S, c, o + 3 * L));
-            c10 = c10.add(FloatVector.fromArray(S, c, o + ldc));
-            c11 = c11.add(FloatVector.fromArray(S, c, o + ldc + L));
-            c12 = c12.add(FloatVector.fromArray(S, c, o + ldc + 2 * L));
-            c13 = c13.add(FloatVector.fromArray(S, c, o + ldc + 3 * L));
-            c20 = c20.add(FloatVector.fromArray(S, c, o + 2 * ldc));
-            c21 = c21.add(FloatVector.fromArray(S, c, o + 2 * ldc + L));
-            c22 = c22.add(FloatVector.fromArray(S, c, o + 2 * ldc + 2 * L));
-            c23 = c23.add(FloatVector.fromArray(S, c, o + 2 * ldc + 3 * L));
-            c30 = c30.add(FloatVector.fromArray(S, c, o + 3 * ldc));
-            c31 = c31.add(FloatVector.fromArray(S, c, o + 3 * ldc + L));
-            c32 = c32.add(FloatVector.fromArray(S, c, o + 3 * ldc + 2 * L));
-            c33 = c33.add(FloatVector.fromArray(S, c, o + 3 * ldc + 3 * L));
-        }
-        c00.intoArray(c, o);
-        c01.intoArray(c, o + L);
-        c02.intoArray(c, o + 2 * L);
-        c03.intoArray(c, o + 3 * L);
-        c10.intoArray(c, o + ldc);
-        c11.intoArray(c, o + ldc + L);
-        c12.intoArray(c, o + ldc + 2 * L);
-        c13.intoArray(c, o + ldc + 3 * L);
-        c20.intoArray(c, o + 2 * ldc);
-        c21.intoArray(c, o + 2 * ldc + L);
-        c22.intoArray(c, o + 2 * ldc + 2 * L);
-        c23.intoArray(c, o + 2 * ldc + 3 * L);
-        c30.intoArray(c, o + 3 * ldc);
-        c31.intoArray(c, o + 3 * ldc + L);
-        c32.intoArray(c, o + 3 * ldc + 2 * L);
-        c33.intoArray(c, o + 3 * ldc + 3 * L);
-    }
-
-    /** Four rows by two vectors: 8 accumulators, 2 loads and 4 broadcasts per step of k (fits 16 registers). */
-    private static void matmul4x2(int k, float[] a, int aOffset, int lda, float[] b, int bOffset, int ldb,
-                                  float[] c, int cOffset, int ldc, boolean accumulate) {
-        FloatVector c00 = FloatVector.zero(S), c01 = c00;
-        FloatVector c10 = c00, c11 = c00;
-        FloatVector c20 = c00, c21 = c00;
-        FloatVector c30 = c00, c31 = c00;
-        for (int p = 0; p < k; p++) {
-            int bo = bOffset + p * ldb;
-            FloatVector b0 = FloatVector.fromArray(S, b, bo);
-            FloatVector b1 = FloatVector.fromArray(S, b, bo + L);
-            FloatVector x = FloatVector.broadcast(S, a[aOffset + p]);
-            c00 = x.fma(b0, c00);
-            c01 = x.fma(b1, c01);
-            x = FloatVector.broadcast(S, a[aOffset + lda + p]);
-            c10 = x.fma(b0, c10);
-            c11 = x.fma(b1, c11);
-            x = FloatVector.broadcast(S, a[aOffset + 2 * lda + p]);
-            c20 = x.fma(b0, c20);
-            c21 = x.fma(b1, c21);
-            x = FloatVector.broadcast(S, a[aOffset + 3 * lda + p]);
-            c30 = x.fma(b0, c30);
-            c31 = x.fma(b1, c31);
-        }
-        int o = cOffset;
-        if (accumulate) {
-            c00 = c00.add(FloatVector.fromArray(S, c, o));
-            c01 = c01.add(FloatVector.fromArray(S, c, o + L));
-            c10 = c10.add(FloatVector.fromArray(S, c, o + ldc));
-            c11 = c11.add(FloatVector.fromArray(S, c, o + ldc + L));
-            c20 = c20.add(FloatVector.fromArray(S, c, o + 2 * ldc));
-            c21 = c21.add(FloatVector.fromArray(S, c, o + 2 * ldc + L));
-            c30 = c30.add(FloatVector.fromArray(S, c, o + 3 * ldc));
-            c31 = c31.add(FloatVector.fromArray(S, c, o + 3 * ldc + L));
-        }
-        c00.intoArray(c, o);
-        c01.intoArray(c, o + L);
-        c10.intoArray(c, o + ldc);
-        c11.intoArray(c, o + ldc + L);
-        c20.intoArray(c, o + 2 * ldc);
-        c21.intoArray(c, o + 2 * ldc + L);
-        c30.intoArray(c, o + 3 * ldc);
-        c31.intoArray(c, o + 3 * ldc + L);
     }
 
     /** Four rows by one (possibly partial) vector. */

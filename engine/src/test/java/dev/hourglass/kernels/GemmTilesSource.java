@@ -10,8 +10,10 @@ import java.util.List;
  * {@code -Dhourglass.regenerate=true} to rewrite the file after changing this class.
  */
 final class GemmTilesSource {
-    /** The shapes generated: rows x vectors. */
+    /** The GEMM tiles generated: rows x vectors. */
     static final List<int[]> SHAPES = List.of(new int[] {6, 3}, new int[] {6, 2});
+    /** Attention's small-product tiles generated (B strided, no bias): rows x vectors. */
+    static final List<int[]> MATMUL_SHAPES = List.of(new int[] {4, 4}, new int[] {4, 2});
 
     private GemmTilesSource() {
     }
@@ -30,8 +32,10 @@ final class GemmTilesSource {
                  *
                  * <p>The GEMM's register tiles, one method per shape (rows of A x vectors of the B panel), each
                  * {@code C[rows, vectors * L] = (accumulate ? C : 0) + bias + A[rows, kc] x Bpanel[kc, vectors * L]}
-                 * with every accumulator in its own local variable. Every output element is one FMA chain over k in
-                 * the same order whatever the shape, so all shapes give the same bits.
+                 * with every accumulator in its own local variable; and attention's small-product tiles, each
+                 * {@code C[rows, vectors * L] (+)= A[rows, k] x B[k, vectors * L]} with B strided. Every output
+                 * element is one FMA chain over k in the same order whatever the shape, so all shapes give the same
+                 * bits.
                  */
                 final class GemmTiles {
                     private static final VectorSpecies<Float> S = PanamaSpecies.FLOAT;
@@ -42,6 +46,9 @@ final class GemmTilesSource {
                 """);
         for (int[] shape : SHAPES) {
             tile(s, shape[0], shape[1]);
+        }
+        for (int[] shape : MATMUL_SHAPES) {
+            matmulTile(s, shape[0], shape[1]);
         }
         s.append("}\n");
         return s.toString();
@@ -55,8 +62,8 @@ final class GemmTilesSource {
                 + " panel loads and " + rows + " broadcasts per step of k");
         line(s, 1, " * (" + (accumulators + vectors + 1) + " vector registers live).");
         line(s, 1, " */");
-        line(s, 1, "static void tile" + rows + "x" + vectors + "(float[] a, int aOffset, int lda, float[] b, int bOffset,"
-                + " int kc,");
+        line(s, 1, "static void tile" + rows + "x" + vectors + "(float[] a, int aOffset, int lda, float[] b,"
+                + " int bOffset, int kc,");
         line(s, 3, "float[] c, int cOffset, int ldc, float[] bias, int biasOffset, boolean accumulate) {");
         StringBuilder first = new StringBuilder("FloatVector ");
         for (int v = 0; v < vectors; v++) {
@@ -95,6 +102,50 @@ final class GemmTilesSource {
             }
         }
         line(s, 2, "}");
+        writeBack(s, rows, vectors);
+        line(s, 1, "}");
+    }
+
+    private static void matmulTile(StringBuilder s, int rows, int vectors) {
+        int accumulators = rows * vectors;
+        line(s, 1, "");
+        line(s, 1, "/**");
+        line(s, 1, " * Attention's products, " + rows + " rows x " + vectors + " vectors: " + accumulators
+                + " accumulators, " + vectors + " loads of B and " + rows + " broadcasts");
+        line(s, 1, " * per step of k (" + (accumulators + vectors + 1) + " vector registers live).");
+        line(s, 1, " */");
+        line(s, 1, "static void matmul" + rows + "x" + vectors + "(int k, float[] a, int aOffset, int lda, float[] b,"
+                + " int bOffset, int ldb,");
+        line(s, 3, "float[] c, int cOffset, int ldc, boolean accumulate) {");
+        for (int r = 0; r < rows; r++) {
+            StringBuilder d = new StringBuilder("FloatVector ");
+            for (int v = 0; v < vectors; v++) {
+                d.append(v == 0 ? "" : ", ").append("c").append(r).append(v).append(" = ")
+                        .append(r == 0 && v == 0 ? "FloatVector.zero(S)" : "c00");
+            }
+            line(s, 2, d + ";");
+        }
+        for (int r = 0; r < rows; r++) {
+            line(s, 2, "int a" + r + " = " + (r == 0 ? "aOffset" : "a" + (r - 1) + " + lda") + ";");
+        }
+        line(s, 2, "for (int p = 0; p < k; p++) {");
+        line(s, 3, "int bo = bOffset + p * ldb;");
+        for (int v = 0; v < vectors; v++) {
+            line(s, 3, "FloatVector b" + v + " = FloatVector.fromArray(S, b, bo" + offset(v, "L") + ");");
+        }
+        for (int r = 0; r < rows; r++) {
+            line(s, 3, "FloatVector x" + r + " = FloatVector.broadcast(S, a[a" + r + " + p]);");
+            for (int v = 0; v < vectors; v++) {
+                line(s, 3, "c" + r + v + " = x" + r + ".fma(b" + v + ", c" + r + v + ");");
+            }
+        }
+        line(s, 2, "}");
+        writeBack(s, rows, vectors);
+        line(s, 1, "}");
+    }
+
+    /** Adds C when accumulating, then stores every accumulator. */
+    private static void writeBack(StringBuilder s, int rows, int vectors) {
         line(s, 2, "if (accumulate) {");
         for (int r = 0; r < rows; r++) {
             for (int v = 0; v < vectors; v++) {
@@ -107,7 +158,6 @@ final class GemmTilesSource {
                 line(s, 2, "c" + r + v + ".intoArray(c, " + at(r, v) + ");");
             }
         }
-        line(s, 1, "}");
     }
 
     private static String at(int r, int v) {
