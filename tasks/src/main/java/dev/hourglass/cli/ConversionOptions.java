@@ -28,6 +28,18 @@ final class ConversionOptions {
                     + " ViT-L 16).")
     Integer heads;
 
+    @Option(names = "--mean", paramLabel = "R,G,B",
+            description = "The normalisation's mean per channel, given with --std; it replaces what the checkpoint"
+                    + " gives. Required for a timm checkpoint without a pretrained_cfg giving it (a DeiT or CF-ViT"
+                    + " .pth excepted): timm's ViTs use 0.5,0.5,0.5 (augreg and the original ViT weights, the default"
+                    + " tags) or ImageNet's 0.485,0.456,0.406 (DeiT, DINO).")
+    String mean;
+
+    @Option(names = "--std", paramLabel = "R,G,B",
+            description = "The normalisation's standard deviation per channel, given with --mean, each above 0:"
+                    + " 0.5,0.5,0.5 or ImageNet's 0.229,0.224,0.225.")
+    String std;
+
     @Option(names = "--decoder-heads", paramLabel = "N",
             description = "Attention heads of Segmenter's mask-transformer decoder (default: its width / 64).")
     Integer decoderHeads;
@@ -50,14 +62,35 @@ final class ConversionOptions {
         err.flush();
     }
 
-    /** {@link #reportGuesses(java.nio.file.Path, java.util.List)} for a model the converter opens again. */
-    void reportGuesses(java.nio.file.Path model, ConvertOptions options) throws java.io.IOException {
-        reportGuesses(model, dev.hourglass.convert.Converter.guesses(model, options));
+    /**
+     * One line on stderr when {@code --mean} and {@code --std} replace a normalisation that {@code model} gives
+     * ({@code replaced}: its values); nothing when they were not given, or replaced only a guess or the same values.
+     */
+    void reportReplaced(java.nio.file.Path model, java.util.Optional<String> replaced) {
+        if (mean == null || replaced.isEmpty()) {
+            return;
+        }
+        java.io.PrintWriter err = command.commandLine().getErr();
+        err.println(command.qualifiedName() + ": warning: " + model + ": --mean and --std replace the normalisation"
+                + " the checkpoint gives: " + replaced.get());
+        err.flush();
     }
 
     /**
-     * The options for the converter. An unknown {@code --family} and a head count below 1 are usage errors (exit 2); a
-     * missing or unreadable {@code --labels} file is named with the option (exit 1).
+     * {@link #reportGuesses(java.nio.file.Path, java.util.List)} and
+     * {@link #reportReplaced(java.nio.file.Path, java.util.Optional)} for a model the converter opens again.
+     */
+    void reportGuesses(java.nio.file.Path model, ConvertOptions options) throws java.io.IOException {
+        reportGuesses(model, dev.hourglass.convert.Converter.guesses(model, options));
+        if (options.normalisationGiven()) {
+            reportReplaced(model, dev.hourglass.convert.Converter.replacedNormalisation(model, options));
+        }
+    }
+
+    /**
+     * The options for the converter. An unknown {@code --family}, a head count below 1, and a {@code --mean} or
+     * {@code --std} that is not three finite numbers (std above 0), or is given without the other, are usage errors
+     * (exit 2); a missing or unreadable {@code --labels} file is named with the option (exit 1).
      */
     ConvertOptions toOptions() throws java.io.IOException {
         if (family != null && !FAMILIES.contains(family)) {
@@ -70,6 +103,13 @@ final class ConversionOptions {
                         + " least 1, got " + option[1]);
             }
         }
+        if ((mean == null) != (std == null)) {
+            throw new picocli.CommandLine.ParameterException(command.commandLine(), "give --mean and --std"
+                    + " together: the normalisation needs both (" + (mean == null ? "--std" : "--mean") + " given"
+                    + " alone)");
+        }
+        java.util.List<Double> meanValues = channels("--mean", mean, false);
+        java.util.List<Double> stdValues = channels("--std", std, true);
         java.util.List<String> names = null;
         if (labels != null) {
             java.util.List<String> lines = new java.util.ArrayList<>();
@@ -86,7 +126,35 @@ final class ConversionOptions {
                         + " name per line");
             }
         }
-        return new ConvertOptions(family, heads, decoderHeads, names);
+        return new ConvertOptions(family, heads, decoderHeads, names, meanValues, stdValues);
+    }
+
+    /** {@code R,G,B} as three finite numbers ({@code positive}: above 0), or null if the option is not given. */
+    private java.util.List<Double> channels(String option, String text, boolean positive) {
+        if (text == null) {
+            return null;
+        }
+        String[] parts = text.split(",", -1);
+        if (parts.length != 3) {
+            throw new picocli.CommandLine.ParameterException(command.commandLine(), option + " " + text + ": expected"
+                    + " 3 numbers R,G,B separated by commas, got " + parts.length);
+        }
+        java.util.List<Double> values = new java.util.ArrayList<>();
+        for (String part : parts) {
+            double v;
+            try {
+                v = Double.parseDouble(part.strip());
+            } catch (NumberFormatException e) {
+                v = Double.NaN;
+            }
+            if (!Double.isFinite(v) || (positive && v <= 0)) {
+                throw new picocli.CommandLine.ParameterException(command.commandLine(), option + " " + text + ": "
+                        + (part.isBlank() ? "an empty value" : "'" + part.strip() + "'") + " is not a finite number"
+                        + (positive ? " above 0" : ""));
+            }
+            values.add(v);
+        }
+        return values;
     }
 
     /** {@link #FAMILIES} for picocli's help ({@code ${COMPLETION-CANDIDATES}}) and shell completion. */

@@ -56,6 +56,7 @@ final class ConvertCommand implements Callable<Integer> {
                 out.println("inferred " + note);
             }
             conversion.reportGuesses(input, model.guesses());
+            conversion.reportReplaced(input, model.replacedNormalisation());
             ProgressBar bar = new ProgressBar(spec.commandLine().getErr(), "writing " + output.getFileName());
             FileErrors.writing(output, () -> Converter.write(model, output, type, force, bar::update));
             bar.finish();

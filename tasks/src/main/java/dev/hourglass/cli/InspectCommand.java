@@ -20,9 +20,9 @@ import picocli.CommandLine.Parameters;
         mixinStandardHelpOptions = true,
         description = {"Shows a checkpoint's layout, the model configuration (and what of it was inferred), its",
                 "tensors with their canonical names, dtypes and shapes, the parameter count, and any unmapped,",
-                "missing or mis-shaped tensors, or a head count it would have to guess (give --heads). Settings",
-                "guessed rather than read are listed, and named in one line on stderr. Exit code 1 when there",
-                "are such problems."})
+                "missing or mis-shaped tensors, or a head count or a timm normalisation it would have to guess",
+                "(give --heads, or --mean and --std). Settings guessed rather than read are listed, and named in",
+                "one line on stderr. Exit code 1 when there are such problems."})
 final class InspectCommand implements Callable<Integer> {
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
@@ -43,6 +43,7 @@ final class InspectCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         Inspection report = Converter.inspect(input, conversion.toOptions());
         conversion.reportGuesses(input, report.guesses());
+        conversion.reportReplaced(input, report.replacedNormalisation());
         PrintWriter out = spec.commandLine().getOut();
         out.print(json ? JSON.writeValueAsString(report.toJson()) + "\n" : report.toText());
         out.flush();

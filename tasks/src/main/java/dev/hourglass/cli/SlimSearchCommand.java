@@ -100,10 +100,12 @@ final class SlimSearchCommand implements Callable<Integer> {
             throw new CommandLine.ParameterException(cl, "--out " + out + " exists; --force replaces it");
         }
         FileErrors.checkOutputFile(cl, "--out", out, true);
+        dev.hourglass.convert.ConvertOptions convertOptions = conversion.toOptions();
         List<Path> files = calibrationFiles();
         PrintWriter err = cl.getErr();
         ClassifierOptions options = new ClassifierOptions(n).withBackend(backend.name);
-        try (ImageClassifier classifier = ImageClassifier.load(model, options, conversion.toOptions())) {
+        try (ImageClassifier classifier = ImageClassifier.load(model, options, convertOptions)) {
+            conversion.reportGuesses(model, convertOptions);
             BackendOption.report(err, classifier.backendSummary());
             if (classifier.coarseToFine() != null) {
                 throw new CommandLine.ParameterException(cl, model + " is a CF-ViT checkpoint, which prunes its own"

@@ -1,6 +1,7 @@
 package dev.hourglass.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -16,10 +17,18 @@ import dev.hourglass.tensor.Npy;
 
 /**
  * Issue 15: a timm folder without config.json is not classified silently with guessed settings. Without --heads it is
- * refused (one line, exit 2, as for a missing argument); with it, what was still guessed is named in one line on
- * stderr by classify, convert and inspect.
+ * refused (one line, exit 2, as for a missing argument), and then without --mean and --std (NormalisationCommandTest);
+ * with them, what was still guessed is named in one line on stderr by classify, convert and inspect.
  */
 class GuessedSettingsCommandTest {
+    /** The normalisation the refusal asks for (timm's augreg ViTs'). */
+    private static final String[] NORMALISATION = {"--mean", "0.5,0.5,0.5", "--std", "0.5,0.5,0.5"};
+
+    private static String[] args(String[] normalisation, String... args) {
+        String[] all = java.util.Arrays.copyOf(args, args.length + normalisation.length);
+        System.arraycopy(normalisation, 0, all, args.length, normalisation.length);
+        return all;
+    }
 
     private static Path bare(Path tmp) throws IOException {
         Path dir = TinyModels.write(tmp.resolve("bare"), 7);
@@ -54,15 +63,14 @@ class GuessedSettingsCommandTest {
     @Test
     void classifyWithTheHeadsNamesWhatItStillGuessed(@TempDir Path tmp) throws IOException {
         Path model = bare(tmp);
-        CliRunner r = CliRunner.run("classify", "--model", model.toString(), "--heads", "2", "--input-tensor",
-                input(tmp).toString());
+        CliRunner r = CliRunner.run(args(NORMALISATION, "classify", "--model", model.toString(), "--heads", "2",
+                "--input-tensor", input(tmp).toString()));
         assertEquals(0, r.exitCode(), r.err());
         List<String> w = warnings(r);
         assertEquals(1, w.size(), r.err());
         assertEquals("hourglass classify: warning: " + model + ": guessed, not read from the checkpoint: input size"
-                + " 16x16 (the position embedding's square grid); normalisation ImageNet mean/std (timm's default; no"
-                + " pretrained_cfg says); resize bicubic, centre crop 0.875 (timm's default) (a config.json beside"
-                + " the weights says them exactly)", w.get(0));
+                + " 16x16 (the position embedding's square grid); resize bicubic, centre crop 0.875 (timm's default)"
+                + " (a config.json beside the weights says them exactly)", w.get(0));
     }
 
     @Test
@@ -87,19 +95,22 @@ class GuessedSettingsCommandTest {
                 refused.err());
         assertTrue(Files.notExists(out));
 
-        CliRunner converted = CliRunner.run("convert", model.toString(), out.toString(), "--heads", "2");
+        CliRunner converted = CliRunner.run(args(NORMALISATION, "convert", model.toString(), out.toString(),
+                "--heads", "2"));
         assertEquals(0, converted.exitCode(), converted.err());
         List<String> w = warnings(converted);
         assertEquals(1, w.size(), converted.err());
         assertTrue(w.get(0).startsWith("hourglass convert: warning: " + model + ": guessed, not read from the"
                 + " checkpoint: input size 16x16"), w.get(0));
 
-        // The converted file carries the heads (no --heads needed) and still says its normalisation was a guess.
+        // The converted file carries the heads and the normalisation (neither needs giving again) and still says
+        // its resize and crop were a guess.
         CliRunner classify = CliRunner.run("classify", "--model", out.toString(), "--input-tensor",
                 input(tmp).toString());
         assertEquals(0, classify.exitCode(), classify.err());
         assertEquals(1, warnings(classify).size(), classify.err());
-        assertTrue(warnings(classify).get(0).contains("normalisation ImageNet mean/std"), classify.err());
+        assertTrue(warnings(classify).get(0).contains("resize bicubic, centre crop 0.875"), classify.err());
+        assertFalse(warnings(classify).get(0).contains("normalisation"), classify.err());
     }
 
     @Test
@@ -109,12 +120,14 @@ class GuessedSettingsCommandTest {
         assertEquals(1, r.exitCode(), r.err());
         assertTrue(r.out().contains("problem     missing: timm checkpoint without config.json: the number of"
                 + " attention heads"), r.out());
+        assertTrue(r.out().contains("problem     missing: timm checkpoint without config.json: its normalisation"),
+                r.out());
         assertTrue(r.out().contains("guessed     heads "), r.out());
         assertEquals(1, warnings(r).size(), r.err());
         assertTrue(warnings(r).get(0).startsWith("hourglass inspect: warning: " + model + ": guessed, not read from"
                 + " the checkpoint: input size 16x16"), r.err());
 
-        CliRunner given = CliRunner.run("inspect", model.toString(), "--heads", "2", "--json");
+        CliRunner given = CliRunner.run(args(NORMALISATION, "inspect", model.toString(), "--heads", "2", "--json"));
         assertEquals(0, given.exitCode(), given.err());
         assertTrue(given.out().contains("\"guesses\" : [ \"input size 16x16"), given.out());
         assertEquals(1, warnings(given).size(), given.err());

@@ -27,6 +27,11 @@ import dev.hourglass.vit.VitConfig;
  */
 final class CfVitLayout extends Layout {
     private static final float LVVIT_EPS = 1e-5f;
+    /**
+     * Not a guess: CF-ViT evaluates CF-DeiT with DeiT's transforms and CF-LV-ViT with LV-ViT's {@code default_cfg},
+     * both ImageNet's mean and std.
+     */
+    private static final String FAMILY_NORMALISATION = "CF-ViT's training code uses (DeiT's and LV-ViT's)";
 
     @Override
     String name() {
@@ -81,10 +86,15 @@ final class CfVitLayout extends Layout {
                 preprocessing = cfg.deepCopy();
                 preprocessing.retain("input_size", "interpolation", "crop_pct", "crop_mode", "mean", "std");
                 labels = TimmLayout.labels(hub.has("label_names") ? hub.get("label_names") : cfg.get("label_names"));
+                if (!Normalisation.gives(preprocessing)) {
+                    Normalisation.fillImagenet(preprocessing);
+                    notes.add(Normalisation.imagenetByFamily(FAMILY_NORMALISATION));
+                }
             } else {
                 preprocessing = timmDefaultPreprocessing(encoder.config(), lvvit ? 0.9 : 0.875, IMAGENET_MEAN,
                         IMAGENET_STD);
-                guessedTimmPreprocessing(notes, lvvit ? 0.9 : 0.875);
+                notes.add(Normalisation.imagenetByFamily(FAMILY_NORMALISATION));
+                guessedTimmResize(notes, lvvit ? 0.9 : 0.875);
             }
         }
         return conclude(c, name(), lvvit ? "lvvit" : "cfvit", plan, shapes, encoder, preprocessing, labels,

@@ -83,6 +83,15 @@ public final class ConvertedModel implements TensorSource {
         return Guesses.of(config.inferred());
     }
 
+    /**
+     * The normalisation the checkpoint gave that {@link ConvertOptions#mean()} and {@link ConvertOptions#std()}
+     * replaced, e.g. {@code "mean 0.485,0.456,0.406 std 0.229,0.224,0.225"}: empty if none was given, or the same
+     * values, or what they replaced was a guess. A model file converted with them keeps saying so.
+     */
+    public java.util.Optional<String> replacedNormalisation() {
+        return Normalisation.replaced(config.inferred());
+    }
+
     /** The original checkpoint's layout, e.g. {@code "hf-vit"}. */
     public String layout() {
         return layout;

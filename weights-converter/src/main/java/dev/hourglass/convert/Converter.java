@@ -41,11 +41,15 @@ public final class Converter {
      * layout unless {@code options} names it.
      *
      * <p>Settings the checkpoint does not carry are inferred; those that are guessed are listed by
-     * {@link ConvertedModel#guesses()}. The number of attention heads is the one guess refused: no shape shows it,
-     * and width / 64 is wrong for many models, so without a configuration that says it {@link ConvertOptions#heads()}
-     * must give it.
+     * {@link ConvertedModel#guesses()}. Two guesses are refused, being wrong too often. The number of attention
+     * heads: no shape shows it, and width / 64 is wrong for many models, so without a configuration that says it
+     * {@link ConvertOptions#heads()} must give it. A timm checkpoint's normalisation: timm's ViTs use mean = std =
+     * 0.5 or ImageNet's, so without a {@code pretrained_cfg} that gives them (or a family that settles them: DeiT,
+     * CF-ViT) {@link ConvertOptions#mean()} and {@link ConvertOptions#std()} must. Given, they replace what any
+     * checkpoint gives ({@link ConvertedModel#replacedNormalisation()} says what they replaced).
      *
-     * @throws MissingSettingException if the number of heads is neither in the checkpoint nor in {@code options}
+     * @throws MissingSettingException if the number of heads, or a timm checkpoint's normalisation, is neither in the
+     *                                 checkpoint nor in {@code options} (the heads are asked for first)
      * @throws IOException naming the file and every problem (missing, mis-shaped or unmapped tensors)
      */
     public static ConvertedModel open(Path input, ConvertOptions options) throws IOException {
@@ -59,6 +63,10 @@ public final class Converter {
             String missing = missingHeads(c, conv);
             if (missing != null) {
                 throw new MissingSettingException(missing, "--heads");
+            }
+            String noNormalisation = Normalisation.missing(c, conv);
+            if (noNormalisation != null) {
+                throw new MissingSettingException(noNormalisation, "--mean");
             }
             return new ConvertedModel(c, conv.layout(), withLabels(conv.config(), options, c.fileName()), conv.plan(),
                     conv.shapes());
@@ -114,14 +122,33 @@ public final class Converter {
         }
     }
 
-    /** Inspects a checkpoint without refusing it: the layout, the configuration, the tensors and every problem. */
+    /**
+     * The checkpoint's normalisation that {@code options}' mean and std replace (see
+     * {@link ConvertedModel#replacedNormalisation()}), without loading it; empty if none is replaced.
+     */
+    public static java.util.Optional<String> replacedNormalisation(Path input, ConvertOptions options)
+            throws IOException {
+        try (Checkpoint c = Checkpoint.open(input)) {
+            Conversion conv = Layouts.convert(c, options);
+            return conv.config() == null || !options.normalisationGiven() ? java.util.Optional.empty()
+                    : Normalisation.replaced(conv.config().inferred());
+        }
+    }
+
+    /**
+     * Inspects a checkpoint without refusing it: the layout, the configuration, the tensors and every problem (a
+     * setting that {@link #open} would refuse to guess among them).
+     */
     public static Inspection inspect(Path input, ConvertOptions options) throws IOException {
         try (Checkpoint c = Checkpoint.open(input)) {
             Conversion conv = Layouts.convert(c, options);
-            String missing = missingHeads(c, conv);
-            if (missing != null) {
-                List<String> problems = new java.util.ArrayList<>(conv.problems());
-                problems.add("missing: " + missing.substring(missing.indexOf(": ") + 2));
+            List<String> problems = new java.util.ArrayList<>(conv.problems());
+            for (String missing : new String[] {missingHeads(c, conv), Normalisation.missing(c, conv)}) {
+                if (missing != null) {
+                    problems.add("missing: " + missing.substring(missing.indexOf(": ") + 2));
+                }
+            }
+            if (problems.size() > conv.problems().size()) {
                 conv = new Conversion(conv.layout(), conv.config(), conv.plan(), conv.shapes(),
                         List.copyOf(problems));
             }

@@ -153,8 +153,14 @@ final class HfVitLayout extends Layout {
                     yield "bilinear";
                 }
             };
-            mean = doubles(pp.get("image_mean"), HALF);
-            std = doubles(pp.get("image_std"), HALF);
+            double[] givenMean = doubles(pp.get("image_mean"));
+            double[] givenStd = doubles(pp.get("image_std"));
+            mean = givenMean == null ? HALF : givenMean;
+            std = givenStd == null ? HALF : givenStd;
+            if (givenMean == null || givenStd == null) {
+                notes.add(Guesses.PREFIX + "normalisation mean = std = 0.5 where preprocessor_config.json gives no"
+                        + " image_mean or image_std of 3 values (Hugging Face's ViT default)");
+            }
         }
         out.putArray("input_size").add(3).add(h).add(w);
         out.put("interpolation", interpolation);
@@ -171,9 +177,10 @@ final class HfVitLayout extends Layout {
         return out;
     }
 
-    private static double[] doubles(JsonNode n, double[] otherwise) {
+    /** Three numbers, or null if {@code n} is not an array of 3. */
+    private static double[] doubles(JsonNode n) {
         if (n == null || !n.isArray() || n.size() != 3) {
-            return otherwise;
+            return null;
         }
         return new double[] {n.get(0).asDouble(), n.get(1).asDouble(), n.get(2).asDouble()};
     }

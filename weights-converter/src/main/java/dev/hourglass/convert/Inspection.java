@@ -49,6 +49,11 @@ public record Inspection(String file, String layout, ModelConfig config, List<En
         return config == null ? List.of() : Guesses.of(config.inferred());
     }
 
+    /** What the given normalisation replaced (see {@link ConvertedModel#replacedNormalisation()}). */
+    public java.util.Optional<String> replacedNormalisation() {
+        return config == null ? java.util.Optional.empty() : Normalisation.replaced(config.inferred());
+    }
+
     /** Number of parameters (elements of all canonical tensors). */
     public long parameters() {
         long n = 0;

@@ -96,7 +96,7 @@ abstract class Layout {
                 h.architecture());
     }
 
-    /** timm's default eval preprocessing for an input size (crop 0.875, bicubic, ImageNet mean and std). */
+    /** timm's eval preprocessing for an input size: bicubic, a centre crop, the given mean and std. */
     static ObjectNode timmDefaultPreprocessing(VitConfig c, double cropPct, double[] mean, double[] std) {
         ObjectNode p = NODES.objectNode();
         p.putArray("input_size").add(c.inChannels()).add(c.imageHeight()).add(c.imageWidth());
@@ -114,9 +114,11 @@ abstract class Layout {
         return p;
     }
 
-    /** Notes that {@link #timmDefaultPreprocessing} was a guess: no {@code pretrained_cfg} said. */
-    static void guessedTimmPreprocessing(List<String> notes, double cropPct) {
-        notes.add(Guesses.PREFIX + "normalisation ImageNet mean/std (timm's default; no pretrained_cfg says)");
+    /**
+     * Notes that the resize and crop of {@link #timmDefaultPreprocessing} were a guess: no {@code pretrained_cfg}
+     * said. (Its normalisation is noted by the layout, see {@link Normalisation}: a guess, or the family's.)
+     */
+    static void guessedTimmResize(List<String> notes, double cropPct) {
         notes.add(Guesses.PREFIX + "resize bicubic, centre crop " + cropPct + " (timm's default)");
     }
 

@@ -23,8 +23,15 @@ final class Layouts {
     private Layouts() {
     }
 
-    /** The conversion of a checkpoint, by the layout the user named or the one its tensor names match. */
+    /**
+     * The conversion of a checkpoint, by the layout the user named or the one its tensor names match, with the
+     * normalisation the options give in place of the layout's.
+     */
     static Conversion convert(Checkpoint c, ConvertOptions o) throws IOException {
+        return Normalisation.given(layoutConversion(c, o), o);
+    }
+
+    private static Conversion layoutConversion(Checkpoint c, ConvertOptions o) throws IOException {
         boolean hourglass = ModelFormat.isHourglass(c.tensors());
         if (o.layout() != null) {
             if (!NAMES.contains(o.layout())) {

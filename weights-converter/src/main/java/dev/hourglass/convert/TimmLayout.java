@@ -9,6 +9,7 @@ import java.util.Set;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import dev.hourglass.convert.pth.PthFile;
 import dev.hourglass.tensor.Shape;
 import dev.hourglass.vit.TimmVitConfig;
 
@@ -43,16 +44,41 @@ final class TimmLayout extends Layout {
         List<String> notes = new ArrayList<>();
         ObjectNode preprocessing = null;
         List<String> labels = List.of();
+        String deit = encoder == null ? null : whyDeit(c, encoder.config().distilled());
         if (hub != null && hub.get("pretrained_cfg") instanceof ObjectNode cfg) {
             preprocessing = cfg.deepCopy();
             preprocessing.retain("input_size", "interpolation", "crop_pct", "crop_mode", "mean", "std");
             labels = labels(hub.has("label_names") ? hub.get("label_names") : cfg.get("label_names"));
+            if (encoder != null && !Normalisation.gives(preprocessing)) {
+                // timm would take ImageNet's for what is missing; for a DeiT that is right, otherwise a guess.
+                Normalisation.fillImagenet(preprocessing);
+                notes.add(deit != null ? Normalisation.imagenetByFamily(deit) : Normalisation.TIMM_GUESS);
+            }
         } else if (encoder != null) {
             preprocessing = timmDefaultPreprocessing(encoder.config(), 0.875, IMAGENET_MEAN, IMAGENET_STD);
-            guessedTimmPreprocessing(notes, 0.875);
+            notes.add(deit != null ? Normalisation.imagenetByFamily(deit) : Normalisation.TIMM_GUESS);
+            guessedTimmResize(notes, 0.875);
         }
         String family = encoder != null && encoder.config().distilled() ? "deit" : "vit";
         return conclude(c, name(), family, plan, shapes, encoder, preprocessing, labels, null, notes, problems);
+    }
+
+    /**
+     * Why the checkpoint is a DeiT, whose training code normalises with ImageNet's mean and std (the words of
+     * {@link Normalisation#imagenetByFamily}), or null if nothing says: a distillation token (only DeiT's distilled models have one), or a {@code .pth} holding
+     * {@code {'model': state_dict, ...}} as facebookresearch/deit's {@code main.py} saves it (and the code built on it:
+     * CF-ViT, MAE, DeiT III). timm's {@code train.py} saves {@code 'state_dict'}, and timm's released {@code .pth}
+     * files (the original ViT's among them, normalised with 0.5) are bare state dicts, so neither is taken for DeiT.
+     */
+    private static String whyDeit(Checkpoint c, boolean distilled) {
+        if (distilled) {
+            return "DeiT's training code uses (a distillation token: a DeiT)";
+        }
+        if (c.tensors() instanceof PthFile p && p.stateDictKey().filter("model"::equals).isPresent()) {
+            return "DeiT's training code uses (a .pth holding {'model': state_dict}, as facebookresearch/deit saves"
+                    + " it)";
+        }
+        return null;
     }
 
     static List<String> labels(JsonNode names) {

@@ -174,10 +174,12 @@ class ConverterBehaviourTest {
 
     @Test
     void inspectShowsWhatWasInferred() throws IOException {
-        // The heads are inferred (width / 64) but refused as a guess: inspect reports that as the one problem.
+        // The heads are inferred (width / 64) and the normalisation defaulted, but both are refused as guesses:
+        // inspect reports them as the two problems.
         Inspection bare = Converter.inspect(ROOT.resolve("timm_bare_safetensors"), ConvertOptions.NONE);
-        assertEquals(1, bare.problems().size(), bare.toText());
+        assertEquals(2, bare.problems().size(), bare.toText());
         assertTrue(bare.problems().get(0).contains("give --heads N"), bare.toText());
+        assertTrue(bare.problems().get(1).contains("give --mean and --std"), bare.toText());
         assertTrue(bare.config().inferred().stream().anyMatch(n -> n.contains("num_heads = 1 = width 64 / 64")),
                 bare.toText());
         assertTrue(bare.toText().contains("inferred    image size 32x32 from the position embedding"), bare.toText());

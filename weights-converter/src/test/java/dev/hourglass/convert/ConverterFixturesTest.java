@@ -4,6 +4,7 @@ import static dev.hourglass.testing.Assertions2.absolute;
 import static dev.hourglass.testing.Assertions2.assertClose;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -64,14 +65,18 @@ class ConverterFixturesTest {
         return out;
     }
 
-    /** The options a user would give: the heads the files do not carry. */
+    /**
+     * The options a user would give: the heads the files do not carry, and a normalisation where a timm file has no
+     * preprocessing at all (its fixture's input is already normalised; 0.5 is timm's ViT default).
+     */
     static ConvertOptions options(JsonNode fixture) {
         Set<String> missing = new LinkedHashSet<>();
         fixture.path("not_in_source").forEach(n -> missing.add(n.asText()));
         Integer heads = missing.contains("num_heads") ? fixture.get("encoder").get("num_heads").asInt() : null;
         Integer decoderHeads = missing.contains("decoder_heads")
                 ? fixture.get("segmenter").get("decoder_heads").asInt() : null;
-        return new ConvertOptions(null, heads, decoderHeads);
+        List<Double> half = missing.contains("preprocessing") ? List.of(0.5, 0.5, 0.5) : null;
+        return new ConvertOptions(null, heads, decoderHeads, null, half, half);
     }
 
     @ParameterizedTest(name = "{0}")
@@ -90,6 +95,41 @@ class ConverterFixturesTest {
                 assertEquals(-1L, want.data().mismatch(got.data()), t.name() + " differs");
             }
             checkEncoderConfig(fixture.get("encoder"), model.config().encoder(), layout);
+        }
+    }
+
+    static List<String> layoutsWithPreprocessing() {
+        List<String> out = new ArrayList<>();
+        for (String l : layouts()) {
+            if (Fixtures.json(ROOT.resolve(l).resolve("fixture.json")).has("preprocessing")) {
+                out.add(l);
+            }
+        }
+        return out;
+    }
+
+    /**
+     * The normalisation the original project uses, as the script records it, is the conversion's without being given:
+     * read from the checkpoint's configuration, or the family's (DeiT's and CF-ViT's .pth), never a guess.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("layoutsWithPreprocessing")
+    void theNormalisationIsTheOriginalProjects(String layout) throws IOException {
+        Path dir = ROOT.resolve(layout);
+        JsonNode fixture = Fixtures.json(dir.resolve("fixture.json"));
+        ConvertOptions options = options(fixture);
+        assertFalse(options.normalisationGiven(), layout);
+        try (ConvertedModel model = Converter.open(dir, options)) {
+            JsonNode p = model.config().preprocessing();
+            for (String key : List.of("mean", "std")) {
+                JsonNode want = fixture.get("preprocessing").get(key);
+                assertEquals(want.size(), p.get(key).size(), layout + " " + key);
+                for (int i = 0; i < want.size(); i++) {
+                    assertEquals(want.get(i).doubleValue(), p.get(key).get(i).doubleValue(), layout + " " + key);
+                }
+            }
+            assertTrue(model.guesses().stream().noneMatch(g -> g.startsWith("normalisation")),
+                    layout + ": " + model.guesses());
         }
     }
 

@@ -16,11 +16,15 @@ import dev.hourglass.testing.Fixtures;
 
 /**
  * Issue 15: a checkpoint without its configuration is not run silently with guessed settings. The head count,
- * which no weight shows, is refused unless given; the other guesses (input size, normalisation, resize) are listed.
+ * which no weight shows, is refused unless given (and so is a timm normalisation: NormalisationTest); the other
+ * guesses (input size, resize) are listed.
  */
 class GuessedSettingsTest {
     private static final Path ROOT = Fixtures.path("convert");
     private static final ConvertOptions ONE_HEAD = new ConvertOptions(null, 1, null);
+    /** What a timm file without its configuration needs given: the heads and the normalisation (NormalisationTest). */
+    private static final ConvertOptions GIVEN = ONE_HEAD.withNormalisation(List.of(0.5, 0.5, 0.5),
+            List.of(0.5, 0.5, 0.5));
 
     @Test
     void aTimmFileWithoutConfigJsonNeedsTheHeads() {
@@ -46,12 +50,15 @@ class GuessedSettingsTest {
     @Test
     void guessesAreListedWhenTheHeadsAreGiven() throws IOException {
         Path bare = ROOT.resolve("timm_bare_safetensors");
-        try (ConvertedModel model = Converter.open(bare, ONE_HEAD)) {
+        // Without the normalisation too it is refused, but its guesses can be listed.
+        assertEquals(List.of("input size 32x32 (the position embedding's square grid)",
+                "normalisation ImageNet mean/std (timm's default; no pretrained_cfg says)",
+                "resize bicubic, centre crop 0.875 (timm's default)"), Converter.guesses(bare, ONE_HEAD));
+        try (ConvertedModel model = Converter.open(bare, GIVEN)) {
             assertEquals(1, model.config().encoder().numHeads());
             assertEquals(List.of("input size 32x32 (the position embedding's square grid)",
-                    "normalisation ImageNet mean/std (timm's default; no pretrained_cfg says)",
                     "resize bicubic, centre crop 0.875 (timm's default)"), model.guesses());
-            assertEquals(model.guesses(), Converter.guesses(bare, ONE_HEAD));
+            assertEquals(model.guesses(), Converter.guesses(bare, GIVEN));
         }
     }
 
@@ -69,7 +76,7 @@ class GuessedSettingsTest {
     void aConvertedFileKeepsSayingWhatWasGuessed(@TempDir Path tmp) throws IOException {
         Path out = tmp.resolve("bare.safetensors");
         List<String> guesses;
-        try (ConvertedModel model = Converter.open(ROOT.resolve("timm_bare_safetensors"), ONE_HEAD)) {
+        try (ConvertedModel model = Converter.open(ROOT.resolve("timm_bare_safetensors"), GIVEN)) {
             guesses = model.guesses();
             Converter.write(model, out, null, false, Converter.Progress.NONE);
         }
@@ -84,13 +91,16 @@ class GuessedSettingsTest {
     @Test
     void inspectReportsTheGuessesAndTheMissingHeads() throws IOException {
         Inspection refused = Converter.inspect(ROOT.resolve("timm_bare_safetensors"), ConvertOptions.NONE);
-        assertEquals(1, refused.problems().size());
+        assertEquals(2, refused.problems().size());
         assertTrue(refused.problems().get(0).startsWith("missing: timm checkpoint without config.json: the number"
                 + " of attention heads"), refused.problems().get(0));
+        assertTrue(refused.problems().get(1).startsWith("missing: timm checkpoint without config.json: its"
+                + " normalisation"), refused.problems().get(1));
         assertTrue(refused.guesses().contains("heads 1 (width 64 / 64)"), refused.guesses().toString());
 
         Inspection given = Converter.inspect(ROOT.resolve("timm_bare_safetensors"), ONE_HEAD);
-        assertEquals(List.of(), given.problems());
+        assertEquals(1, given.problems().size(), "the normalisation: " + given.problems());
+        assertEquals(List.of(), Converter.inspect(ROOT.resolve("timm_bare_safetensors"), GIVEN).problems());
         String text = given.toText();
         assertTrue(text.contains("guessed     normalisation ImageNet mean/std"), text);
         assertFalse(text.contains("inferred    guessed:"), text);

@@ -120,24 +120,32 @@ class ImageClassifierTest {
                 "model.safetensors"), noWeights.getMessage());
 
         // Without config.json the weights load as a bare timm state dict: shapes tell the architecture, timm's
-        // defaults the preprocessing (a guess, reported), but the heads must be given: no shape shows them.
+        // defaults the resize and crop (a guess, reported), but the heads and the normalisation must be given: no
+        // shape shows them.
         Path dir = TinyModels.write(tmp.resolve("noconfig"), 4);
         Files.delete(dir.resolve("config.json"));
         IOException noHeads = assertThrows(dev.hourglass.convert.MissingSettingException.class,
                 () -> ImageClassifier.load(dir, new ClassifierOptions(1)));
         assertTrue(noHeads.getMessage().contains("--heads"), noHeads.getMessage());
+        IOException noNormalisation = assertThrows(dev.hourglass.convert.MissingSettingException.class,
+                () -> ImageClassifier.load(dir, new ClassifierOptions(1),
+                        new dev.hourglass.convert.ConvertOptions(null, 1, null)));
+        assertTrue(noNormalisation.getMessage().contains("--mean and --std"), noNormalisation.getMessage());
         try (ImageClassifier bare = ImageClassifier.load(dir, new ClassifierOptions(1),
-                new dev.hourglass.convert.ConvertOptions(null, 1, null))) {
+                new dev.hourglass.convert.ConvertOptions(null, 1, null).withNormalisation(List.of(0.5, 0.5, 0.5),
+                        List.of(0.25, 0.5, 1.0)))) {
             assertEquals(0.875, bare.preprocessing().cropPct());
+            assertArrayEquals(new float[] {0.5f, 0.5f, 0.5f}, bare.preprocessing().mean());
+            assertArrayEquals(new float[] {0.25f, 0.5f, 1.0f}, bare.preprocessing().std());
             assertEquals(1, bare.config().numHeads());
             assertEquals(List.of("class 0", "class 1", "class 2", "class 3"), bare.labels());
         }
 
         Path bad = TinyModels.write(tmp.resolve("badcfg"), 5);
-        // (the heads are given, so that the interpolation is what is refused, not a guessed head count)
+        // (the heads and the normalisation are given, so that the interpolation is what is refused, not a guess)
         Files.writeString(bad.resolve("config.json"), "{\"model_args\": {\"num_heads\": 2},"
-                + " \"pretrained_cfg\": {\"input_size\": [3, 16, 16],"
-                + " \"interpolation\": \"lanczos\"}}");
+                + " \"pretrained_cfg\": {\"input_size\": [3, 16, 16], \"mean\": [0.5, 0.5, 0.5],"
+                + " \"std\": [0.5, 0.5, 0.5], \"interpolation\": \"lanczos\"}}");
         IOException badCfg = assertThrows(IOException.class, () -> ImageClassifier.load(bad));
         assertTrue(badCfg.getMessage().contains("interpolation") && badCfg.getMessage().contains("lanczos"),
                 badCfg.getMessage());
