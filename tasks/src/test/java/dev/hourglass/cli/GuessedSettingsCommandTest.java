@@ -13,7 +13,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import dev.hourglass.tasks.classify.TinyModels;
-import dev.hourglass.tensor.Npy;
 
 /**
  * Issue 15: a timm folder without config.json is not classified silently with guessed settings. Without --heads it is
@@ -30,27 +29,11 @@ class GuessedSettingsCommandTest {
         return all;
     }
 
-    private static Path bare(Path tmp) throws IOException {
-        Path dir = TinyModels.write(tmp.resolve("bare"), 7);
-        Files.delete(dir.resolve("config.json"));
-        return dir;
-    }
-
-    private static Path input(Path tmp) throws IOException {
-        Path x = tmp.resolve("x.npy");
-        Npy.write(x, new float[3 * 16 * 16], 1, 3, 16, 16);
-        return x;
-    }
-
-    private static List<String> warnings(CliRunner r) {
-        return r.err().lines().filter(l -> l.contains(": warning: ")).toList();
-    }
-
     @Test
     void classifyRefusesToGuessTheHeads(@TempDir Path tmp) throws IOException {
-        Path model = bare(tmp);
+        Path model = CliRunner.bareTimmFolder(tmp, 7);
         CliRunner r = CliRunner.run("classify", "--model", model.toString(), "--input-tensor",
-                input(tmp).toString());
+                CliRunner.zeroInput(tmp).toString());
         assertEquals(2, r.exitCode(), r.err());
         assertEquals("", r.out());
         List<String> lines = r.err().lines().toList();
@@ -62,11 +45,11 @@ class GuessedSettingsCommandTest {
 
     @Test
     void classifyWithTheHeadsNamesWhatItStillGuessed(@TempDir Path tmp) throws IOException {
-        Path model = bare(tmp);
+        Path model = CliRunner.bareTimmFolder(tmp, 7);
         CliRunner r = CliRunner.run(args(NORMALISATION, "classify", "--model", model.toString(), "--heads", "2",
-                "--input-tensor", input(tmp).toString()));
+                "--input-tensor", CliRunner.zeroInput(tmp).toString()));
         assertEquals(0, r.exitCode(), r.err());
-        List<String> w = warnings(r);
+        List<String> w = r.warnings();
         assertEquals(1, w.size(), r.err());
         assertEquals("hourglass classify: warning: " + model + ": guessed, not read from the checkpoint: input size"
                 + " 16x16 (the position embedding's square grid); resize bicubic, centre crop 0.875 (timm's default)"
@@ -77,9 +60,9 @@ class GuessedSettingsCommandTest {
     void nothingIsSaidWhenTheConfigurationSaysEverything(@TempDir Path tmp) throws IOException {
         Path model = TinyModels.write(tmp.resolve("full"), 7);
         CliRunner r = CliRunner.run("classify", "--model", model.toString(), "--input-tensor",
-                input(tmp).toString());
+                CliRunner.zeroInput(tmp).toString());
         assertEquals(0, r.exitCode(), r.err());
-        assertEquals(List.of(), warnings(r), r.err());
+        assertEquals(List.of(), r.warnings(), r.err());
         CliRunner inspect = CliRunner.run("inspect", model.toString());
         assertEquals(0, inspect.exitCode(), inspect.err());
         assertEquals("", inspect.err());
@@ -87,7 +70,7 @@ class GuessedSettingsCommandTest {
 
     @Test
     void convertRefusesThenWarnsAndTheFileKeepsTheGuesses(@TempDir Path tmp) throws IOException {
-        Path model = bare(tmp);
+        Path model = CliRunner.bareTimmFolder(tmp, 7);
         Path out = tmp.resolve("bare.safetensors");
         CliRunner refused = CliRunner.run("convert", model.toString(), out.toString());
         assertEquals(2, refused.exitCode(), refused.err());
@@ -98,7 +81,7 @@ class GuessedSettingsCommandTest {
         CliRunner converted = CliRunner.run(args(NORMALISATION, "convert", model.toString(), out.toString(),
                 "--heads", "2"));
         assertEquals(0, converted.exitCode(), converted.err());
-        List<String> w = warnings(converted);
+        List<String> w = converted.warnings();
         assertEquals(1, w.size(), converted.err());
         assertTrue(w.get(0).startsWith("hourglass convert: warning: " + model + ": guessed, not read from the"
                 + " checkpoint: input size 16x16"), w.get(0));
@@ -106,16 +89,16 @@ class GuessedSettingsCommandTest {
         // The converted file carries the heads and the normalisation (neither needs giving again) and still says
         // its resize and crop were a guess.
         CliRunner classify = CliRunner.run("classify", "--model", out.toString(), "--input-tensor",
-                input(tmp).toString());
+                CliRunner.zeroInput(tmp).toString());
         assertEquals(0, classify.exitCode(), classify.err());
-        assertEquals(1, warnings(classify).size(), classify.err());
-        assertTrue(warnings(classify).get(0).contains("resize bicubic, centre crop 0.875"), classify.err());
-        assertFalse(warnings(classify).get(0).contains("normalisation"), classify.err());
+        assertEquals(1, classify.warnings().size(), classify.err());
+        assertTrue(classify.warnings().get(0).contains("resize bicubic, centre crop 0.875"), classify.err());
+        assertFalse(classify.warnings().get(0).contains("normalisation"), classify.err());
     }
 
     @Test
     void inspectShowsTheMissingHeadsAsAProblemAndTheGuessesOnStderr(@TempDir Path tmp) throws IOException {
-        Path model = bare(tmp);
+        Path model = CliRunner.bareTimmFolder(tmp, 7);
         CliRunner r = CliRunner.run("inspect", model.toString());
         assertEquals(1, r.exitCode(), r.err());
         assertTrue(r.out().contains("problem     missing: timm checkpoint without config.json: the number of"
@@ -123,14 +106,14 @@ class GuessedSettingsCommandTest {
         assertTrue(r.out().contains("problem     missing: timm checkpoint without config.json: its normalisation"),
                 r.out());
         assertTrue(r.out().contains("guessed     heads "), r.out());
-        assertEquals(1, warnings(r).size(), r.err());
-        assertTrue(warnings(r).get(0).startsWith("hourglass inspect: warning: " + model + ": guessed, not read from"
+        assertEquals(1, r.warnings().size(), r.err());
+        assertTrue(r.warnings().get(0).startsWith("hourglass inspect: warning: " + model + ": guessed, not read from"
                 + " the checkpoint: input size 16x16"), r.err());
 
         CliRunner given = CliRunner.run(args(NORMALISATION, "inspect", model.toString(), "--heads", "2", "--json"));
         assertEquals(0, given.exitCode(), given.err());
         assertTrue(given.out().contains("\"guesses\" : [ \"input size 16x16"), given.out());
-        assertEquals(1, warnings(given).size(), given.err());
+        assertEquals(1, given.warnings().size(), given.err());
     }
 
     @Test

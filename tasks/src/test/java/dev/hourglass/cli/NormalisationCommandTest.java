@@ -38,27 +38,10 @@ class NormalisationCommandTest {
     private static final List<Double> MEAN = List.of(0.25, 0.5, 0.75);
     private static final List<Double> STD = List.of(0.2, 0.3, 0.4);
 
-    /** TinyModels' weights (width 32, 2 heads) without config.json: a bare timm state dict. */
-    private static Path bare(Path tmp) throws IOException {
-        Path dir = TinyModels.write(tmp.resolve("bare"), 8);
-        Files.delete(dir.resolve("config.json"));
-        return dir;
-    }
-
-    private static Path input(Path tmp) throws IOException {
-        Path x = tmp.resolve("x.npy");
-        Npy.write(x, new float[3 * 16 * 16], 1, 3, 16, 16);
-        return x;
-    }
-
-    private static List<String> warnings(CliRunner r) {
-        return r.err().lines().filter(l -> l.contains(": warning: ")).toList();
-    }
-
     @Test
     void everyCommandThatReadsATimmFileWithoutItRefusesToGuess(@TempDir Path tmp) throws IOException {
-        Path model = bare(tmp);
-        String x = input(tmp).toString();
+        Path model = CliRunner.bareTimmFolder(tmp, 8);
+        String x = CliRunner.zeroInput(tmp).toString();
         Path images = Files.createDirectories(tmp.resolve("images"));
         CliRunner.image(images);
         for (String[] args : List.of(
@@ -81,15 +64,15 @@ class NormalisationCommandTest {
 
     @Test
     void classifyPreprocessesWithTheGivenNormalisation(@TempDir Path tmp) throws IOException {
-        Path model = bare(tmp);
+        Path model = CliRunner.bareTimmFolder(tmp, 8);
         Path img = CliRunner.image(tmp);
         Path logits = tmp.resolve("logits.npy");
         CliRunner r = CliRunner.run("classify", "--model", model.toString(), "--heads", "2", "--mean",
                 "0.25,0.5,0.75", "--std", " 0.2, 0.3,0.4", "--image", img.toString(), "--threads", "1",
                 "--save-logits", logits.toString());
         assertEquals(0, r.exitCode(), r.err());
-        assertEquals(1, warnings(r).size(), r.err());
-        assertFalse(warnings(r).get(0).contains("normalisation"), r.err());
+        assertEquals(1, r.warnings().size(), r.err());
+        assertFalse(r.warnings().get(0).contains("normalisation"), r.err());
 
         ConvertOptions given = new ConvertOptions(null, 2, null).withNormalisation(MEAN, STD);
         try (ImageClassifier api = ImageClassifier.load(model, new ClassifierOptions(1), given);
@@ -107,49 +90,49 @@ class NormalisationCommandTest {
 
     @Test
     void theConvertedFileRecordsTheNormalisation(@TempDir Path tmp) throws IOException {
-        Path model = bare(tmp);
+        Path model = CliRunner.bareTimmFolder(tmp, 8);
         Path out = tmp.resolve("bare.safetensors");
         CliRunner converted = CliRunner.run("convert", model.toString(), out.toString(), "--heads", "2", "--mean",
                 "0.25,0.5,0.75", "--std", "0.2,0.3,0.4");
         assertEquals(0, converted.exitCode(), converted.err());
         assertTrue(converted.out().contains("inferred normalisation mean 0.25,0.5,0.75 std 0.2,0.3,0.4 given (--mean,"
                 + " --std)"), converted.out());
-        assertFalse(String.join("\n", warnings(converted)).contains("normalisation"), converted.err());
+        assertFalse(String.join("\n", converted.warnings()).contains("normalisation"), converted.err());
         try (ConvertedModel file = Converter.open(out, ConvertOptions.NONE)) {
             assertEquals("[0.25,0.5,0.75]", file.config().preprocessing().get("mean").toString());
             assertEquals("[0.2,0.3,0.4]", file.config().preprocessing().get("std").toString());
         }
         // Neither --heads nor --mean/--std is needed again, and nothing about the normalisation is said.
         CliRunner classify = CliRunner.run("classify", "--model", out.toString(), "--input-tensor",
-                input(tmp).toString());
+                CliRunner.zeroInput(tmp).toString());
         assertEquals(0, classify.exitCode(), classify.err());
-        assertFalse(String.join("\n", warnings(classify)).contains("normalisation"), classify.err());
+        assertFalse(String.join("\n", classify.warnings()).contains("normalisation"), classify.err());
     }
 
     @Test
     void givenValuesReplaceTheCheckpointsWithAWarning(@TempDir Path tmp) throws IOException {
         Path model = TinyModels.write(tmp.resolve("full"), 9);   // its pretrained_cfg says 0.5, 0.5
-        String x = input(tmp).toString();
+        String x = CliRunner.zeroInput(tmp).toString();
         String line = ": warning: " + model + ": --mean and --std replace the normalisation the checkpoint gives:"
                 + " mean 0.5,0.5,0.5 std 0.5,0.5,0.5";
         String[] imagenet = {"--mean", "0.485,0.456,0.406", "--std", "0.229,0.224,0.225"};
         CliRunner classify = CliRunner.run(concat(new String[] {"classify", "--model", model.toString(),
             "--input-tensor", x}, imagenet));
         assertEquals(0, classify.exitCode(), classify.err());
-        assertEquals(List.of("hourglass classify" + line), warnings(classify), classify.err());
+        assertEquals(List.of("hourglass classify" + line), classify.warnings(), classify.err());
         CliRunner inspect = CliRunner.run(concat(new String[] {"inspect", model.toString()}, imagenet));
         assertEquals(0, inspect.exitCode(), inspect.err());
-        assertEquals(List.of("hourglass inspect" + line), warnings(inspect), inspect.err());
+        assertEquals(List.of("hourglass inspect" + line), inspect.warnings(), inspect.err());
         CliRunner convert = CliRunner.run(concat(new String[] {"convert", model.toString(),
             tmp.resolve("m.safetensors").toString()}, imagenet));
         assertEquals(0, convert.exitCode(), convert.err());
-        assertEquals(List.of("hourglass convert" + line), warnings(convert), convert.err());
+        assertEquals(List.of("hourglass convert" + line), convert.warnings(), convert.err());
 
         // The values the checkpoint gives replace nothing: no warning.
         CliRunner same = CliRunner.run("classify", "--model", model.toString(), "--input-tensor", x, "--mean",
                 "0.5,0.5,0.5", "--std", "0.5,0.5,0.5");
         assertEquals(0, same.exitCode(), same.err());
-        assertEquals(List.of(), warnings(same), same.err());
+        assertEquals(List.of(), same.warnings(), same.err());
     }
 
     @Test
@@ -163,7 +146,7 @@ class NormalisationCommandTest {
                 "0.229,0.224,0.225");
         assertEquals(0, r.exitCode(), r.err());
         assertEquals(List.of("hourglass segment: warning: " + model + ": --mean and --std replace the normalisation"
-                + " the checkpoint gives: mean 0.5,0.5,0.5 std 0.5,0.5,0.5"), warnings(r), r.err());
+                + " the checkpoint gives: mean 0.5,0.5,0.5 std 0.5,0.5,0.5"), r.warnings(), r.err());
     }
 
     @Test
@@ -175,11 +158,11 @@ class NormalisationCommandTest {
             StateDictPth.write(deit.resolve("checkpoint.pth"), "model", w);
             StateDictPth.write(timm.resolve("checkpoint.pth"), "state_dict", w);
         }
-        String x = input(tmp).toString();
+        String x = CliRunner.zeroInput(tmp).toString();
         CliRunner r = CliRunner.run("classify", "--model", deit.toString(), "--heads", "2", "--input-tensor", x);
         assertEquals(0, r.exitCode(), r.err());
-        assertEquals(1, warnings(r).size(), r.err());
-        assertFalse(warnings(r).get(0).contains("normalisation"), r.err());
+        assertEquals(1, r.warnings().size(), r.err());
+        assertFalse(r.warnings().get(0).contains("normalisation"), r.err());
         CliRunner inspect = CliRunner.run("inspect", deit.toString(), "--heads", "2");
         assertEquals(0, inspect.exitCode(), inspect.err());
         assertTrue(inspect.out().contains("inferred    normalisation ImageNet mean/std, as DeiT's training code uses"),
