@@ -5,8 +5,8 @@ package dev.hourglass.tasks;
  * and {@link #exit exits} it; {@link #close} shuts the gate to new calls, waits until the calls already inside have
  * returned, and only then lets the owner free its weights and stop its compute threads. So a call either runs to
  * its end on live weights or fails at its start with an {@link IllegalStateException} naming the model; it never
- * reads off-heap weights that are being freed (a shared arena closed under a running kernel) nor hands work to a
- * compute pool that has stopped (whose caller would then wait for ever).
+ * reads weights a backend is releasing (a device's memory, or a CPU store's) nor hands work to a compute pool that
+ * has stopped.
  *
  * <p>Internal to the task classes ({@code ImageClassifier}, {@code SemanticSegmenter}); public only because they live
  * in different packages. Thread-safe. Calls must not nest (a call that enters twice would fail at its second entry

@@ -54,7 +54,7 @@ import dev.hourglass.vit.VitConfig;
  * The task classes' concurrency contract on the shipped demo models: one model serves many threads with the bits of a
  * sequential run; {@code close()} from another thread waits for the calls in progress (which return their normal
  * results) and makes later calls fail with an {@link IllegalStateException} naming the model; loading and closing
- * leaves no threads and no off-heap memory behind.
+ * leaves no threads, no heap and no off-heap memory behind.
  */
 class ConcurrencyTest {
     private static final String DEMO = "dev/hourglass/demo/";
@@ -332,7 +332,7 @@ class ConcurrencyTest {
 
     @Test
     @Timeout(300)
-    void loadingAndClosingAHundredTimesLeavesNoThreadsAndNoOffHeapMemory() throws Throwable {
+    void loadingAndClosingAHundredTimesLeavesNoThreadsAndNoMemory() throws Throwable {
         Tensor input;
         try (ImageClassifier warmUp = ImageClassifier.loadResource(CLASSIFIER, new ClassifierOptions(4))) {
             input = warmUp.preprocess(image(DEMO + "images/02-square.png"));
@@ -342,10 +342,12 @@ class ConcurrencyTest {
         Set<Thread> before = awaitThreadsAtMost(Integer.MAX_VALUE);
         int threadsBefore = before.size();
         long mallocBefore = 0;
+        long heapBefore = 0;
         for (int i = 0; i < 100; i++) {
             if (i == 10) { // after the JIT and the allocator have settled, and the last load's threads have left
                 awaitThreadsAtMost(threadsBefore);
                 mallocBefore = mallocInUse(mallinfo);
+                heapBefore = heapAfterFullCollection();
             }
             try (ImageClassifier classifier = ImageClassifier.loadResource(CLASSIFIER, new ClassifierOptions(4))) {
                 assertEquals(2, classifier.logits(input).shape().rank());
@@ -353,17 +355,34 @@ class ConcurrencyTest {
         }
         Set<Thread> after = awaitThreadsAtMost(threadsBefore);
         long mallocAfter = mallocInUse(mallinfo);
+        long heapAfter = heapAfterFullCollection();
         after.removeAll(before);
         assertTrue(after.isEmpty(), "threads left behind: " + after);
         assertTrue(Thread.getAllStackTraces().size() <= threadsBefore, "more threads than before the loads");
+        // Each load packs ~1.9 MB of weights into heap arrays: 90 leaked models would be ~170 MB of live heap after a
+        // full collection; the bound is half of that.
+        System.out.printf("live heap: %d MB -> %d MB%n", heapBefore >> 20, heapAfter >> 20);
+        assertTrue(heapAfter - heapBefore < 85L << 20, "live heap grew by " + ((heapAfter - heapBefore) >> 20)
+                + " MB in 90 loads");
         if (mallinfo != null) {
-            // Each load packs ~1.9 MB of weights off-heap (malloc through a shared Arena): 90 leaked models would be
-            // ~170 MB; the JVM's own native allocations (compiler arenas, class data, exiting threads) move by tens
-            // of MB, so the bound is half the leak.
+            // Nothing of a model should be malloc'd once it is closed (an arena left open, a mapped file's bookkeeping):
+            // 90 leaks of its ~1.9 MB would be ~170 MB; the JVM's own native allocations (compiler arenas, class
+            // data, exiting threads) move by tens of MB, so the bound is half the leak.
             long grown = mallocAfter - mallocBefore;
             System.out.printf("malloc'd memory in use: %d MB -> %d MB%n", mallocBefore >> 20, mallocAfter >> 20);
             assertTrue(grown < 85L << 20, "malloc'd memory grew by " + (grown >> 20) + " MB in 90 loads");
         }
+    }
+
+    /**
+     * The live heap after full collections: {@code System.gc()} (a full collection with the collectors the tests run
+     * under, unless a JVM option makes it concurrent or disables it), twice, so that what the first found unreachable
+     * is gone.
+     */
+    private static long heapAfterFullCollection() {
+        System.gc();
+        System.gc();
+        return java.lang.management.ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
     }
 
     /** The off-heap proxy sees what an Arena allocates and frees, so the bound above measures something. */
