@@ -121,14 +121,32 @@ final class HfVitLayout extends Layout {
     }
 
     /**
-     * A Hugging Face image processor as timm-style preprocessing: it resizes straight to the model's size (timm's
-     * {@code crop_mode "squash"}), with PIL's filter {@code resample} (2 bilinear, 3 bicubic), then normalises.
+     * A Hugging Face image processor as timm-style preprocessing: it resizes straight to {@code size}, ignoring the
+     * aspect ratio (timm's {@code crop_mode "squash"}), with PIL's filter {@code resample} (2 bilinear, 3 bicubic);
+     * with {@code do_center_crop} (DeiT's processor) it then cuts the centre {@code crop_size} out of that, which is
+     * timm's squash with {@code crop_pct = crop / size}; then it normalises.
      */
+    /**
+     * The {@code crop_pct} with which timm's squash resizes to exactly {@code size} before cutting {@code crop} out:
+     * {@code crop / size}, moved by an ulp where {@code floor(crop / crop_pct)} would otherwise miss {@code size}.
+     */
+    static double squashCropPct(int crop, int size) {
+        double pct = (double) crop / size;
+        while (Math.floor(crop / pct) < size) {
+            pct = Math.nextDown(pct);
+        }
+        while (Math.floor(crop / pct) > size) {
+            pct = Math.nextUp(pct);
+        }
+        return pct;
+    }
+
     static ObjectNode preprocessing(JsonNode pp, int height, int width, List<String> notes) {
         ObjectNode out = NODES.objectNode();
         int h = height;
         int w = width;
         String interpolation = "bilinear";
+        double cropPct = 1.0;
         double[] mean = HALF;
         double[] std = HALF;
         if (pp == null) {
@@ -143,6 +161,31 @@ final class HfVitLayout extends Layout {
             } else if (size != null && size.canConvertToInt()) {
                 h = size.asInt();
                 w = h;
+            }
+            JsonNode crop = pp.get("crop_size");
+            if (pp.path("do_center_crop").asBoolean(false) && crop != null) {
+                int ch = crop.has("height") ? crop.get("height").asInt() : crop.asInt();
+                int cw = crop.has("width") ? crop.get("width").asInt() : crop.asInt();
+                if (ch > 0 && cw > 0 && ch <= h && cw <= w) {
+                    cropPct = squashCropPct(ch, h);
+                    if (Math.floor(cw / cropPct) != w) {
+                        notes.add("preprocessing: crop " + ch + "x" + cw + " of " + h + "x" + w + " keeps different"
+                                + " fractions of the two axes; the width is resized to "
+                                + (int) Math.floor(cw / cropPct) + " instead of " + w);
+                    }
+                    // Hugging Face's offset is (size - crop) // 2, timm's (and ours) round((size - crop) / 2), half to
+                    // even: they differ by a pixel for some odd differences.
+                    if ((h - ch) / 2 != (int) Math.rint((h - ch) / 2.0)
+                            || (w - cw) / 2 != (int) Math.rint((w - cw) / 2.0)) {
+                        notes.add("preprocessing: the centre crop " + ch + "x" + cw + " of " + h + "x" + w + " starts"
+                                + " one pixel further than Hugging Face's ((size - crop) // 2)");
+                    }
+                    h = ch;
+                    w = cw;
+                } else {
+                    notes.add("preprocessing: crop_size " + crop + " is not within size " + h + "x" + w
+                            + "; not applied");
+                }
             }
             int resample = pp.has("resample") ? pp.get("resample").asInt() : 2;
             interpolation = switch (resample) {
@@ -164,7 +207,7 @@ final class HfVitLayout extends Layout {
         }
         out.putArray("input_size").add(3).add(h).add(w);
         out.put("interpolation", interpolation);
-        out.put("crop_pct", 1.0);
+        out.put("crop_pct", cropPct);
         out.put("crop_mode", "squash");
         var m = out.putArray("mean");
         for (double v : mean) {

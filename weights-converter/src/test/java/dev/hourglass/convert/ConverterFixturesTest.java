@@ -133,6 +133,46 @@ class ConverterFixturesTest {
         }
     }
 
+    /**
+     * Where the script records a Hugging Face processor's resize (and centre crop), the conversion's preprocessing
+     * does the same: timm's squash to exactly that size, then the crop (DeiT's processor resizes to 36 and crops 32).
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("layoutsWithPreprocessing")
+    void theResizeAndCropAreTheOriginalProjects(String layout) throws IOException {
+        Path dir = ROOT.resolve(layout);
+        JsonNode fixture = Fixtures.json(dir.resolve("fixture.json"));
+        JsonNode resize = fixture.get("preprocessing").get("resize");
+        org.junit.jupiter.api.Assumptions.assumeTrue(resize != null, layout + " records no resize");
+        JsonNode crop = fixture.get("preprocessing").has("center_crop") ? fixture.get("preprocessing")
+                .get("center_crop") : resize;
+        try (ConvertedModel model = Converter.open(dir, options(fixture))) {
+            JsonNode p = model.config().preprocessing();
+            assertEquals("squash", p.get("crop_mode").asText(), layout);
+            double cropPct = p.get("crop_pct").asDouble();
+            for (int axis = 0; axis < 2; axis++) {
+                int input = p.get("input_size").get(axis + 1).asInt();
+                assertEquals(crop.get(axis).asInt(), input, layout + " input size, axis " + axis);
+                assertEquals(resize.get(axis).asInt(), (int) Math.floor(input / cropPct), layout + " resize, axis "
+                        + axis);
+            }
+        }
+    }
+
+    /** The crop_pct found for a crop of a squash resize gives back exactly that size, for every pair up to 1024. */
+    @org.junit.jupiter.api.Test
+    void theSquashCropPctGivesBackTheSizeExactly() {
+        for (int size = 1; size <= 1024; size++) {
+            for (int crop = 1; crop <= size; crop++) {
+                double pct = HfVitLayout.squashCropPct(crop, size);
+                if (Math.floor(crop / pct) != size) {
+                    throw new AssertionError("crop " + crop + " of " + size + ": crop_pct " + pct + " gives "
+                            + Math.floor(crop / pct));
+                }
+            }
+        }
+    }
+
     private static void checkEncoderConfig(JsonNode e, VitConfig c, String layout) {
         assertEquals(e.get("img_size").asInt(), c.imageHeight(), layout + " image size");
         assertEquals(e.get("patch_size").asInt(), c.patchSize(), layout + " patch");
