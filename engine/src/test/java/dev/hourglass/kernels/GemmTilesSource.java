@@ -87,21 +87,7 @@ final class GemmTilesSource {
             line(s, 2, d + ";");
         }
         line(s, 2, "int step = " + vectors + " * L;");
-        for (int r = 0; r < rows; r++) {
-            line(s, 2, "int a" + r + " = " + (r == 0 ? "aOffset" : "a" + (r - 1) + " + lda") + ";");
-        }
-        line(s, 2, "for (int k = 0; k < kc; k++) {");
-        line(s, 3, "int bo = bOffset + k * step;");
-        for (int v = 0; v < vectors; v++) {
-            line(s, 3, "FloatVector b" + v + " = FloatVector.fromArray(S, b, bo" + offset(v, "L") + ");");
-        }
-        for (int r = 0; r < rows; r++) {
-            line(s, 3, "FloatVector x" + r + " = FloatVector.broadcast(S, a[a" + r + " + k]);");
-            for (int v = 0; v < vectors; v++) {
-                line(s, 3, "c" + r + v + " = x" + r + ".fma(b" + v + ", c" + r + v + ");");
-            }
-        }
-        line(s, 2, "}");
+        fmaLoop(s, rows, vectors, "k", "kc", "step");
         writeBack(s, rows, vectors);
         line(s, 1, "}");
     }
@@ -125,23 +111,31 @@ final class GemmTilesSource {
             }
             line(s, 2, d + ";");
         }
+        fmaLoop(s, rows, vectors, "p", "k", "ldb");
+        writeBack(s, rows, vectors);
+        line(s, 1, "}");
+    }
+
+    /**
+     * The rows' offsets into A, then the loop over k ({@code index} from 0 to {@code length}, B's rows {@code stride}
+     * floats apart): per step the B vectors, and per row a broadcast of A and its FMAs.
+     */
+    private static void fmaLoop(StringBuilder s, int rows, int vectors, String index, String length, String stride) {
         for (int r = 0; r < rows; r++) {
             line(s, 2, "int a" + r + " = " + (r == 0 ? "aOffset" : "a" + (r - 1) + " + lda") + ";");
         }
-        line(s, 2, "for (int p = 0; p < k; p++) {");
-        line(s, 3, "int bo = bOffset + p * ldb;");
+        line(s, 2, "for (int " + index + " = 0; " + index + " < " + length + "; " + index + "++) {");
+        line(s, 3, "int bo = bOffset + " + index + " * " + stride + ";");
         for (int v = 0; v < vectors; v++) {
             line(s, 3, "FloatVector b" + v + " = FloatVector.fromArray(S, b, bo" + offset(v, "L") + ");");
         }
         for (int r = 0; r < rows; r++) {
-            line(s, 3, "FloatVector x" + r + " = FloatVector.broadcast(S, a[a" + r + " + p]);");
+            line(s, 3, "FloatVector x" + r + " = FloatVector.broadcast(S, a[a" + r + " + " + index + "]);");
             for (int v = 0; v < vectors; v++) {
                 line(s, 3, "c" + r + v + " = x" + r + ".fma(b" + v + ", c" + r + v + ");");
             }
         }
         line(s, 2, "}");
-        writeBack(s, rows, vectors);
-        line(s, 1, "}");
     }
 
     /** Adds C when accumulating, then stores every accumulator. */
