@@ -30,8 +30,6 @@ final class CpuKernels {
     static final int TASKS_PER_THREAD = 4;
     /** The most floats one packed weight can hold: the largest Java array HotSpot allocates. */
     static final int MAX_PACKED_FLOATS = Integer.MAX_VALUE - 8;
-    /** Budget for one attention score tile (query rows x keys), in floats: 64 KB keeps it in L2 with K and V. */
-    static final int SCORE_TILE_FLOATS = 16 * 1024;
 
     private final KernelSupport support;
     private final int mr;
@@ -217,23 +215,38 @@ final class CpuKernels {
 
     // ---------------------------------------------------------------- attention
 
-    /** Query rows per attention tile for a sequence of {@code tokens} keys: a multiple of 4, at least 4, at most 64. */
-    static int queryTileRows(int tokens) {
-        int rows = SCORE_TILE_FLOATS / Math.max(1, tokens);
-        return Math.max(4, Math.min(64, rows / 4 * 4));
+    /**
+     * Query rows per attention task, the columns of its blocks of scores: four 16-float vectors, one 4x4 product tile
+     * across (AVX-512; four 4x2 tiles with 8-float vectors). 32 and 48 were 1.2-1.35x slower on Zen 5.
+     */
+    static final int QUERY_BLOCK = 64;
+    /**
+     * Keys per block of scores: a block of 128 keys x 64 queries is 32 KB, and the K and V rows it reads 32 KB each
+     * (head size 64). 64 and 256 were 3-8% slower on Zen 5 at 1601 tokens.
+     */
+    static final int KEY_BLOCK = 128;
+    /** The query columns of a block are rounded up to this many (the widest vector: 16 floats). */
+    static final int COLUMN_ROUNDING = 16;
+
+    /** Blocks of {@link #KEY_BLOCK} keys in a sequence. */
+    private static int keyBlocks(int tokens) {
+        return (tokens + KEY_BLOCK - 1) / KEY_BLOCK;
+    }
+
+    /** Floats of one worker's scratch space in {@link #attention}: q^T, a block of scores and the softmax's rows. */
+    private static int perWorker(int headDim) {
+        int qb = QUERY_BLOCK;
+        return qb * headDim + KEY_BLOCK * qb + 4 * qb;
     }
 
     /**
-     * Floats of scratch space {@link #attention} needs: K^T and V of every (image, head), one score tile and one
-     * gathered query tile per thread, and the class token's attention row of every (image, head).
+     * Floats of scratch space {@link #attention} needs: K and V of every (image, head), one worker's blocks per
+     * thread and the class token's scores of every (image, head).
      */
     static long attentionWorkspace(int batch, int tokens, int heads, int headDim, int threads) {
-        long keysT = (long) batch * heads * headDim * tokens;
-        long tile = queryTileRows(tokens);
-        long scores = (long) threads * tile * tokens;
-        long queries = (long) threads * tile * headDim;
+        long keys = (long) batch * heads * tokens * headDim;
         long classRows = (long) batch * heads * tokens;
-        return 2 * keysT + scores + queries + classRows;
+        return 2 * keys + (long) threads * perWorker(headDim) + classRows;
     }
 
     /** {@link #attention(ComputePool, float[], int, int, int, int, int, float[], int, float[], AttentionExtras)} plain. */
@@ -245,16 +258,23 @@ final class CpuKernels {
 
     /**
      * Multi-head self-attention over a fused {@code qkv} buffer ({@code [batch*tokens, 3*D]}, timm's row layout
-     * {@code s*D + h*hd + d} for s in q, k, v), writing the merged heads to {@code out}. Per head and per tile of query
-     * rows: scores = q k^T, softmax(scores * hd^-1/2 [+ key bias]), out = p v. Only one tile of scores per thread
-     * exists at a time, never the full tokens x tokens matrix of every head.
+     * {@code s*D + h*hd + d} for s in q, k, v), writing the merged heads to {@code out}: per head,
+     * {@code softmax(q k^T * hd^-1/2 [+ key bias]) v}.
+     *
+     * <p>Fused and tiled, with an online softmax: a task takes a block of query rows of one head and walks the keys in
+     * blocks, computing for each the block's scores, their exponentials against the rows' running maxima (the sums
+     * and outputs so far rescaled where a maximum grows) and their weighted values added into the output rows, which
+     * are divided by the sums at the end. The scores are computed transposed, {@code K q^T} ([keys, queries], the
+     * query rows across), so the softmax's maxima and sums are lane-wise, with no reduction across a vector; the
+     * weighted sum reads them as a transposed A. Both products stream contiguous rows of K or V past a block that stays
+     * in L1. The blocks have fixed sizes, so the result does not depend on the thread count.
      *
      * <p>{@code extras}: a per-key additive bias ({@code [batch, tokens]}, added after the scale, as ToMe adds
      * {@code log(size)}); a subset of query rows (the same token indices for every image; {@code out} then has
      * {@code batch * queries} rows, keys and values still come from all tokens); and the class token's attention row
      * averaged over heads, written to {@code extras.classAttention()} ({@code [batch, tokens]}, query row 0 of the
-     * subset, which must be token 0). The head average is summed in head order after the parallel part, so it does not
-     * depend on the thread count.
+     * subset, which must be token 0): its scores are kept whole and normalised like any softmax row. The head average
+     * is summed in head order after the parallel part, so it does not depend on the thread count.
      */
     void attention(ComputePool pool, float[] qkv, int qkvOffset, int batch, int tokens, int heads, int headDim,
                    float[] out, int outOffset, float[] workspace, AttentionExtras extras) {
@@ -262,76 +282,98 @@ final class CpuKernels {
         int stride = 3 * d;
         int[] queryRows = extras.queryRows();
         int queries = queryRows == null ? tokens : queryRows.length;
-        int tile = queryTileRows(tokens);
-        int tiles = (queries + tile - 1) / tile;
-        int keysT = batch * heads * headDim * tokens;
-        int valuesBase = keysT;
-        int scoreBase = 2 * keysT;
-        int queryBase = scoreBase + pool.threads() * tile * tokens;
-        int classBase = queryBase + pool.threads() * tile * headDim;
+        int qb = QUERY_BLOCK;
+        int kb = KEY_BLOCK;
+        int blocks = keyBlocks(tokens);
+        int tiles = (queries + qb - 1) / qb;
+        int headKeys = tokens * headDim;
+        int valuesBase = batch * heads * headKeys;
+        int workerBase = 2 * valuesBase;
+        int perWorker = perWorker(headDim);
+        int classBase = workerBase + pool.threads() * perWorker;
         float scale = (float) (1.0 / Math.sqrt(headDim));
         float[] bias = extras.keyBias();
         int biasOffset = extras.keyBiasOffset();
         boolean wantClass = extras.classAttention() != null;
 
-        // K^T per (image, head), so that a row of scores is a contiguous run of multiply-adds, and V per (image, head)
-        // contiguous: read in place, V's rows are 3D floats apart, a stride that maps a block of them onto a few of
-        // L1's sets (9 KB for ViT-B: a quarter of the sets), and the weighted sum would miss the cache on every row.
+        // K and V of each (image, head) contiguous, [tokens, headDim]: read in place, rows of qkv are 3D floats apart
+        // (9 KB for ViT-B), a stride that folds a block of them onto a few of L1's sets.
         pool.parallelFor(batch * heads, (bh, worker) -> {
             int b = bh / heads;
             int h = bh % heads;
-            int dst = bh * headDim * tokens;
             int src = qkvOffset + b * tokens * stride + d + h * headDim;
             for (int t = 0; t < tokens; t++) {
                 int s = src + t * stride;
-                for (int e = 0; e < headDim; e++) {
-                    workspace[dst + e * tokens + t] = qkv[s + e];
-                }
-                System.arraycopy(qkv, s + d, workspace, valuesBase + dst + t * headDim, headDim);
+                System.arraycopy(qkv, s, workspace, bh * headKeys + t * headDim, headDim);
+                System.arraycopy(qkv, s + d, workspace, valuesBase + bh * headKeys + t * headDim, headDim);
             }
         });
 
         pool.parallelFor(batch * heads * tiles, (task, worker) -> {
             int bh = task / tiles;
-            int q0 = (task % tiles) * tile;
-            int rows = Math.min(tile, queries - q0);
+            int q0 = (task % tiles) * qb;
+            int rows = Math.min(qb, queries - q0);
+            int columns = (rows + COLUMN_ROUNDING - 1) / COLUMN_ROUNDING * COLUMN_ROUNDING;
             int b = bh / heads;
             int h = bh % heads;
-            int scores = scoreBase + worker * tile * tokens;
-            float[] qSource = qkv;
-            int qOff = qkvOffset + (b * tokens + q0) * stride + h * headDim;
-            int qStride = stride;
-            if (queryRows != null) {
-                // The tile's queries are scattered over the sequence: gather them into the worker's query tile.
-                int gathered = queryBase + worker * tile * headDim;
-                for (int r = 0; r < rows; r++) {
-                    System.arraycopy(qkv, qkvOffset + (b * tokens + queryRows[q0 + r]) * stride + h * headDim,
-                            workspace, gathered + r * headDim, headDim);
-                }
-                qSource = workspace;
-                qOff = gathered;
-                qStride = headDim;
-            }
-            support.matmul(rows, tokens, headDim, qSource, qOff, qStride, workspace, bh * headDim * tokens, tokens,
-                    workspace, scores, tokens, false);
-            for (int r = 0; r < rows; r++) {
-                int row = scores + r * tokens;
-                if (bias == null) {
-                    support.softmax(workspace, row, tokens, scale);
-                } else {
-                    int bb = biasOffset + b * tokens;
-                    for (int j = 0; j < tokens; j++) {
-                        workspace[row + j] = Math.fma(workspace[row + j], scale, bias[bb + j]);
+            int queryT = workerBase + worker * perWorker;
+            int scores = queryT + qb * headDim;
+            int stats = scores + kb * qb;
+            int factors = stats + 2 * columns;
+            // q^T of the block's rows, [headDim, columns], zero past the last row.
+            for (int r = 0; r < columns; r++) {
+                if (r < rows) {
+                    int t = queryRows == null ? q0 + r : queryRows[q0 + r];
+                    int q = qkvOffset + (b * tokens + t) * stride + h * headDim;
+                    for (int e = 0; e < headDim; e++) {
+                        workspace[queryT + e * columns + r] = qkv[q + e];
                     }
-                    support.softmax(workspace, row, tokens, 1f);
+                } else {
+                    for (int e = 0; e < headDim; e++) {
+                        workspace[queryT + e * columns + r] = 0f;
+                    }
                 }
             }
-            if (wantClass && q0 == 0) {
-                System.arraycopy(workspace, scores, workspace, classBase + bh * tokens, tokens);
+            int o = outOffset + (b * queries + q0) * d + h * headDim;
+            boolean classRow = wantClass && q0 == 0;
+            int classScores = classBase + bh * tokens;
+            for (int block = 0; block < blocks; block++) {
+                int k0 = block * kb;
+                int keys = Math.min(kb, tokens - k0);
+                support.matmul(keys, columns, headDim, workspace, bh * headKeys + k0 * headDim, headDim, workspace,
+                        queryT, columns, workspace, scores, columns, false);
+                if (classRow) {
+                    for (int k = 0; k < keys; k++) {
+                        workspace[classScores + k0 + k] = workspace[scores + k * columns];
+                    }
+                }
+                support.softmaxBlock(workspace, scores, keys, columns, scale, bias, biasOffset + b * tokens + k0,
+                        workspace, stats, block == 0);
+                if (block > 0) {
+                    for (int r = 0; r < rows; r++) {
+                        float factor = workspace[factors + r];
+                        if (factor != 1f) {
+                            support.scale(out, o + r * d, headDim, factor);
+                        }
+                    }
+                }
+                support.matmulTransposedA(rows, headDim, keys, workspace, scores, columns, workspace,
+                        valuesBase + bh * headKeys + k0 * headDim, headDim, out, o, d, block > 0);
             }
-            support.matmul(rows, headDim, tokens, workspace, scores, tokens, workspace,
-                    valuesBase + bh * headDim * tokens, headDim, out, outOffset + (b * queries + q0) * d + h * headDim,
-                    d, false);
+            for (int r = 0; r < rows; r++) {
+                support.scale(out, o + r * d, headDim, 1f / workspace[stats + columns + r]);
+            }
+            if (classRow) {
+                if (bias == null) {
+                    support.softmax(workspace, classScores, tokens, scale);
+                } else {
+                    for (int j = 0; j < tokens; j++) {
+                        workspace[classScores + j] = Math.fma(workspace[classScores + j], scale,
+                                bias[biasOffset + b * tokens + j]);
+                    }
+                    support.softmax(workspace, classScores, tokens, 1f);
+                }
+            }
         });
 
         if (wantClass) {

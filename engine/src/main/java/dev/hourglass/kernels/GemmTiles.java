@@ -10,9 +10,10 @@ import jdk.incubator.vector.VectorSpecies;
  * <p>The GEMM's register tiles, one method per shape (rows of A x vectors of the B panel), each
  * {@code C[rows, vectors * L] = (accumulate ? C : 0) + bias + A[rows, kc] x Bpanel[kc, vectors * L]}
  * with every accumulator in its own local variable; and attention's small-product tiles, each
- * {@code C[rows, vectors * L] (+)= A[rows, k] x B[k, vectors * L]} with B strided. Every output
- * element is one FMA chain over k in the same order whatever the shape, so all shapes give the same
- * bits.
+ * {@code C[rows, vectors * L] (+)= A[rows, k] x B[k, vectors * L]} with B strided and A either
+ * row-major ({@code matmul}) or stored transposed, {@code [k, rows]} ({@code matmulTransposedA}).
+ * Every output element is one FMA chain over k in the same order whatever the shape, so all shapes
+ * give the same bits.
  */
 final class GemmTiles {
     private static final VectorSpecies<Float> S = PanamaSpecies.FLOAT;
@@ -301,6 +302,130 @@ final class GemmTiles {
             c20 = x2.fma(b0, c20);
             c21 = x2.fma(b1, c21);
             FloatVector x3 = FloatVector.broadcast(S, a[a3 + p]);
+            c30 = x3.fma(b0, c30);
+            c31 = x3.fma(b1, c31);
+        }
+        if (accumulate) {
+            c00 = c00.add(FloatVector.fromArray(S, c, cOffset));
+            c01 = c01.add(FloatVector.fromArray(S, c, cOffset + L));
+            c10 = c10.add(FloatVector.fromArray(S, c, cOffset + ldc));
+            c11 = c11.add(FloatVector.fromArray(S, c, cOffset + ldc + L));
+            c20 = c20.add(FloatVector.fromArray(S, c, cOffset + 2 * ldc));
+            c21 = c21.add(FloatVector.fromArray(S, c, cOffset + 2 * ldc + L));
+            c30 = c30.add(FloatVector.fromArray(S, c, cOffset + 3 * ldc));
+            c31 = c31.add(FloatVector.fromArray(S, c, cOffset + 3 * ldc + L));
+        }
+        c00.intoArray(c, cOffset);
+        c01.intoArray(c, cOffset + L);
+        c10.intoArray(c, cOffset + ldc);
+        c11.intoArray(c, cOffset + ldc + L);
+        c20.intoArray(c, cOffset + 2 * ldc);
+        c21.intoArray(c, cOffset + 2 * ldc + L);
+        c30.intoArray(c, cOffset + 3 * ldc);
+        c31.intoArray(c, cOffset + 3 * ldc + L);
+    }
+
+    /**
+     * Attention's products, 4 rows x 4 vectors: 16 accumulators, 4 loads of B and 4 broadcasts
+     * per step of k (21 vector registers live); A is stored transposed: element (i, p) at
+     * {@code a[aOffset + p * lda + i]}.
+     */
+    static void matmulTransposedA4x4(int k, float[] a, int aOffset, int lda, float[] b, int bOffset, int ldb,
+            float[] c, int cOffset, int ldc, boolean accumulate) {
+        FloatVector c00 = FloatVector.zero(S), c01 = c00, c02 = c00, c03 = c00;
+        FloatVector c10 = c00, c11 = c00, c12 = c00, c13 = c00;
+        FloatVector c20 = c00, c21 = c00, c22 = c00, c23 = c00;
+        FloatVector c30 = c00, c31 = c00, c32 = c00, c33 = c00;
+        for (int p = 0; p < k; p++) {
+            int bo = bOffset + p * ldb;
+            int ao = aOffset + p * lda;
+            FloatVector b0 = FloatVector.fromArray(S, b, bo);
+            FloatVector b1 = FloatVector.fromArray(S, b, bo + L);
+            FloatVector b2 = FloatVector.fromArray(S, b, bo + 2 * L);
+            FloatVector b3 = FloatVector.fromArray(S, b, bo + 3 * L);
+            FloatVector x0 = FloatVector.broadcast(S, a[ao]);
+            c00 = x0.fma(b0, c00);
+            c01 = x0.fma(b1, c01);
+            c02 = x0.fma(b2, c02);
+            c03 = x0.fma(b3, c03);
+            FloatVector x1 = FloatVector.broadcast(S, a[ao + 1]);
+            c10 = x1.fma(b0, c10);
+            c11 = x1.fma(b1, c11);
+            c12 = x1.fma(b2, c12);
+            c13 = x1.fma(b3, c13);
+            FloatVector x2 = FloatVector.broadcast(S, a[ao + 2]);
+            c20 = x2.fma(b0, c20);
+            c21 = x2.fma(b1, c21);
+            c22 = x2.fma(b2, c22);
+            c23 = x2.fma(b3, c23);
+            FloatVector x3 = FloatVector.broadcast(S, a[ao + 3]);
+            c30 = x3.fma(b0, c30);
+            c31 = x3.fma(b1, c31);
+            c32 = x3.fma(b2, c32);
+            c33 = x3.fma(b3, c33);
+        }
+        if (accumulate) {
+            c00 = c00.add(FloatVector.fromArray(S, c, cOffset));
+            c01 = c01.add(FloatVector.fromArray(S, c, cOffset + L));
+            c02 = c02.add(FloatVector.fromArray(S, c, cOffset + 2 * L));
+            c03 = c03.add(FloatVector.fromArray(S, c, cOffset + 3 * L));
+            c10 = c10.add(FloatVector.fromArray(S, c, cOffset + ldc));
+            c11 = c11.add(FloatVector.fromArray(S, c, cOffset + ldc + L));
+            c12 = c12.add(FloatVector.fromArray(S, c, cOffset + ldc + 2 * L));
+            c13 = c13.add(FloatVector.fromArray(S, c, cOffset + ldc + 3 * L));
+            c20 = c20.add(FloatVector.fromArray(S, c, cOffset + 2 * ldc));
+            c21 = c21.add(FloatVector.fromArray(S, c, cOffset + 2 * ldc + L));
+            c22 = c22.add(FloatVector.fromArray(S, c, cOffset + 2 * ldc + 2 * L));
+            c23 = c23.add(FloatVector.fromArray(S, c, cOffset + 2 * ldc + 3 * L));
+            c30 = c30.add(FloatVector.fromArray(S, c, cOffset + 3 * ldc));
+            c31 = c31.add(FloatVector.fromArray(S, c, cOffset + 3 * ldc + L));
+            c32 = c32.add(FloatVector.fromArray(S, c, cOffset + 3 * ldc + 2 * L));
+            c33 = c33.add(FloatVector.fromArray(S, c, cOffset + 3 * ldc + 3 * L));
+        }
+        c00.intoArray(c, cOffset);
+        c01.intoArray(c, cOffset + L);
+        c02.intoArray(c, cOffset + 2 * L);
+        c03.intoArray(c, cOffset + 3 * L);
+        c10.intoArray(c, cOffset + ldc);
+        c11.intoArray(c, cOffset + ldc + L);
+        c12.intoArray(c, cOffset + ldc + 2 * L);
+        c13.intoArray(c, cOffset + ldc + 3 * L);
+        c20.intoArray(c, cOffset + 2 * ldc);
+        c21.intoArray(c, cOffset + 2 * ldc + L);
+        c22.intoArray(c, cOffset + 2 * ldc + 2 * L);
+        c23.intoArray(c, cOffset + 2 * ldc + 3 * L);
+        c30.intoArray(c, cOffset + 3 * ldc);
+        c31.intoArray(c, cOffset + 3 * ldc + L);
+        c32.intoArray(c, cOffset + 3 * ldc + 2 * L);
+        c33.intoArray(c, cOffset + 3 * ldc + 3 * L);
+    }
+
+    /**
+     * Attention's products, 4 rows x 2 vectors: 8 accumulators, 2 loads of B and 4 broadcasts
+     * per step of k (11 vector registers live); A is stored transposed: element (i, p) at
+     * {@code a[aOffset + p * lda + i]}.
+     */
+    static void matmulTransposedA4x2(int k, float[] a, int aOffset, int lda, float[] b, int bOffset, int ldb,
+            float[] c, int cOffset, int ldc, boolean accumulate) {
+        FloatVector c00 = FloatVector.zero(S), c01 = c00;
+        FloatVector c10 = c00, c11 = c00;
+        FloatVector c20 = c00, c21 = c00;
+        FloatVector c30 = c00, c31 = c00;
+        for (int p = 0; p < k; p++) {
+            int bo = bOffset + p * ldb;
+            int ao = aOffset + p * lda;
+            FloatVector b0 = FloatVector.fromArray(S, b, bo);
+            FloatVector b1 = FloatVector.fromArray(S, b, bo + L);
+            FloatVector x0 = FloatVector.broadcast(S, a[ao]);
+            c00 = x0.fma(b0, c00);
+            c01 = x0.fma(b1, c01);
+            FloatVector x1 = FloatVector.broadcast(S, a[ao + 1]);
+            c10 = x1.fma(b0, c10);
+            c11 = x1.fma(b1, c11);
+            FloatVector x2 = FloatVector.broadcast(S, a[ao + 2]);
+            c20 = x2.fma(b0, c20);
+            c21 = x2.fma(b1, c21);
+            FloatVector x3 = FloatVector.broadcast(S, a[ao + 3]);
             c30 = x3.fma(b0, c30);
             c31 = x3.fma(b1, c31);
         }

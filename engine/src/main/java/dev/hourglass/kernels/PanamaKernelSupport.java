@@ -74,44 +74,68 @@ final class PanamaKernelSupport implements KernelSupport {
     @Override
     public void matmul(int m, int n, int k, float[] a, int aOffset, int lda, float[] b, int bOffset, int ldb,
                        float[] c, int cOffset, int ldc, boolean accumulate) {
+        products(false, m, n, k, a, aOffset, lda, b, bOffset, ldb, c, cOffset, ldc, accumulate);
+    }
+
+    /** {@link #matmul}'s tiles with A read transposed. */
+    @Override
+    public void matmulTransposedA(int m, int n, int k, float[] a, int aOffset, int lda, float[] b, int bOffset,
+                                  int ldb, float[] c, int cOffset, int ldc, boolean accumulate) {
+        products(true, m, n, k, a, aOffset, lda, b, bOffset, ldb, c, cOffset, ldc, accumulate);
+    }
+
+    private void products(boolean transposedA, int m, int n, int k, float[] a, int aOffset, int lda, float[] b,
+                          int bOffset, int ldb, float[] c, int cOffset, int ldc, boolean accumulate) {
         boolean wide = tile == GemmTile.R6X3;
+        // A's element (i, p) is at a[aOffset + i * rowStep + p * kStep].
+        int rowStep = transposedA ? 1 : lda;
+        int kStep = transposedA ? lda : 1;
         int i = 0;
         for (; i + 4 <= m; i += 4) {
+            int ai = aOffset + i * rowStep;
+            int ci = cOffset + i * ldc;
             int j = 0;
             if (wide) {
                 for (; j + 4 * L <= n; j += 4 * L) {
-                    GemmTiles.matmul4x4(k, a, aOffset + i * lda, lda, b, bOffset + j, ldb, c, cOffset + i * ldc + j,
-                            ldc, accumulate);
+                    if (transposedA) {
+                        GemmTiles.matmulTransposedA4x4(k, a, ai, lda, b, bOffset + j, ldb, c, ci + j, ldc, accumulate);
+                    } else {
+                        GemmTiles.matmul4x4(k, a, ai, lda, b, bOffset + j, ldb, c, ci + j, ldc, accumulate);
+                    }
                 }
             } else {
                 for (; j + 2 * L <= n; j += 2 * L) {
-                    GemmTiles.matmul4x2(k, a, aOffset + i * lda, lda, b, bOffset + j, ldb, c, cOffset + i * ldc + j,
-                            ldc, accumulate);
+                    if (transposedA) {
+                        GemmTiles.matmulTransposedA4x2(k, a, ai, lda, b, bOffset + j, ldb, c, ci + j, ldc, accumulate);
+                    } else {
+                        GemmTiles.matmul4x2(k, a, ai, lda, b, bOffset + j, ldb, c, ci + j, ldc, accumulate);
+                    }
                 }
             }
             for (; j < n; j += L) {
-                matmul4x1(k, a, aOffset + i * lda, lda, b, bOffset + j, ldb, c, cOffset + i * ldc + j, ldc,
-                        accumulate, S.indexInRange(j, n));
+                matmul4x1(k, a, ai, rowStep, kStep, b, bOffset + j, ldb, c, ci + j, ldc, accumulate,
+                        S.indexInRange(j, n));
             }
         }
         for (; i < m; i++) {
             for (int j = 0; j < n; j += L) {
-                matmul1x1(k, a, aOffset + i * lda, b, bOffset + j, ldb, c, cOffset + i * ldc + j,
+                matmul1x1(k, a, aOffset + i * rowStep, kStep, b, bOffset + j, ldb, c, cOffset + i * ldc + j,
                         accumulate, S.indexInRange(j, n));
             }
         }
     }
 
-    /** Four rows by one (possibly partial) vector. */
-    private static void matmul4x1(int k, float[] a, int aOffset, int lda, float[] b, int bOffset, int ldb,
-                                  float[] c, int cOffset, int ldc, boolean accumulate, VectorMask<Float> mask) {
+    /** Four rows by one (possibly partial) vector; A's element (r, p) at {@code a[aOffset + r * rowStep + p * kStep]}. */
+    private static void matmul4x1(int k, float[] a, int aOffset, int rowStep, int kStep, float[] b, int bOffset,
+                                  int ldb, float[] c, int cOffset, int ldc, boolean accumulate, VectorMask<Float> mask) {
         FloatVector c0 = FloatVector.zero(S), c1 = c0, c2 = c0, c3 = c0;
         for (int p = 0; p < k; p++) {
             FloatVector bv = FloatVector.fromArray(S, b, bOffset + p * ldb, mask);
-            c0 = FloatVector.broadcast(S, a[aOffset + p]).fma(bv, c0);
-            c1 = FloatVector.broadcast(S, a[aOffset + lda + p]).fma(bv, c1);
-            c2 = FloatVector.broadcast(S, a[aOffset + 2 * lda + p]).fma(bv, c2);
-            c3 = FloatVector.broadcast(S, a[aOffset + 3 * lda + p]).fma(bv, c3);
+            int ap = aOffset + p * kStep;
+            c0 = FloatVector.broadcast(S, a[ap]).fma(bv, c0);
+            c1 = FloatVector.broadcast(S, a[ap + rowStep]).fma(bv, c1);
+            c2 = FloatVector.broadcast(S, a[ap + 2 * rowStep]).fma(bv, c2);
+            c3 = FloatVector.broadcast(S, a[ap + 3 * rowStep]).fma(bv, c3);
         }
         if (accumulate) {
             c0 = c0.add(FloatVector.fromArray(S, c, cOffset, mask));
@@ -125,12 +149,13 @@ final class PanamaKernelSupport implements KernelSupport {
         c3.intoArray(c, cOffset + 3 * ldc, mask);
     }
 
-    /** One row by one (possibly partial) vector. */
-    private static void matmul1x1(int k, float[] a, int aOffset, float[] b, int bOffset, int ldb,
+    /** One row by one (possibly partial) vector; A's element p at {@code a[aOffset + p * kStep]}. */
+    private static void matmul1x1(int k, float[] a, int aOffset, int kStep, float[] b, int bOffset, int ldb,
                                   float[] c, int cOffset, boolean accumulate, VectorMask<Float> mask) {
         FloatVector acc = FloatVector.zero(S);
         for (int p = 0; p < k; p++) {
-            acc = FloatVector.broadcast(S, a[aOffset + p]).fma(FloatVector.fromArray(S, b, bOffset + p * ldb, mask), acc);
+            acc = FloatVector.broadcast(S, a[aOffset + p * kStep])
+                    .fma(FloatVector.fromArray(S, b, bOffset + p * ldb, mask), acc);
         }
         if (accumulate) {
             acc = acc.add(FloatVector.fromArray(S, c, cOffset, mask));
@@ -221,6 +246,106 @@ final class PanamaKernelSupport implements KernelSupport {
         }
         for (; i < length; i++) {
             x[offset + i] *= inv;
+        }
+    }
+
+    /**
+     * Lane c of a vector is column c: the maxima and sums are lane-wise, with no reduction across lanes. The block's
+     * maximum is taken in four chains (a maximum does not depend on the order), the sums in key order. Columns past the
+     * last whole vector, and the factors of columns whose maximum grew (rare after the first blocks), use the scalar
+     * {@link Exp#exp}, which gives the same bits as the vector one.
+     */
+    @Override
+    public void softmaxBlock(float[] s, int sOffset, int keys, int columns, float scale, float[] bias, int biasOffset,
+                             float[] stats, int statsOffset, boolean first) {
+        int bound = S.loopBound(columns);
+        float expScale = scale;
+        if (bias != null) {
+            FloatVector sc = FloatVector.broadcast(S, scale);
+            for (int k = 0; k < keys; k++) {
+                int row = sOffset + k * columns;
+                float b = bias[biasOffset + k];
+                FloatVector bv = FloatVector.broadcast(S, b);
+                int c = 0;
+                for (; c < bound; c += L) {
+                    FloatVector.fromArray(S, s, row + c).fma(sc, bv).intoArray(s, row + c);
+                }
+                for (; c < columns; c++) {
+                    s[row + c] = Math.fma(s[row + c], scale, b);
+                }
+            }
+            expScale = 1f;
+        }
+        FloatVector es = FloatVector.broadcast(S, expScale);
+        int maxima = statsOffset;
+        int sums = statsOffset + columns;
+        int factors = statsOffset + 2 * columns;
+        int c = 0;
+        for (; c < bound; c += L) {
+            FloatVector m0 = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY), m1 = m0, m2 = m0, m3 = m0;
+            int k = 0;
+            for (; k + 4 <= keys; k += 4) {
+                int i = sOffset + k * columns + c;
+                FloatVector v0 = FloatVector.fromArray(S, s, i);
+                FloatVector v1 = FloatVector.fromArray(S, s, i + columns);
+                FloatVector v2 = FloatVector.fromArray(S, s, i + 2 * columns);
+                FloatVector v3 = FloatVector.fromArray(S, s, i + 3 * columns);
+                m0 = m0.blend(v0, v0.compare(VectorOperators.GT, m0));
+                m1 = m1.blend(v1, v1.compare(VectorOperators.GT, m1));
+                m2 = m2.blend(v2, v2.compare(VectorOperators.GT, m2));
+                m3 = m3.blend(v3, v3.compare(VectorOperators.GT, m3));
+            }
+            for (; k < keys; k++) {
+                FloatVector v0 = FloatVector.fromArray(S, s, sOffset + k * columns + c);
+                m0 = m0.blend(v0, v0.compare(VectorOperators.GT, m0));
+            }
+            m0 = m0.blend(m1, m1.compare(VectorOperators.GT, m0));
+            m2 = m2.blend(m3, m3.compare(VectorOperators.GT, m2));
+            FloatVector max = m0.blend(m2, m2.compare(VectorOperators.GT, m0));
+            FloatVector previous = max;
+            if (!first) {
+                previous = FloatVector.fromArray(S, stats, maxima + c);
+                max = max.blend(previous, previous.compare(VectorOperators.GT, max));
+            }
+            FloatVector sum = FloatVector.zero(S);
+            for (k = 0; k < keys; k++) {
+                int i = sOffset + k * columns + c;
+                FloatVector e = PanamaMath.expNoOverflow(FloatVector.fromArray(S, s, i).sub(max).mul(es));
+                e.intoArray(s, i);
+                sum = sum.add(e);
+            }
+            if (first) {
+                max.intoArray(stats, maxima + c);
+                sum.intoArray(stats, sums + c);
+            } else if (max.compare(VectorOperators.GT, previous).anyTrue()) {
+                // Some maximum grew: the lanes are finished one by one, the block's maxima and sums going through the
+                // factors' and the scratch rows (a vector handed to a method C2 might not inline would be boxed).
+                max.intoArray(stats, factors + c);
+                sum.intoArray(stats, statsOffset + 3 * columns + c);
+                for (int j = c; j < c + L; j++) {
+                    ScalarKernelSupport.finishColumn(stats, statsOffset, columns, j, stats[factors + j],
+                            stats[statsOffset + 3 * columns + j], expScale);
+                }
+            } else {
+                FloatVector.fromArray(S, stats, sums + c).add(sum).intoArray(stats, sums + c);
+                FloatVector.broadcast(S, 1f).intoArray(stats, factors + c);
+            }
+        }
+        for (; c < columns; c++) {
+            ScalarKernelSupport.softmaxColumn(s, sOffset, keys, columns, c, expScale, stats, statsOffset, first);
+        }
+    }
+
+    @Override
+    public void scale(float[] x, int offset, int length, float factor) {
+        FloatVector f = FloatVector.broadcast(S, factor);
+        int bound = S.loopBound(length);
+        int i = 0;
+        for (; i < bound; i += L) {
+            FloatVector.fromArray(S, x, offset + i).mul(f).intoArray(x, offset + i);
+        }
+        for (; i < length; i++) {
+            x[offset + i] *= factor;
         }
     }
 

@@ -65,13 +65,25 @@ final class ScalarKernelSupport implements KernelSupport {
     @Override
     public void matmul(int m, int n, int k, float[] a, int aOffset, int lda, float[] b, int bOffset, int ldb,
                        float[] c, int cOffset, int ldc, boolean accumulate) {
+        products(m, n, k, a, aOffset, lda, 1, b, bOffset, ldb, c, cOffset, ldc, accumulate);
+    }
+
+    @Override
+    public void matmulTransposedA(int m, int n, int k, float[] a, int aOffset, int lda, float[] b, int bOffset,
+                                  int ldb, float[] c, int cOffset, int ldc, boolean accumulate) {
+        products(m, n, k, a, aOffset, 1, lda, b, bOffset, ldb, c, cOffset, ldc, accumulate);
+    }
+
+    /** {@code C (+)= A B} with A's element (i, p) at {@code a[aOffset + i * rowStep + p * kStep]}. */
+    private static void products(int m, int n, int k, float[] a, int aOffset, int rowStep, int kStep, float[] b,
+                                 int bOffset, int ldb, float[] c, int cOffset, int ldc, boolean accumulate) {
         for (int i = 0; i < m; i++) {
             int ci = cOffset + i * ldc;
             if (!accumulate) {
                 java.util.Arrays.fill(c, ci, ci + n, 0f);
             }
             for (int p = 0; p < k; p++) {
-                float aip = a[aOffset + i * lda + p];
+                float aip = a[aOffset + i * rowStep + p * kStep];
                 int bp = bOffset + p * ldb;
                 for (int j = 0; j < n; j++) {
                     c[ci + j] += aip * b[bp + j];
@@ -114,6 +126,81 @@ final class ScalarKernelSupport implements KernelSupport {
         float inv = 1f / sum;
         for (int i = 0; i < length; i++) {
             x[offset + i] *= inv;
+        }
+    }
+
+    @Override
+    public void softmaxBlock(float[] s, int sOffset, int keys, int columns, float scale, float[] bias, int biasOffset,
+                             float[] stats, int statsOffset, boolean first) {
+        float expScale = scale;
+        if (bias != null) {
+            for (int k = 0; k < keys; k++) {
+                int row = sOffset + k * columns;
+                for (int c = 0; c < columns; c++) {
+                    s[row + c] = Math.fma(s[row + c], scale, bias[biasOffset + k]);
+                }
+            }
+            expScale = 1f;
+        }
+        for (int c = 0; c < columns; c++) {
+            softmaxColumn(s, sOffset, keys, columns, c, expScale, stats, statsOffset, first);
+        }
+    }
+
+    /**
+     * Column {@code c} of {@link KernelSupport#softmaxBlock} once the bias is added: also the Panama kernel's columns
+     * past its last whole vector.
+     */
+    static void softmaxColumn(float[] s, int sOffset, int keys, int columns, int c, float expScale, float[] stats,
+                              int statsOffset, boolean first) {
+        float max = Float.NEGATIVE_INFINITY;
+        for (int k = 0; k < keys; k++) {
+            float x = s[sOffset + k * columns + c];
+            max = x > max ? x : max;
+        }
+        if (!first) {
+            float previous = stats[statsOffset + c];
+            max = previous > max ? previous : max;
+        }
+        float sum = 0f;
+        for (int k = 0; k < keys; k++) {
+            int i = sOffset + k * columns + c;
+            float e = Exp.exp((s[i] - max) * expScale);
+            s[i] = e;
+            sum += e;
+        }
+        if (first) {
+            stats[statsOffset + c] = max;
+            stats[statsOffset + columns + c] = sum;
+        } else {
+            finishColumn(stats, statsOffset, columns, c, max, sum, expScale);
+        }
+    }
+
+    /**
+     * Column {@code c} of a block after the first, given its new maximum and the block's sum: the running maximum, the
+     * factor and the running sum ({@link KernelSupport#softmaxBlock}).
+     */
+    static void finishColumn(float[] stats, int statsOffset, int columns, int c, float max, float blockSum,
+                             float expScale) {
+        float previous = stats[statsOffset + c];
+        int sum = statsOffset + columns + c;
+        int factor = statsOffset + 2 * columns + c;
+        stats[statsOffset + c] = max;
+        if (max > previous) {
+            float f = Exp.exp((previous - max) * expScale);
+            stats[sum] = Math.fma(stats[sum], f, blockSum);
+            stats[factor] = f;
+        } else {
+            stats[sum] += blockSum;
+            stats[factor] = 1f;
+        }
+    }
+
+    @Override
+    public void scale(float[] x, int offset, int length, float factor) {
+        for (int i = 0; i < length; i++) {
+            x[offset + i] *= factor;
         }
     }
 

@@ -12,7 +12,10 @@ import java.util.List;
 final class GemmTilesSource {
     /** The GEMM tiles generated: rows x vectors. */
     static final List<int[]> SHAPES = List.of(new int[] {6, 3}, new int[] {6, 2});
-    /** Attention's small-product tiles generated (B strided, no bias): rows x vectors. */
+    /**
+     * Attention's small-product tiles generated (B strided, no bias): rows x vectors, each twice: A row-major and A
+     * stored transposed.
+     */
     static final List<int[]> MATMUL_SHAPES = List.of(new int[] {4, 4}, new int[] {4, 2});
 
     private GemmTilesSource() {
@@ -33,9 +36,10 @@ final class GemmTilesSource {
                  * <p>The GEMM's register tiles, one method per shape (rows of A x vectors of the B panel), each
                  * {@code C[rows, vectors * L] = (accumulate ? C : 0) + bias + A[rows, kc] x Bpanel[kc, vectors * L]}
                  * with every accumulator in its own local variable; and attention's small-product tiles, each
-                 * {@code C[rows, vectors * L] (+)= A[rows, k] x B[k, vectors * L]} with B strided. Every output
-                 * element is one FMA chain over k in the same order whatever the shape, so all shapes give the same
-                 * bits.
+                 * {@code C[rows, vectors * L] (+)= A[rows, k] x B[k, vectors * L]} with B strided and A either
+                 * row-major ({@code matmul}) or stored transposed, {@code [k, rows]} ({@code matmulTransposedA}).
+                 * Every output element is one FMA chain over k in the same order whatever the shape, so all shapes
+                 * give the same bits.
                  */
                 final class GemmTiles {
                     private static final VectorSpecies<Float> S = PanamaSpecies.FLOAT;
@@ -48,7 +52,10 @@ final class GemmTilesSource {
             tile(s, shape[0], shape[1]);
         }
         for (int[] shape : MATMUL_SHAPES) {
-            matmulTile(s, shape[0], shape[1]);
+            matmulTile(s, shape[0], shape[1], false);
+        }
+        for (int[] shape : MATMUL_SHAPES) {
+            matmulTile(s, shape[0], shape[1], true);
         }
         s.append("}\n");
         return s.toString();
@@ -87,21 +94,25 @@ final class GemmTilesSource {
             line(s, 2, d + ";");
         }
         line(s, 2, "int step = " + vectors + " * L;");
-        fmaLoop(s, rows, vectors, "k", "kc", "step");
+        fmaLoop(s, rows, vectors, "k", "kc", "step", false);
         writeBack(s, rows, vectors);
         line(s, 1, "}");
     }
 
-    private static void matmulTile(StringBuilder s, int rows, int vectors) {
+    private static void matmulTile(StringBuilder s, int rows, int vectors, boolean transposedA) {
         int accumulators = rows * vectors;
         line(s, 1, "");
         line(s, 1, "/**");
         line(s, 1, " * Attention's products, " + rows + " rows x " + vectors + " vectors: " + accumulators
                 + " accumulators, " + vectors + " loads of B and " + rows + " broadcasts");
-        line(s, 1, " * per step of k (" + (accumulators + vectors + 1) + " vector registers live).");
+        line(s, 1, " * per step of k (" + (accumulators + vectors + 1) + " vector registers live)"
+                + (transposedA ? "; A is stored transposed: element (i, p) at" : "."));
+        if (transposedA) {
+            line(s, 1, " * {@code a[aOffset + p * lda + i]}.");
+        }
         line(s, 1, " */");
-        line(s, 1, "static void matmul" + rows + "x" + vectors + "(int k, float[] a, int aOffset, int lda, float[] b,"
-                + " int bOffset, int ldb,");
+        line(s, 1, "static void matmul" + (transposedA ? "TransposedA" : "") + rows + "x" + vectors
+                + "(int k, float[] a, int aOffset, int lda, float[] b, int bOffset, int ldb,");
         line(s, 3, "float[] c, int cOffset, int ldc, boolean accumulate) {");
         for (int r = 0; r < rows; r++) {
             StringBuilder d = new StringBuilder("FloatVector ");
@@ -111,26 +122,35 @@ final class GemmTilesSource {
             }
             line(s, 2, d + ";");
         }
-        fmaLoop(s, rows, vectors, "p", "k", "ldb");
+        fmaLoop(s, rows, vectors, "p", "k", "ldb", transposedA);
         writeBack(s, rows, vectors);
         line(s, 1, "}");
     }
 
     /**
      * The rows' offsets into A, then the loop over k ({@code index} from 0 to {@code length}, B's rows {@code stride}
-     * floats apart): per step the B vectors, and per row a broadcast of A and its FMAs.
+     * floats apart): per step the B vectors, and per row a broadcast of A and its FMAs. A's element (r, index) is at
+     * {@code a[a_r + index]} (rows {@code lda} apart), or with {@code transposedA} at {@code a[ao + r]} (steps of k
+     * {@code lda} apart).
      */
-    private static void fmaLoop(StringBuilder s, int rows, int vectors, String index, String length, String stride) {
-        for (int r = 0; r < rows; r++) {
-            line(s, 2, "int a" + r + " = " + (r == 0 ? "aOffset" : "a" + (r - 1) + " + lda") + ";");
+    private static void fmaLoop(StringBuilder s, int rows, int vectors, String index, String length, String stride,
+                                boolean transposedA) {
+        if (!transposedA) {
+            for (int r = 0; r < rows; r++) {
+                line(s, 2, "int a" + r + " = " + (r == 0 ? "aOffset" : "a" + (r - 1) + " + lda") + ";");
+            }
         }
         line(s, 2, "for (int " + index + " = 0; " + index + " < " + length + "; " + index + "++) {");
         line(s, 3, "int bo = bOffset + " + index + " * " + stride + ";");
+        if (transposedA) {
+            line(s, 3, "int ao = aOffset + " + index + " * lda;");
+        }
         for (int v = 0; v < vectors; v++) {
             line(s, 3, "FloatVector b" + v + " = FloatVector.fromArray(S, b, bo" + offset(v, "L") + ");");
         }
         for (int r = 0; r < rows; r++) {
-            line(s, 3, "FloatVector x" + r + " = FloatVector.broadcast(S, a[a" + r + " + " + index + "]);");
+            String element = transposedA ? "ao" + (r == 0 ? "" : " + " + r) : "a" + r + " + " + index;
+            line(s, 3, "FloatVector x" + r + " = FloatVector.broadcast(S, a[" + element + "]);");
             for (int v = 0; v < vectors; v++) {
                 line(s, 3, "c" + r + v + " = x" + r + ".fma(b" + v + ", c" + r + v + ");");
             }

@@ -72,6 +72,18 @@ final class KernelFingerprint {
             float[] mm = new float[3 * n];
             s.matmul(3, n, 5, random(r, 15, -1, 1), 0, 5, random(r, 5 * n, -1, 1), 0, n, mm, 0, n, false);
             out.put("matmul " + n, mm);
+            float[] mt = new float[5 * n];
+            s.matmulTransposedA(5, n, 3, random(r, 15, -1, 1), 0, 5, random(r, 3 * n, -1, 1), 0, n, mt, 0, n, false);
+            out.put("matmulTransposedA " + n, mt);
+            // Attention's online softmax: a first block, then one raising some maxima, with and without a key bias.
+            float[] stats = new float[4 * n];
+            float[] block = random(r, 3 * n, -20, 20);
+            s.softmaxBlock(block, 0, 3, n, 0.5f, null, 0, stats, 0, true);
+            out.put("softmaxBlock first " + n, block);
+            block = random(r, 3 * n, -20, 40);
+            s.softmaxBlock(block, 0, 3, n, 0.5f, random(r, 3, -1, 1), 0, stats, 0, false);
+            out.put("softmaxBlock next " + n, block);
+            out.put("softmaxBlock stats " + n, stats);
         }
         try (ComputePool pool = ComputePool.of(1)) {
             int m = 7;

@@ -145,22 +145,34 @@ class KernelParityTest {
         List<Arguments> cases = new ArrayList<>();
         for (String impl : List.of("scalar", "panama-6x3", "panama-6x2")) {
             for (int[] c : mnk) {
-                cases.add(Arguments.of(impl, c[0], c[1], c[2], false));
-                cases.add(Arguments.of(impl, c[0], c[1], c[2], true));
+                for (boolean transposedA : new boolean[] {false, true}) {
+                    cases.add(Arguments.of(impl, c[0], c[1], c[2], false, transposedA));
+                    cases.add(Arguments.of(impl, c[0], c[1], c[2], true, transposedA));
+                }
             }
         }
         return cases;
     }
 
-    @ParameterizedTest(name = "{0} matmul m={1} n={2} k={3} accumulate={4}")
+    /** {@code matmul}, or {@code matmulTransposedA} (A stored {@code [k, m]}), on one implementation. */
+    private static void matmul(KernelSupport s, boolean transposedA, int m, int n, int k, float[] a, int lda,
+                               float[] b, int ldb, float[] c, int ldc, boolean accumulate) {
+        if (transposedA) {
+            s.matmulTransposedA(m, n, k, a, 2, lda, b, 1, ldb, c, 4, ldc, accumulate);
+        } else {
+            s.matmul(m, n, k, a, 2, lda, b, 1, ldb, c, 4, ldc, accumulate);
+        }
+    }
+
+    @ParameterizedTest(name = "{0} matmul m={1} n={2} k={3} accumulate={4} transposedA={5}")
     @MethodSource("matmulCases")
-    void stridedMatmulMatchesReference(String impl, int m, int n, int k, boolean accumulate) {
+    void stridedMatmulMatchesReference(String impl, int m, int n, int k, boolean accumulate, boolean transposedA) {
         CpuKernels kernels = kernels(impl);
         SplittableRandom r = new SplittableRandom(m * 1000L + n * 10L + k);
-        int lda = k + 3;
+        int lda = (transposedA ? m : k) + 3;
         int ldb = n + 5;
         int ldc = n + 2;
-        float[] a = random(r, 2 + m * lda, -1, 1);
+        float[] a = random(r, 2 + (transposedA ? k : m) * lda, -1, 1);
         float[] b = random(r, 1 + k * ldb, -1, 1);
         float[] c = random(r, 4 + m * ldc, -1, 1);
         double[] expected = new double[m * n];
@@ -168,13 +180,13 @@ class KernelParityTest {
             for (int j = 0; j < n; j++) {
                 double s = accumulate ? c[4 + i * ldc + j] : 0;
                 for (int p = 0; p < k; p++) {
-                    s += (double) a[2 + i * lda + p] * b[1 + p * ldb + j];
+                    s += (double) a[2 + (transposedA ? p * lda + i : i * lda + p)] * b[1 + p * ldb + j];
                 }
                 expected[i * n + j] = s;
             }
         }
         float[] before = c.clone();
-        kernels.support().matmul(m, n, k, a, 2, lda, b, 1, ldb, c, 4, ldc, accumulate);
+        matmul(kernels.support(), transposedA, m, n, k, a, lda, b, ldb, c, ldc, accumulate);
         float[] got = new float[m * n];
         for (int i = 0; i < m; i++) {
             System.arraycopy(c, 4 + i * ldc, got, i * n, n);
@@ -190,8 +202,115 @@ class KernelParityTest {
             // The 4x4 main tile (with 6x3) and the 4x2 (with 6x2) sum each output in the same order: the same bits.
             CpuKernels other = kernels(impl.equals("panama-6x3") ? "panama-6x2" : "panama-6x3");
             float[] c2 = before.clone();
-            other.support().matmul(m, n, k, a, 2, lda, b, 1, ldb, c2, 4, ldc, accumulate);
+            matmul(other.support(), transposedA, m, n, k, a, lda, b, ldb, c2, ldc, accumulate);
             assertArrayEquals(c, c2, "the matmul tiles of 6x3 and 6x2 differ");
+        }
+        if (transposedA) {
+            // The same product with A transposed back and read row-major: the same FMA chains, the same bits.
+            float[] rowMajor = new float[2 + m * k];
+            for (int i = 0; i < m; i++) {
+                for (int p = 0; p < k; p++) {
+                    rowMajor[2 + i * k + p] = a[2 + p * lda + i];
+                }
+            }
+            float[] c3 = before.clone();
+            matmul(kernels.support(), false, m, n, k, rowMajor, k, b, ldb, c3, ldc, accumulate);
+            assertArrayEquals(c3, c, impl + ": matmulTransposedA differs from matmul on the transposed A");
+        }
+    }
+
+    static List<Arguments> softmaxBlockCases() {
+        List<Arguments> cases = new ArrayList<>();
+        for (int[] kc : new int[][] {{1, 1}, {7, 5}, {128, 16}, {33, 37}, {128, 64}, {64, 48}}) {
+            for (boolean bias : new boolean[] {false, true}) {
+                cases.add(Arguments.of(kc[0], kc[1], bias));
+            }
+        }
+        return cases;
+    }
+
+    /**
+     * Attention's online softmax over three blocks of keys (the second raising the maximum of every other column
+     * only, the third lower than everything before), against a double-precision reference of its contract; and the
+     * Panama kernel bit-identical to the scalar one (the same exp, maxima and sums in key order).
+     */
+    @ParameterizedTest(name = "softmaxBlock keys={0} columns={1} bias={2}")
+    @MethodSource("softmaxBlockCases")
+    void softmaxBlockMatchesReference(int keys, int columns, boolean withBias) {
+        SplittableRandom r = new SplittableRandom(keys * 100L + columns + (withBias ? 7 : 0));
+        float scale = 0.125f;
+        float[][] blocks = new float[3][];
+        float[][] biases = new float[3][];
+        for (int block = 0; block < 3; block++) {
+            blocks[block] = random(r, keys * columns, -30, 30);
+            biases[block] = withBias ? random(r, keys, -2, 2) : null;
+        }
+        for (int c = 0; c < columns; c += 2) {
+            blocks[1][(keys / 2) * columns + c] = 300f; // a new maximum in the even columns
+        }
+        for (int i = 0; i < blocks[2].length; i++) {
+            blocks[2][i] -= 400f; // below every maximum: factors of exactly 1
+        }
+        List<float[]> results = new ArrayList<>();
+        for (String impl : List.of("scalar", "panama")) {
+            if (impl.equals("panama") && !KernelSupportLookup.vectorModuleReadable()) {
+                continue;
+            }
+            KernelSupport s = kernels(impl).support();
+            float[] stats = new float[1 + 4 * columns];
+            double[] max = new double[columns];
+            double[] sum = new double[columns];
+            for (int block = 0; block < 3; block++) {
+                float[] x = new float[2 + keys * columns];
+                System.arraycopy(blocks[block], 0, x, 2, keys * columns);
+                float[] bias = biases[block] == null ? null : new float[3 + keys];
+                if (bias != null) {
+                    System.arraycopy(biases[block], 0, bias, 3, keys);
+                }
+                s.softmaxBlock(x, 2, keys, columns, scale, bias, 3, stats, 1, block == 0);
+                for (int c = 0; c < columns; c++) {
+                    double blockMax = Double.NEGATIVE_INFINITY;
+                    double[] logits = new double[keys];
+                    for (int k = 0; k < keys; k++) {
+                        double v = blocks[block][k * columns + c];
+                        logits[k] = bias == null ? v * scale : v * scale + biases[block][k];
+                        blockMax = Math.max(blockMax, logits[k]);
+                    }
+                    double newMax = block == 0 ? blockMax : Math.max(max[c], blockMax);
+                    double blockSum = 0;
+                    for (int k = 0; k < keys; k++) {
+                        double e = Math.exp(logits[k] - newMax);
+                        blockSum += e;
+                        assertClose(impl + " exp", new double[] {e}, new float[] {x[2 + k * columns + c]}, 0,
+                                mixed(1e-12, 1e-5));
+                    }
+                    double factor = block == 0 ? 1 : Math.exp(max[c] - newMax);
+                    sum[c] = sum[c] * factor + blockSum;
+                    max[c] = newMax;
+                    double unscaled = bias == null ? newMax / scale : newMax;
+                    assertClose(impl + " max", new double[] {unscaled}, new float[] {stats[1 + c]}, 0,
+                            mixed(1e-6, 1e-6));
+                    assertClose(impl + " sum", new double[] {sum[c]}, new float[] {stats[1 + columns + c]}, 0,
+                            mixed(1e-6, 1e-5));
+                    if (block > 0) {
+                        float got = stats[1 + 2 * columns + c];
+                        if (block == 2 || c % 2 == 1 && keys > 1 && factor == 1) {
+                            assertArrayEquals(new float[] {1f}, new float[] {got}, impl + " factor of column " + c);
+                        }
+                        assertClose(impl + " factor", new double[] {factor}, new float[] {got}, 0,
+                                mixed(1e-30, 1e-5));
+                    }
+                }
+                results.add(x);
+                // The maxima and sums, and the factors after the first block (the scratch row is the kernel's own).
+                results.add(java.util.Arrays.copyOfRange(stats, 1, 1 + (block == 0 ? 2 : 3) * columns));
+            }
+        }
+        int half = results.size() / 2;
+        if (results.size() % 2 == 0 && KernelSupportLookup.vectorModuleReadable()) {
+            for (int i = 0; i < half; i++) {
+                assertArrayEquals(results.get(i), results.get(half + i), "panama and scalar softmaxBlock differ");
+            }
         }
     }
 
@@ -252,8 +371,10 @@ class KernelParityTest {
     }
 
     static List<Arguments> attentionCases() {
+        // Key blocks of 128 and query blocks of 64: one key more or less than a block, several blocks, a last query
+        // block of a few rows.
         int[][] shapes = {{1, 1, 1, 7}, {1, 7, 3, 16}, {2, 13, 2, 64}, {1, 64, 1, 13}, {1, 197, 3, 64},
-                {2, 50, 4, 24}, {1, 577, 1, 16}};
+                {2, 50, 4, 24}, {1, 577, 1, 16}, {1, 128, 2, 32}, {1, 129, 1, 8}, {1, 300, 2, 64}};
         List<Arguments> cases = new ArrayList<>();
         for (String impl : List.of("scalar", "panama")) {
             for (int[] s : shapes) {
