@@ -186,7 +186,7 @@ public final class SemanticSegmenter implements AutoCloseable {
                     "needed by the " + d.path("type").asText() + " decoder");
             SegmenterDecoder decoder = switch (d.path("type").asText()) {
                 case "mask_transformer" -> MaskTransformerDecoder.load(store, names, vit.embedDim(), classes,
-                        d.path("n_layers").asInt(), positive(d, "d_model", name), positive(d, "num_heads", name),
+                        count(d, "n_layers", 0, name), positive(d, "d_model", name), positive(d, "num_heads", name),
                         positive(d, "mlp_hidden", name), (float) d.path("norm_eps").asDouble(1e-5));
                 case "linear" -> LinearDecoder.load(store, names, vit.embedDim(), classes);
                 default -> throw new IOException(name + ": decoder type '" + d.path("type").asText()
@@ -213,9 +213,15 @@ public final class SemanticSegmenter implements AutoCloseable {
     }
 
     private static int positive(JsonNode node, String field, String name) throws IOException {
+        return count(node, field, 1, name);
+    }
+
+    /** A decoder setting that must be an integer of at least {@code least}: missing or anything else is an error. */
+    private static int count(JsonNode node, String field, int least, String name) throws IOException {
         JsonNode v = node.get(field);
-        if (v == null || !v.canConvertToInt() || v.asInt() < 1) {
-            throw new IOException(name + ": decoder." + field + " must be a positive integer, got " + v);
+        if (v == null || !v.isIntegralNumber() || !v.canConvertToInt() || v.asInt() < least) {
+            throw new IOException(name + ": decoder." + field + " must be " + (least == 1 ? "a positive integer"
+                    : "an integer of at least " + least) + ", got " + v);
         }
         return v.asInt();
     }

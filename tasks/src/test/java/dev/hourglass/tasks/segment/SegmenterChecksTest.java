@@ -12,10 +12,19 @@ import java.nio.file.Path;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import dev.hourglass.cli.HourglassCommand;
+import dev.hourglass.model.ModelFormat;
 import dev.hourglass.reduce.ReductionMethod;
 import dev.hourglass.reduce.Reductions;
 import dev.hourglass.reduce.expedit.ExpeditSettings;
+import dev.hourglass.safetensors.SafetensorsFile;
+import dev.hourglass.safetensors.SafetensorsWriter;
+import dev.hourglass.safetensors.TensorInfo;
 import dev.hourglass.tensor.Tensor;
 
 /**
@@ -74,5 +83,47 @@ class SegmenterChecksTest {
         assertTrue(strip.startsWith("a 1x50000000 image needs "), strip);
         assertThrows(IllegalArgumentException.class, () -> segmenter.sizeProblem(0, 10));
         assertThrows(IllegalArgumentException.class, () -> segmenter.sizeProblem(10, -1));
+    }
+
+    /**
+     * A converted model whose decoder settings lost a field or hold a wrong one is refused when it loads, naming the
+     * field (a missing {@code n_layers} used to be read as 0 decoder blocks).
+     */
+    @Test
+    void decoderSettingsMissingOrWrongAreRefusedByName(@TempDir Path tmp) throws IOException {
+        Path converted = tmp.resolve("seg.safetensors");
+        assertEquals(0, HourglassCommand.commandLine().execute("convert", MODEL.toString(), converted.toString()),
+                "convert");
+        SemanticSegmenter.load(converted, 1).close();
+        ObjectMapper json = new ObjectMapper();
+        String[][] cases = {{"n_layers", null, "decoder.n_layers must be an integer of at least 0, got null"},
+                {"n_layers", "-1", "decoder.n_layers must be an integer of at least 0, got -1"},
+                {"n_layers", "1.5", "decoder.n_layers must be an integer of at least 0, got 1.5"},
+                {"d_model", null, "decoder.d_model must be a positive integer, got null"},
+                {"num_heads", "0", "decoder.num_heads must be a positive integer, got 0"}};
+        for (String[] c : cases) {
+            SafetensorsWriter w = new SafetensorsWriter();
+            ObjectNode config;
+            try (SafetensorsFile f = SafetensorsFile.open(converted)) {
+                for (TensorInfo t : f.tensors()) {
+                    w.add(t.name(), Tensor.ofFloats(f.tensor(t.name()).toFloatArray(), t.shape()));
+                }
+                config = (ObjectNode) json.readTree(f.metadata().get(ModelFormat.CONFIG_KEY));
+            }
+            ObjectNode decoder = (ObjectNode) config.get("decoder");
+            if (c[1] == null) {
+                decoder.remove(c[0]);
+            } else {
+                decoder.set(c[0], json.readTree(c[1]));
+            }
+            w.metadata(ModelFormat.FORMAT_KEY, ModelFormat.FORMAT_VALUE);
+            w.metadata(ModelFormat.CONFIG_KEY, config.toString());
+            Path broken = tmp.resolve(c[0] + "-" + c[1] + ".safetensors");
+            w.write(broken);
+            IOException e = assertThrows(IOException.class, () -> SemanticSegmenter.load(broken, 1), c[0]);
+            assertTrue(e.getMessage().startsWith(broken.toString()) || e.getMessage().contains(broken.getFileName()
+                    .toString()), e.getMessage());
+            assertTrue(e.getMessage().endsWith(c[2]), e.getMessage());
+        }
     }
 }
