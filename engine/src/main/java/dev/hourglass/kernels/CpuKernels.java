@@ -217,12 +217,12 @@ final class CpuKernels {
 
     /**
      * Query rows per attention task, the columns of its blocks of scores: four 16-float vectors, one 4x4 product tile
-     * across (AVX-512; four 4x2 tiles with 8-float vectors). 32 and 48 were 1.2-1.35x slower on Zen 5.
+     * across (AVX-512; four 4x2 tiles with 8-float vectors). 32 and 48 were 1.2-1.35x slower on Zen 5 (busy host).
      */
     static final int QUERY_BLOCK = 64;
     /**
      * Keys per block of scores: a block of 128 keys x 64 queries is 32 KB, and the K and V rows it reads 32 KB each
-     * (head size 64). 64 and 256 were 3-8% slower on Zen 5 at 1601 tokens.
+     * (head size 64). 64, 96, 192 and 256 were no faster on Zen 5 at 577 and 1601 tokens (within the host's noise).
      */
     static final int KEY_BLOCK = 128;
     /** The query columns of a block are rounded up to this many (the widest vector: 16 floats). */

@@ -3,10 +3,8 @@ package dev.hourglass.spark;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -20,7 +18,7 @@ import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.functions;
 
 import dev.hourglass.backend.Backends;
-import dev.hourglass.convert.ConvertOptions;
+import dev.hourglass.cli.ConversionOptions;
 import dev.hourglass.reduce.Reductions;
 import dev.hourglass.reduce.expedit.ExpeditSettings;
 import dev.hourglass.tasks.image.RgbImage;
@@ -146,80 +144,6 @@ public final class HourglassSparkJob implements Runnable {
         return message == null ? "(no message)" : message.strip().replaceAll("\\s*\\R\\s*", " ");
     }
 
-    /** What the checkpoint may not say, as {@code hourglass classify} and {@code segment} take it. */
-    static final class Conversion {
-        @Option(names = "--family", paramLabel = "LAYOUT",
-                description = "The checkpoint's layout, if detection from its tensor names is not enough.")
-        String family;
-
-        @Option(names = "--heads", paramLabel = "N", description = "Attention heads of the encoder, when the"
-                + " checkpoint does not say (a timm file without config.json, a DeiT or CF-ViT .pth).")
-        Integer heads;
-
-        @Option(names = "--mean", paramLabel = "R,G,B", description = "The normalisation's mean, given with --std.")
-        String mean;
-
-        @Option(names = "--std", paramLabel = "R,G,B", description = "The normalisation's standard deviation.")
-        String std;
-
-        @Option(names = "--labels", paramLabel = "FILE", description = "Class names, one per line, one per class;"
-                + " read here and sent to the executors.")
-        Path labels;
-
-        ConvertOptions toOptions(CommandLine cl, Integer decoderHeads) throws IOException {
-            if (family != null && !ConvertOptions.layouts().contains(family)) {
-                throw new CommandLine.ParameterException(cl, "--family " + family + " is not a known layout; use one"
-                        + " of " + String.join(", ", ConvertOptions.layouts()));
-            }
-            if ((mean == null) != (std == null)) {
-                throw new CommandLine.ParameterException(cl, "give --mean and --std together (" + (mean == null
-                        ? "--std" : "--mean") + " given alone)");
-            }
-            List<String> names = null;
-            if (labels != null) {
-                try {
-                    names = Files.readAllLines(labels, StandardCharsets.UTF_8).stream().map(String::strip).toList();
-                } catch (java.nio.file.NoSuchFileException e) {
-                    throw new IOException("--labels " + labels + ": no such file", e);
-                } catch (IOException e) {
-                    throw new IOException("--labels " + labels + ": cannot be read: " + e.getMessage(), e);
-                }
-                // As hourglass classify reads it: trailing empty lines ignored, an empty one among the names refused.
-                int end = names.size();
-                while (end > 0 && names.get(end - 1).isEmpty()) {
-                    end--;
-                }
-                names = names.subList(0, end);
-                if (names.contains("")) {
-                    throw new IOException(labels + ": line " + (names.indexOf("") + 1) + " is empty; one class name"
-                            + " per line");
-                }
-            }
-            try {
-                return new ConvertOptions(family, heads, decoderHeads, names, channels(cl, "--mean", mean),
-                        channels(cl, "--std", std));
-            } catch (IllegalArgumentException e) {
-                throw new CommandLine.ParameterException(cl, e.getMessage());
-            }
-        }
-
-        private static List<Double> channels(CommandLine cl, String option, String text) {
-            if (text == null) {
-                return null;
-            }
-            List<Double> values = new ArrayList<>();
-            for (String part : text.split(",", -1)) {
-                try {
-                    values.add(Double.parseDouble(part.strip()));
-                } catch (NumberFormatException e) {
-                    throw new CommandLine.ParameterException(cl, option + " " + text + ": '" + part.strip()
-                            + "' is not a number");
-                }
-            }
-            return values;
-        }
-    }
-
     /** What both tasks take. */
     abstract static class Job implements Callable<Integer> {
         @CommandLine.Spec
@@ -271,7 +195,7 @@ public final class HourglassSparkJob implements Runnable {
         long maxPixels;
 
         @CommandLine.Mixin
-        Conversion conversion;
+        ConversionOptions conversion;
 
         abstract String task();
 
@@ -462,7 +386,7 @@ public final class HourglassSparkJob implements Runnable {
             if (batch < 1) {
                 throw new CommandLine.ParameterException(cl, "--batch must be at least 1, got " + batch);
             }
-            return options.topK(topK).batch(batch).conversion(conversion.toOptions(cl, null));
+            return options.topK(topK).batch(batch).conversion(conversion.toOptions());
         }
 
         @Override
@@ -482,10 +406,6 @@ public final class HourglassSparkJob implements Runnable {
                         + " alpha=10,grid=28x28,iters=5,window=5,tau=0.02,k=20,tau_r=0.02).")
         String expedite;
 
-        @Option(names = "--decoder-heads", paramLabel = "N",
-                description = "Attention heads of Segmenter's mask-transformer decoder (default: its width / 64).")
-        Integer decoderHeads;
-
         @Override
         String task() {
             return "segment";
@@ -493,7 +413,7 @@ public final class HourglassSparkJob implements Runnable {
 
         @Override
         InferenceOptions taskOptions(CommandLine cl, InferenceOptions options) throws IOException {
-            InferenceOptions o = options.conversion(conversion.toOptions(cl, decoderHeads));
+            InferenceOptions o = options.conversion(conversion.toOptions());
             if (expedite != null) {
                 if (reduce != null) {
                     throw new CommandLine.ParameterException(cl, "give --reduce or --expedite, not both");

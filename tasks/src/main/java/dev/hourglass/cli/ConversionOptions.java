@@ -6,8 +6,11 @@ import java.util.List;
 import dev.hourglass.convert.ConvertOptions;
 import picocli.CommandLine.Option;
 
-/** What a checkpoint may not say, for every command that reads one (picocli mixin). */
-final class ConversionOptions {
+/**
+ * What a checkpoint may not say, for every command that reads one (picocli mixin): the {@code hourglass} commands and
+ * the {@code hourglass-spark} job.
+ */
+public final class ConversionOptions {
     /**
      * The layouts {@code --family} names: the converter's, checked here before anything is read (the converter checks
      * only once the checkpoint has been read, as bad data).
@@ -92,7 +95,7 @@ final class ConversionOptions {
      * {@code --std} that is not three finite numbers (std above 0), or is given without the other, are usage errors
      * (exit 2); a missing or unreadable {@code --labels} file is named with the option (exit 1).
      */
-    ConvertOptions toOptions() throws java.io.IOException {
+    public ConvertOptions toOptions() throws java.io.IOException {
         if (family != null && !FAMILIES.contains(family)) {
             throw new picocli.CommandLine.ParameterException(command.commandLine(), "--family " + family + " is not a"
                     + " known layout; use one of " + String.join(", ", FAMILIES));
