@@ -2,6 +2,8 @@ package dev.hourglass.backend;
 
 import java.util.Optional;
 
+import dev.hourglass.ops.Conv2d;
+import dev.hourglass.ops.ConvTranspose2d;
 import dev.hourglass.ops.Convolution;
 import dev.hourglass.ops.Epilogue;
 import dev.hourglass.tensor.Tensor;
@@ -85,13 +87,100 @@ public interface Backend extends AutoCloseable {
                      int patches, int dim);
 
     /**
-     * The window rows of a convolution over a channels-last input ({@code [batch, height, width, channels]}) into
-     * {@code dst} ({@code [conv.rows(), conv.rowLength()]}, see {@link Convolution#windows}); a {@link #linear} over
-     * them with the reordered weights ({@link Convolution#weightRows}) is the convolution, channels-last. A backend
-     * without its own kernel runs this on the host ({@link HostFallback}) and says so once.
+     * The window rows of a convolution over a channels-last input ({@code [batch, height, width, inChannels]}) into
+     * {@code dst} ({@code [conv.rows(), conv.rowLength()]}, see {@link Conv2d#windows}); a {@link #linear} over them
+     * with the reordered weights ({@link Convolution#weightRows}) is the convolution, channels-last.
      */
-    default void im2col(Buffer src, Buffer dst, Convolution conv) {
-        HostFallback.im2col(this, src, dst, conv);
+    default void im2col(Buffer src, Buffer dst, Conv2d conv) {
+        im2col(src, conv, 0, conv.rows(), dst, 0);
+    }
+
+    /**
+     * Window rows {@code [fromRow, toRow)} of a convolution over a channels-last input ({@link Conv2d#windows}),
+     * written to {@code dst} from {@code dstOffset}: a band of {@link #im2col(Buffer, Buffer, Conv2d)}, so that a
+     * large convolution never holds its whole window matrix. A backend without its own kernel runs this on the host
+     * ({@link HostFallback}) and says so once.
+     */
+    default void im2col(Buffer src, Conv2d conv, long fromRow, long toRow, Buffer dst, long dstOffset) {
+        HostFallback.im2col(this, src, conv, fromRow, toRow, dst, dstOffset);
+    }
+
+    /**
+     * A convolution over channels-last activations: {@code src} is {@code [batch, height, width, inChannels]},
+     * {@code dst} receives {@code [batch, outHeight, outWidth, outChannels]} (the layout of {@code conv}), as
+     * {@code epilogue(conv2d(src, W) + b)}; with {@link Epilogue#RESIDUAL} {@code dst} holds the residual and is
+     * updated in place. {@code dst} must not be {@code src}. The default ({@link GemmConvolutions}) is this backend's
+     * {@link #linear} straight over the pixels for a 1x1 stride-1 unpadded convolution, and otherwise im2col and
+     * {@link #linear} in bands of output rows whose window matrix holds at most
+     * {@link GemmConvolutions#WINDOW_FLOATS} floats.
+     *
+     * @throws IllegalArgumentException if the weights are not a convolution's of {@code conv}'s sizes
+     */
+    default void conv2d(Buffer src, Conv2d conv, ConvWeights weights, Buffer dst, Epilogue epilogue) {
+        GemmConvolutions.conv2d(this, src, conv, weights, dst, epilogue, GemmConvolutions.WINDOW_FLOATS);
+    }
+
+    /**
+     * A transposed convolution with {@code kernel == stride} and no padding (DPT's {@code k4s4}, {@code k2s2}), with
+     * its bias: {@code src} is {@code [batch, height, width, inChannels]}, {@code dst} receives
+     * {@code [batch, height * kernel, width * kernel, outChannels]}. The default ({@link GemmConvolutions}) is one
+     * {@link #linear} per band of input rows into {@code [pixels, kernel * kernel * out]} whose rows are scattered to
+     * their output cells with {@link #copy2d}.
+     *
+     * @throws IllegalArgumentException if {@code kernel != stride}, or the weights are not a transposed convolution's
+     *                                  of {@code shape}'s sizes
+     */
+    default void convTranspose2d(Buffer src, ConvTranspose2d shape, ConvWeights weights, Buffer dst) {
+        GemmConvolutions.convTranspose2d(this, src, shape, weights, dst, GemmConvolutions.WINDOW_FLOATS);
+    }
+
+    /**
+     * Bilinear resizing of channels-last maps {@code [batch, height, width, channels]} into {@code dst}
+     * {@code [batch, outHeight, outWidth, channels]}, as PyTorch's {@code F.interpolate(mode="bilinear",
+     * align_corners=alignCorners)} without antialias ({@link dev.hourglass.kernels.Kernels#resizeBilinear}).
+     * {@code dst} must not be {@code src}. Host fallback by default.
+     */
+    default void resizeBilinear(Buffer src, Buffer dst, int batch, int height, int width, int channels, int outHeight,
+                                int outWidth, boolean alignCorners) {
+        HostFallback.resizeBilinear(this, src, dst, batch, height, width, channels, outHeight, outWidth, alignCorners);
+    }
+
+    /** {@code dst[i] = max(src[i], 0)} over the first {@code count} values; {@code dst} may be {@code src}. */
+    default void relu(Buffer src, Buffer dst, long count) {
+        HostFallback.relu(this, src, dst, count);
+    }
+
+    /**
+     * Copies {@code rows} rows of {@code cols} floats: row {@code r} from {@code srcOffset + r * srcStride} of
+     * {@code src} to {@code dstOffset + r * dstStride} of {@code dst}; the rest of {@code dst} is kept.
+     * {@code srcStride == 0} repeats one source row (a broadcast: DPT's readout pairs every token with the class
+     * token). Within one buffer, the source and destination ranges must not overlap. Host fallback by default.
+     */
+    default void copy2d(Buffer src, long srcOffset, int srcStride, Buffer dst, long dstOffset, int dstStride, int rows,
+                        int cols) {
+        HostFallback.copy2d(this, src, srcOffset, srcStride, dst, dstOffset, dstStride, rows, cols);
+    }
+
+    /**
+     * GroupNorm over channels-last activations {@code [batch, pixels, channels]} ({@code pixels = height * width}),
+     * as PyTorch's {@code GroupNorm(groups, channels, eps)}: each image's group of {@code channels / groups} channels
+     * is normalised by its mean and biased variance over all pixels, then scaled by {@code gamma} and shifted by
+     * {@code beta} ({@code [channels]} each), then ReLU'd if {@code relu}. {@code dst} may be {@code src}. Host
+     * fallback by default.
+     */
+    default void groupNorm(Buffer src, Buffer dst, int batch, int pixels, int channels, int groups, Buffer gamma,
+                           Buffer beta, float eps, boolean relu) {
+        HostFallback.groupNorm(this, src, dst, batch, pixels, channels, groups, gamma, beta, eps, relu);
+    }
+
+    /**
+     * Max pooling of channels-last maps with {@code shape}'s kernel, stride and padding ({@code shape.outChannels()}
+     * equal to {@code shape.inChannels()}; {@link Conv2d#same} for timm's {@code MaxPool2dSame}): padded cells are
+     * -infinity, so they never win. {@code dst} receives {@code [batch, outHeight, outWidth, channels]} and must not
+     * be {@code src}. Host fallback by default.
+     */
+    default void maxPool2d(Buffer src, Buffer dst, Conv2d shape) {
+        HostFallback.maxPool2d(this, src, dst, shape);
     }
 
     /** {@code dst[i] = src[rows[i]]} for rows of {@code dim} values. */

@@ -3,6 +3,7 @@ package dev.hourglass.kernels;
 import java.util.Objects;
 
 import dev.hourglass.ops.ClusteringParameters;
+import dev.hourglass.ops.Conv2d;
 import dev.hourglass.ops.Epilogue;
 import dev.hourglass.tensor.Tensor;
 
@@ -308,6 +309,147 @@ public final class Kernels {
         }
         Holder.RECONSTRUCTION.reconstruct(pool, values, valuesOffset, clusters, channels, before, beforeOffset,
                 tokens, after, afterOffset, dim, topK, temperature, out, outOffset);
+    }
+
+    // ---------------------------------------------------------------- channels-last feature maps
+
+    /**
+     * Window rows {@code [fromRow, toRow)} of a convolution over the NHWC input {@code src} ({@link Conv2d#windows}),
+     * written from {@code dstOffset}, split over {@code pool}.
+     */
+    public static void im2col(ComputePool pool, float[] src, Conv2d conv, long fromRow, long toRow, float[] dst,
+                              int dstOffset) {
+        Objects.requireNonNull(pool, "pool");
+        if (fromRow < 0 || toRow < fromRow || toRow > conv.rows()) {
+            throw new IllegalArgumentException("im2col: rows [" + fromRow + ", " + toRow + ") outside [0, "
+                    + conv.rows() + ")");
+        }
+        checkRange("src", src, 0, conv.inputSize());
+        checkRange("dst", dst, dstOffset, (toRow - fromRow) * conv.rowLength());
+        if (src == dst) {
+            throw new IllegalArgumentException("im2col: input and windows are the same array");
+        }
+        FeatureMapKernels.im2col(pool, src, conv, fromRow, toRow, dst, dstOffset);
+    }
+
+    /** {@code dst[i] = max(src[i], 0)} over {@code count} values; {@code dst} may be {@code src} at the same offset. */
+    public static void relu(ComputePool pool, float[] src, int srcOffset, float[] dst, int dstOffset, int count) {
+        Objects.requireNonNull(pool, "pool");
+        checkCount("relu", count);
+        checkRange("src", src, srcOffset, count);
+        checkRange("dst", dst, dstOffset, count);
+        if (src == dst && srcOffset != dstOffset && overlaps(srcOffset, count, dstOffset, count)) {
+            throw new IllegalArgumentException("relu: src and dst overlap at different offsets (" + srcOffset + ", "
+                    + dstOffset + ")");
+        }
+        FeatureMapKernels.relu(pool, src, srcOffset, dst, dstOffset, count);
+    }
+
+    /**
+     * Copies {@code rows} rows of {@code cols} floats: row {@code r} from {@code src[srcOffset + r * srcStride]} to
+     * {@code dst[dstOffset + r * dstStride]}. {@code srcStride == 0} repeats one source row (a broadcast). Source and
+     * destination ranges must not overlap in one array.
+     */
+    public static void copy2d(ComputePool pool, float[] src, int srcOffset, int srcStride, float[] dst,
+                              int dstOffset, int dstStride, int rows, int cols) {
+        Objects.requireNonNull(pool, "pool");
+        checkCount("copy2d rows", rows);
+        checkCount("copy2d cols", cols);
+        if (srcStride < 0 || (srcStride != 0 && srcStride < cols && rows > 1)) {
+            throw new IllegalArgumentException("copy2d: source stride " + srcStride + " must be 0 (one row repeated)"
+                    + " or at least the row length " + cols);
+        }
+        if (dstStride < cols && rows > 1) {
+            throw new IllegalArgumentException("copy2d: destination stride " + dstStride
+                    + " must be at least the row length " + cols);
+        }
+        if (rows == 0 || cols == 0) {
+            return;
+        }
+        long srcExtent = (long) (rows - 1) * srcStride + cols;
+        long dstExtent = (long) (rows - 1) * dstStride + cols;
+        checkRange("src", src, srcOffset, srcExtent);
+        checkRange("dst", dst, dstOffset, dstExtent);
+        if (src == dst && overlaps(srcOffset, srcExtent, dstOffset, dstExtent)) {
+            throw new IllegalArgumentException("copy2d: source and destination overlap");
+        }
+        FeatureMapKernels.copy2d(pool, src, srcOffset, srcStride, dst, dstOffset, dstStride, rows, cols);
+    }
+
+    /**
+     * Bilinear resizing of NHWC maps {@code [batch, height, width, channels]} to {@code [batch, outHeight, outWidth,
+     * channels]}, as PyTorch's {@code F.interpolate(mode="bilinear", align_corners=alignCorners)} without antialias:
+     * with {@code alignCorners} the source coordinate is {@code i * (in - 1) / (out - 1)} (0 when out is 1); without,
+     * {@code (i + 0.5) * in / out - 0.5}, clamped below at 0. Split over the output rows.
+     */
+    public static void resizeBilinear(ComputePool pool, float[] src, float[] dst, int batch, int height, int width,
+                                      int channels, int outHeight, int outWidth, boolean alignCorners) {
+        Objects.requireNonNull(pool, "pool");
+        if (batch < 1 || height < 1 || width < 1 || channels < 1 || outHeight < 1 || outWidth < 1) {
+            throw new IllegalArgumentException("resizeBilinear: sizes must be positive: batch=" + batch + " height="
+                    + height + " width=" + width + " channels=" + channels + " outHeight=" + outHeight + " outWidth="
+                    + outWidth);
+        }
+        checkRange("src", src, 0, (long) batch * height * width * channels);
+        checkRange("dst", dst, 0, (long) batch * outHeight * outWidth * channels);
+        if (src == dst) {
+            throw new IllegalArgumentException("resizeBilinear: src and dst are the same array");
+        }
+        FeatureMapKernels.resizeBilinear(pool, src, dst, batch, height, width, channels, outHeight, outWidth,
+                alignCorners);
+    }
+
+    /**
+     * GroupNorm over NHWC {@code [batch, pixels, channels]} as PyTorch's {@code GroupNorm(groups, channels, eps)}: the
+     * mean and the biased variance of each image's group of {@code channels / groups} channels over all its pixels
+     * (two passes, in double), then {@code gamma} and {@code beta} per channel, then ReLU if {@code relu}.
+     * {@code dst} may be {@code src}.
+     */
+    public static void groupNorm(ComputePool pool, float[] src, float[] dst, int batch, int pixels, int channels,
+                                 int groups, float[] gamma, float[] beta, float eps, boolean relu) {
+        Objects.requireNonNull(pool, "pool");
+        if (batch < 1 || pixels < 1 || channels < 1 || groups < 1) {
+            throw new IllegalArgumentException("groupNorm: sizes must be positive: batch=" + batch + " pixels="
+                    + pixels + " channels=" + channels + " groups=" + groups);
+        }
+        if (channels % groups != 0) {
+            throw new IllegalArgumentException("groupNorm: " + channels + " channels do not split into " + groups
+                    + " groups");
+        }
+        if (!(eps > 0f) || Float.isInfinite(eps)) {
+            throw new IllegalArgumentException("groupNorm: eps must be positive and finite, got " + eps);
+        }
+        long n = (long) batch * pixels * channels;
+        checkRange("src", src, 0, n);
+        checkRange("dst", dst, 0, n);
+        checkRange("gamma", gamma, 0, channels);
+        checkRange("beta", beta, 0, channels);
+        FeatureMapKernels.groupNorm(pool, src, dst, batch, pixels, channels, groups, gamma, beta, eps, relu);
+    }
+
+    /**
+     * Max pooling over NHWC with {@code shape}'s kernel, stride and (possibly asymmetric) padding; padded cells never
+     * win (they are -infinity, as timm's {@code MaxPool2dSame} pads and as PyTorch's {@code MaxPool2d} ignores them).
+     * {@code shape.outChannels()} must equal {@code shape.inChannels()}.
+     */
+    public static void maxPool2d(ComputePool pool, float[] src, float[] dst, Conv2d shape) {
+        Objects.requireNonNull(pool, "pool");
+        if (shape.outChannels() != shape.inChannels()) {
+            throw new IllegalArgumentException("maxPool2d keeps the channels: in " + shape.inChannels() + ", out "
+                    + shape.outChannels());
+        }
+        checkRange("src", src, 0, shape.inputSize());
+        checkRange("dst", dst, 0, shape.outputSize());
+        if (src == dst) {
+            throw new IllegalArgumentException("maxPool2d: src and dst are the same array");
+        }
+        FeatureMapKernels.maxPool2d(pool, src, dst, shape);
+    }
+
+    private static void checkCount(String what, long count) {
+        if (count < 0) {
+            throw new IllegalArgumentException(what + " must not be negative, got " + count);
+        }
     }
 
     /** {@code sum_i a[i] * b[i]}. */

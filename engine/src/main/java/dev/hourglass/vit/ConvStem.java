@@ -5,16 +5,16 @@ import java.util.List;
 
 import dev.hourglass.backend.Backend;
 import dev.hourglass.backend.Buffer;
-import dev.hourglass.backend.LinearWeights;
+import dev.hourglass.backend.ConvWeights;
 import dev.hourglass.backend.WeightStore;
-import dev.hourglass.ops.Convolution;
+import dev.hourglass.ops.Conv2d;
 import dev.hourglass.ops.Epilogue;
 import dev.hourglass.safetensors.TensorSource;
 import dev.hourglass.tensor.Tensor;
 
 /**
  * A convolutional patch embedding (LV-ViT's, {@link VitVariant.Stem#LVVIT}): convolutions over channels-last
- * activations, each an im2col ({@link Backend#im2col}) and a linear layer with its epilogue. BatchNorm in eval mode is
+ * activations ({@link Backend#conv2d}, an im2col and a linear layer with its epilogue). BatchNorm in eval mode is
  * folded into the convolution before it at load time: {@code w' = w s}, {@code b' = beta - mean s} with
  * {@code s = gamma / sqrt(var + eps)}. Immutable; {@link #run} keeps its activations in buffers the caller owns.
  */
@@ -22,7 +22,7 @@ final class ConvStem {
     /** BatchNorm2d's default epsilon, which LV-ViT keeps. */
     static final float BATCH_NORM_EPS = 1e-5f;
 
-    private record Layer(LinearWeights weights, int in, int out, int kernel, int stride, int padding,
+    private record Layer(ConvWeights weights, int in, int out, int kernel, int stride, int padding,
                          Epilogue epilogue) {
     }
 
@@ -50,8 +50,8 @@ final class ConvStem {
                 folded(store, names, "lvvit.stem.conv1", "lvvit.stem.bn1", inChannels, width, 7, 2, 3),
                 folded(store, names, "lvvit.stem.conv2", "lvvit.stem.bn2", width, width, 3, 1, 1),
                 folded(store, names, "lvvit.stem.conv3", "lvvit.stem.bn3", width, width, 3, 1, 1),
-                new Layer(store.linear(rows(names.tensor("patch_embed.proj.weight", dim, width, proj, proj), dim, width,
-                        proj), names.tensor("patch_embed.proj.bias", dim)), width, dim, proj, proj, 0, Epilogue.NONE)));
+                new Layer(store.conv2d(names.tensor("patch_embed.proj.weight", dim, width, proj, proj),
+                        names.tensor("patch_embed.proj.bias", dim)), width, dim, proj, proj, 0, Epilogue.NONE)));
     }
 
     private static Layer folded(WeightStore store, TensorLookup names, String conv, String bn, int in, int out,
@@ -70,19 +70,14 @@ final class ConvStem {
             }
             bias[o] = (float) (beta[o] - mean[o] * s);
         }
-        return new Layer(store.linear(rows(Tensor.ofFloats(w, out, in, kernel, kernel), out, in, kernel),
-                Tensor.ofFloats(bias, out)), in, out, kernel, stride, padding, Epilogue.RELU);
-    }
-
-    private static Tensor rows(Tensor weight, int out, int in, int kernel) {
-        return Tensor.ofFloats(Convolution.weightRows(weight.toFloatArray(), out, in, kernel), out,
-                (long) kernel * kernel * in);
+        return new Layer(store.conv2d(Tensor.ofFloats(w, out, in, kernel, kernel), Tensor.ofFloats(bias, out)), in,
+                out, kernel, stride, padding, Epilogue.RELU);
     }
 
     /**
      * Patch embeddings {@code [batch * gridH * gridW, dim]} (row-major grid) from channels-last pixels
-     * {@code [batch, height, width, channels]} on the backend, into {@code out}. Each window matrix and intermediate
-     * activation is freed as soon as the next step has read it.
+     * {@code [batch, height, width, channels]} on the backend, into {@code out}. Each intermediate activation is freed
+     * as soon as the next convolution has read it.
      */
     void run(Backend backend, Buffer pixels, int batch, int height, int width, Buffer out) {
         Buffer x = pixels;
@@ -91,16 +86,20 @@ final class ConvStem {
         try {
             for (int i = 0; i < layers.size(); i++) {
                 Layer l = layers.get(i);
-                Convolution conv = new Convolution(batch, h, w, l.in(), l.kernel(), l.stride(), l.padding());
-                Buffer y = i == layers.size() - 1 ? out : backend.allocate(conv.rows() * l.out());
-                try (Buffer windows = backend.allocate(conv.rows() * conv.rowLength())) {
-                    backend.im2col(x, windows, conv);
-                    if (x != pixels) {
-                        x.close();
+                Conv2d conv = Conv2d.of(batch, h, w, l.in(), l.out(), l.kernel(), l.stride(), l.padding());
+                Buffer y = i == layers.size() - 1 ? out : backend.allocate(conv.outputSize());
+                try {
+                    backend.conv2d(x, conv, l.weights(), y, l.epilogue());
+                } catch (RuntimeException | Error e) {
+                    if (y != out) {
+                        y.close();
                     }
-                    x = y;
-                    backend.linear(windows, 0, Math.toIntExact(conv.rows()), l.weights(), y, 0, l.epilogue());
+                    throw e;
                 }
+                if (x != pixels) {
+                    x.close();
+                }
+                x = y;
                 h = conv.outHeight();
                 w = conv.outWidth();
             }
@@ -118,7 +117,7 @@ final class ConvStem {
         int h = height;
         int w = width;
         for (Layer l : layers) {
-            Convolution conv = new Convolution(1, h, w, l.in(), l.kernel(), l.stride(), l.padding());
+            Conv2d conv = Conv2d.of(1, h, w, l.in(), l.out(), l.kernel(), l.stride(), l.padding());
             total += 2.0 * conv.rows() * conv.rowLength() * l.out();
             h = conv.outHeight();
             w = conv.outWidth();

@@ -5,6 +5,7 @@ import static dev.hourglass.testing.Assertions2.mixed;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -18,146 +19,189 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 import dev.hourglass.backend.cpu.CpuBackend;
-import dev.hourglass.ops.Convolution;
+import dev.hourglass.kernels.PlainReference;
+import dev.hourglass.ops.Conv2d;
 import dev.hourglass.ops.Epilogue;
 import dev.hourglass.tensor.Tensor;
 
 /**
- * A convolution as {@link Backend#im2col} plus {@link Backend#linear} over the reordered weights, against a direct
- * six-loop convolution in double over NCHW (PyTorch's {@code Conv2d}: zero padding, floor output size), for awkward
- * sizes, strides, paddings and kernels larger than the input; on the CPU backend and through the host fallback of a
- * backend without an im2col kernel, which must give the same bits.
+ * {@link Backend#conv2d} against a direct convolution in double over NHWC (PyTorch's {@code Conv2d}: zero padding, here
+ * possibly different on each side, floor output size) for awkward sizes, kernels 1, 2, 3, 5 and 7, strides 1 to 3,
+ * channel counts 1, 3, 17, 63, 64 and 65, and every epilogue. The same convolution must give the same bits on 1 and 3
+ * threads, in bands of any size (down to one window row, so that bands start and end inside output rows and images),
+ * and through the host fallback of a backend without an im2col kernel.
  */
 class ConvolutionTest {
     private static CpuBackend cpu;
+    private static CpuBackend cpu1;
     private static Backend plain;
 
     @BeforeAll
     static void start() {
         cpu = new CpuBackend(3);
+        cpu1 = new CpuBackend(1);
         plain = new PlainDelegatingBackend(cpu);
     }
 
     @AfterAll
     static void stop() {
         cpu.close();
+        cpu1.close();
     }
 
     static List<Arguments> cases() {
-        // batch, height, width, in, out, kernel, stride, padding
-        int[][] c = {
-                {1, 1, 1, 1, 1, 1, 1, 0}, {2, 9, 7, 3, 5, 7, 2, 3}, {1, 13, 11, 4, 6, 3, 1, 1}, {3, 8, 8, 2, 3, 4, 4, 0},
-                {1, 5, 6, 3, 2, 7, 2, 3}, {2, 10, 3, 1, 4, 3, 2, 2}, {1, 17, 15, 5, 7, 5, 3, 1}, {1, 4, 4, 16, 9, 2, 2, 0}};
+        // batch, height, width, in, out, kernel, stride, top, left, bottom, right, epilogue
+        Object[][] c = {
+                {1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, Epilogue.NONE},
+                {2, 9, 7, 3, 17, 1, 1, 0, 0, 0, 0, Epilogue.RELU},
+                {1, 13, 11, 17, 3, 1, 2, 0, 0, 0, 0, Epilogue.NONE},
+                {2, 9, 7, 3, 5, 7, 2, 3, 3, 3, 3, Epilogue.NONE},
+                {1, 13, 11, 17, 64, 3, 1, 1, 1, 1, 1, Epilogue.GELU},
+                {1, 15, 17, 64, 17, 3, 2, 0, 0, 1, 1, Epilogue.RESIDUAL},
+                {1, 5, 6, 3, 1, 7, 2, 2, 3, 3, 2, Epilogue.RELU},
+                {3, 8, 8, 1, 3, 3, 1, 1, 1, 1, 1, Epilogue.RESIDUAL},
+                {1, 17, 15, 5, 7, 5, 3, 1, 0, 2, 1, Epilogue.NONE},
+                {1, 4, 4, 16, 9, 2, 2, 0, 0, 0, 0, Epilogue.NONE},
+                {1, 23, 19, 3, 64, 7, 2, 2, 2, 3, 3, Epilogue.RELU},
+                {1, 7, 9, 65, 15, 3, 1, 1, 1, 1, 1, Epilogue.NONE},
+                {2, 6, 5, 63, 33, 3, 2, 1, 1, 1, 1, Epilogue.GELU},
+                {1, 3, 3, 1, 2, 3, 1, 0, 0, 0, 0, Epilogue.RESIDUAL}};
         List<Arguments> out = new ArrayList<>();
-        for (int[] a : c) {
-            out.add(Arguments.of(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]));
+        for (Object[] a : c) {
+            out.add(Arguments.of(a));
         }
         return out;
     }
 
-    @ParameterizedTest(name = "batch={0} {1}x{2}x{3} -> {4}, k={5} s={6} p={7}")
+    @ParameterizedTest(name = "batch={0} {1}x{2}x{3} -> {4}, k={5} s={6} pad=({7},{8},{9},{10}) {11}")
     @MethodSource("cases")
-    void im2colThenLinearIsTheConvolution(int batch, int h, int w, int in, int out, int k, int stride, int pad) {
-        SplittableRandom r = new SplittableRandom(h * 131L + w * 17L + k);
-        float[] x = random(r, batch * in * h * w);
+    void conv2dIsTheConvolution(int batch, int h, int w, int in, int out, int k, int stride, int top, int left,
+                                int bottom, int right, Epilogue epilogue) {
+        Conv2d conv = new Conv2d(batch, h, w, in, out, k, stride, top, left, bottom, right);
+        assertEquals((h + top + bottom - k) / stride + 1, conv.outHeight());
+        assertEquals((w + left + right - k) / stride + 1, conv.outWidth());
+        SplittableRandom r = new SplittableRandom(h * 131L + w * 17L + k * 7L + in);
+        float[] x = random(r, batch * h * w * in);
         float[] weight = random(r, out * in * k * k);
         float[] bias = random(r, out);
-        Convolution conv = new Convolution(batch, h, w, in, k, stride, pad);
-        int oh = conv.outHeight();
-        int ow = conv.outWidth();
-        assertEquals((h + 2 * pad - k) / stride + 1, oh);
-        double[] expected = direct(x, batch, in, h, w, weight, bias, out, k, stride, pad);
+        int n = Math.toIntExact(conv.outputSize());
+        float[] residual = epilogue == Epilogue.RESIDUAL ? random(r, n) : new float[n];
+        double[] expected = direct(x, conv, weight, bias);
+        for (int i = 0; i < n; i++) {
+            double v = expected[i];
+            expected[i] = switch (epilogue) {
+                case NONE -> v;
+                case RELU -> Math.max(v, 0);
+                case GELU -> PlainReference.gelu(v);
+                case RESIDUAL -> residual[i] + v;
+            };
+        }
+        long len = conv.rowLength();
+        float[] reference = run(cpu, conv, x, weight, bias, residual, epilogue, GemmConvolutions.WINDOW_FLOATS);
+        assertClose("conv2d " + conv, expected, reference, 0, mixed(2e-5, 2e-5));
+        assertArrayEquals(reference, run(cpu1, conv, x, weight, bias, residual, epilogue,
+                GemmConvolutions.WINDOW_FLOATS), "1 thread gives the bits of 3");
+        assertArrayEquals(reference, run(cpu, conv, x, weight, bias, residual, epilogue, 5 * len),
+                "bands of 5 window rows give the bits of one band");
+        assertArrayEquals(reference, run(cpu, conv, x, weight, bias, residual, epilogue, 1),
+                "bands of 1 window row give the bits of one band");
+        assertArrayEquals(reference, run(plain, conv, x, weight, bias, residual, epilogue,
+                GemmConvolutions.WINDOW_FLOATS), "the host fallback gives the CPU backend's bits");
+    }
 
-        float[][] results = new float[2][];
-        Backend[] backends = {cpu, plain};
-        for (int b = 0; b < 2; b++) {
-            Backend backend = backends[b];
-            float[] nhwc = Convolution.toChannelsLast(x, batch, in, h, w);
-            try (WeightStore store = backend.newWeightStore();
-                 Buffer src = backend.upload(nhwc, 0, nhwc.length);
-                 Buffer windows = backend.allocate(conv.rows() * conv.rowLength());
-                 Buffer y = backend.allocate(conv.rows() * out)) {
-                LinearWeights layer = store.linear(Tensor.ofFloats(Convolution.weightRows(weight, out, in, k), out,
-                        (long) k * k * in), Tensor.ofFloats(bias, out));
-                backend.im2col(src, windows, conv);
-                backend.linear(windows, 0, Math.toIntExact(conv.rows()), layer, y, 0, Epilogue.NONE);
-                results[b] = new float[Math.toIntExact(conv.rows() * out)];
-                backend.download(y, 0, results[b], 0, results[b].length);
-            }
-        }
-        // The result is channels-last: [batch, oh, ow, out].
-        double[] nhwcExpected = new double[expected.length];
-        for (int b = 0; b < batch; b++) {
-            for (int o = 0; o < out; o++) {
-                for (int p = 0; p < oh * ow; p++) {
-                    nhwcExpected[(b * oh * ow + p) * out + o] = expected[(b * out + o) * oh * ow + p];
-                }
-            }
-        }
-        assertClose("convolution", nhwcExpected, results[0], 0, mixed(1e-5, 1e-5));
-        assertArrayEquals(results[0], results[1], "the host fallback gives the CPU backend's bits");
+    @Test
+    void aConvolutionWithoutBias() {
+        Conv2d conv = Conv2d.same(1, 11, 10, 4, 6, 3, 2);
+        SplittableRandom r = new SplittableRandom(3);
+        float[] x = random(r, 11 * 10 * 4);
+        float[] weight = random(r, 6 * 4 * 9);
+        float[] got = run(cpu, conv, x, weight, null, new float[Math.toIntExact(conv.outputSize())], Epilogue.NONE,
+                GemmConvolutions.WINDOW_FLOATS);
+        assertClose("conv2d without bias", direct(x, conv, weight, null), got, 0, mixed(2e-5, 2e-5));
     }
 
     @Test
     void reluEpilogueClampsAtZero() {
-        Convolution conv = new Convolution(1, 6, 5, 2, 3, 1, 1);
+        Conv2d conv = Conv2d.of(1, 6, 5, 2, 4, 3, 1, 1);
         SplittableRandom r = new SplittableRandom(5);
         float[] x = random(r, 2 * 6 * 5);
         float[] weight = random(r, 4 * 2 * 9);
-        double[] expected = direct(x, 1, 2, 6, 5, weight, null, 4, 3, 1, 1);
-        float[] nhwc = Convolution.toChannelsLast(x, 1, 2, 6, 5);
-        try (WeightStore store = cpu.newWeightStore();
-             Buffer src = cpu.upload(nhwc, 0, nhwc.length);
-             Buffer windows = cpu.allocate(conv.rows() * conv.rowLength());
-             Buffer y = cpu.allocate(conv.rows() * 4)) {
-            LinearWeights layer = store.linear(Tensor.ofFloats(Convolution.weightRows(weight, 4, 2, 3), 4, 18), null);
-            cpu.im2col(src, windows, conv);
-            cpu.linear(windows, 0, 30, layer, y, 0, Epilogue.RELU);
-            float[] got = new float[120];
-            cpu.download(y, 0, got, 0, got.length);
-            int negatives = 0;
-            for (int o = 0; o < 4; o++) {
-                for (int p = 0; p < 30; p++) {
-                    double e = expected[o * 30 + p];
-                    negatives += e < 0 ? 1 : 0;
-                    assertEquals(Math.max(0, e), got[p * 4 + o], 1e-5);
-                }
-            }
-            assertEquals(true, negatives > 10, "the case has negative pre-activations to clamp");
+        double[] expected = direct(x, conv, weight, null);
+        float[] got = run(cpu, conv, x, weight, null, new float[120], Epilogue.RELU, GemmConvolutions.WINDOW_FLOATS);
+        int negatives = 0;
+        for (int i = 0; i < expected.length; i++) {
+            negatives += expected[i] < 0 ? 1 : 0;
+            assertEquals(Math.max(0, expected[i]), got[i], 1e-5);
         }
+        assertTrue(negatives > 10, "the case has negative pre-activations to clamp");
     }
 
     @Test
-    void refusesAKernelLargerThanThePaddedInput() {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> new Convolution(1, 3, 3, 1, 7, 1, 1));
-        assertEquals("input 3x3 (padding 1) is smaller than the kernel 7", e.getMessage());
+    void refusesWeightsOfAnotherConvolution() {
+        Conv2d conv = Conv2d.of(1, 5, 5, 3, 4, 3, 1, 1);
+        try (WeightStore store = cpu.newWeightStore(); Buffer src = cpu.allocate(75);
+             Buffer dst = cpu.allocate(conv.outputSize())) {
+            ConvWeights wrongKernel = store.conv2d(Tensor.ofFloats(new float[4 * 3], 4, 3, 1, 1), null);
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> cpu.conv2d(src, conv, wrongKernel, dst, Epilogue.NONE));
+            assertEquals("conv2d 3 -> 4 with kernel 3 got convolution weights 3 -> 4 with kernel 1", e.getMessage());
+            ConvWeights transposed = store.convTranspose2d(Tensor.ofFloats(new float[3 * 4 * 9], 3, 4, 3, 3), null);
+            assertThrows(IllegalArgumentException.class, () -> cpu.conv2d(src, conv, transposed, dst, Epilogue.NONE));
+            assertThrows(IllegalArgumentException.class, () -> cpu.conv2d(src, conv, wrongKernel, src, Epilogue.NONE));
+            IllegalArgumentException shape = assertThrows(IllegalArgumentException.class,
+                    () -> store.conv2d(Tensor.ofFloats(new float[24], 4, 3, 2), null));
+            assertTrue(shape.getMessage().contains("[4, 3, 2]"), shape.getMessage());
+        }
     }
 
-    /** PyTorch's Conv2d over NCHW, in double: {@code [batch, out, oh, ow]}. */
-    private static double[] direct(float[] x, int batch, int in, int h, int w, float[] weight, float[] bias, int out,
-                                   int k, int stride, int pad) {
-        int oh = (h + 2 * pad - k) / stride + 1;
-        int ow = (w + 2 * pad - k) / stride + 1;
-        double[] y = new double[batch * out * oh * ow];
-        for (int b = 0; b < batch; b++) {
-            for (int o = 0; o < out; o++) {
-                for (int oy = 0; oy < oh; oy++) {
-                    for (int ox = 0; ox < ow; ox++) {
+    private static float[] run(Backend backend, Conv2d conv, float[] x, float[] weight, float[] bias,
+                               float[] residual, Epilogue epilogue, long band) {
+        int k = conv.kernel();
+        try (WeightStore store = backend.newWeightStore();
+             Buffer src = backend.upload(x, 0, x.length);
+             Buffer y = backend.upload(residual, 0, residual.length)) {
+            ConvWeights weights = store.conv2d(Tensor.ofFloats(weight, conv.outChannels(), conv.inChannels(), k, k),
+                    bias == null ? null : Tensor.ofFloats(bias, bias.length));
+            if (band == GemmConvolutions.WINDOW_FLOATS) {
+                backend.conv2d(src, conv, weights, y, epilogue);
+            } else {
+                GemmConvolutions.conv2d(backend, src, conv, weights, y, epilogue, band);
+            }
+            float[] out = new float[residual.length];
+            backend.download(y, 0, out, 0, out.length);
+            return out;
+        }
+    }
+
+    /** PyTorch's Conv2d over NHWC in double, with the padding of {@code conv}: {@code [batch, oh, ow, out]}. */
+    static double[] direct(float[] x, Conv2d conv, float[] weight, float[] bias) {
+        int oh = conv.outHeight();
+        int ow = conv.outWidth();
+        int in = conv.inChannels();
+        int out = conv.outChannels();
+        int k = conv.kernel();
+        int h = conv.height();
+        int w = conv.width();
+        double[] y = new double[Math.toIntExact(conv.outputSize())];
+        for (int b = 0; b < conv.batch(); b++) {
+            for (int oy = 0; oy < oh; oy++) {
+                for (int ox = 0; ox < ow; ox++) {
+                    for (int o = 0; o < out; o++) {
                         double s = bias == null ? 0 : bias[o];
-                        for (int c = 0; c < in; c++) {
-                            for (int ky = 0; ky < k; ky++) {
-                                for (int kx = 0; kx < k; kx++) {
-                                    int iy = oy * stride - pad + ky;
-                                    int ix = ox * stride - pad + kx;
-                                    if (iy >= 0 && iy < h && ix >= 0 && ix < w) {
-                                        s += (double) x[((b * in + c) * h + iy) * w + ix]
-                                                * weight[((o * in + c) * k + ky) * k + kx];
-                                    }
+                        for (int ky = 0; ky < k; ky++) {
+                            for (int kx = 0; kx < k; kx++) {
+                                int iy = oy * conv.stride() - conv.padTop() + ky;
+                                int ix = ox * conv.stride() - conv.padLeft() + kx;
+                                if (iy < 0 || iy >= h || ix < 0 || ix >= w) {
+                                    continue;
+                                }
+                                for (int c = 0; c < in; c++) {
+                                    s += (double) x[((b * h + iy) * w + ix) * in + c]
+                                            * weight[((o * in + c) * k + ky) * k + kx];
                                 }
                             }
                         }
-                        y[((b * out + o) * oh + oy) * ow + ox] = s;
+                        y[((b * oh + oy) * ow + ox) * out + o] = s;
                     }
                 }
             }
@@ -165,7 +209,7 @@ class ConvolutionTest {
         return y;
     }
 
-    private static float[] random(SplittableRandom r, int n) {
+    static float[] random(SplittableRandom r, int n) {
         float[] x = new float[n];
         for (int i = 0; i < n; i++) {
             x[i] = (float) r.nextDouble(-1, 1);

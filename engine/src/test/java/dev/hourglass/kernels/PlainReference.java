@@ -4,7 +4,7 @@ package dev.hourglass.kernels;
  * Straightforward double-precision versions of every kernel, written for clarity, not speed: the ground truth the
  * scalar and Panama kernels are compared with.
  */
-final class PlainReference {
+public final class PlainReference {
     private PlainReference() {
     }
 
@@ -62,7 +62,7 @@ final class PlainReference {
     }
 
     /** The error function to about 1e-12: its Taylor series below 4, +-1 beyond (erfc(4) is 1.5e-8). */
-    static double erf(double x) {
+    public static double erf(double x) {
         double ax = Math.abs(x);
         if (ax > 4) {
             return Math.signum(x) * (1 - 1.5e-8 * Math.exp(16 - ax * ax));
@@ -80,7 +80,7 @@ final class PlainReference {
         return Math.signum(x) * 2 / Math.sqrt(Math.PI) * sum;
     }
 
-    static double gelu(double x) {
+    public static double gelu(double x) {
         return 0.5 * x * (1 + erf(x / Math.sqrt(2)));
     }
 

@@ -13,7 +13,7 @@ import dev.hourglass.kernels.ComputePool;
 import dev.hourglass.kernels.Kernels;
 import dev.hourglass.kernels.PackedMatrix;
 import dev.hourglass.ops.ClusteringParameters;
-import dev.hourglass.ops.Convolution;
+import dev.hourglass.ops.Conv2d;
 import dev.hourglass.ops.Epilogue;
 import dev.hourglass.reduce.expedit.ExpeditKernels;
 import dev.hourglass.tensor.DType;
@@ -159,15 +159,39 @@ public final class CpuBackend implements Backend, ExpeditKernels {
     }
 
     @Override
-    public void im2col(Buffer src, Buffer dst, Convolution conv) {
-        float[] in = data(src);
-        float[] out = data(dst);
-        checkSize("convolution input", in, conv.inputSize());
-        checkSize("convolution windows", out, conv.rows() * conv.rowLength());
-        int rowsPerTask = Math.max(1, conv.outWidth());
-        long tasks = (conv.rows() + rowsPerTask - 1) / rowsPerTask;
-        pool.parallelFor(Math.toIntExact(tasks), (task, worker) -> conv.windows(in, out, (long) task * rowsPerTask,
-                Math.min(conv.rows(), (long) (task + 1) * rowsPerTask)));
+    public void im2col(Buffer src, Conv2d conv, long fromRow, long toRow, Buffer dst, long dstOffset) {
+        Kernels.im2col(pool, data(src), conv, fromRow, toRow, data(dst), index(dstOffset));
+    }
+
+    @Override
+    public void relu(Buffer src, Buffer dst, long count) {
+        Kernels.relu(pool, data(src), 0, data(dst), 0, index(count));
+    }
+
+    @Override
+    public void copy2d(Buffer src, long srcOffset, int srcStride, Buffer dst, long dstOffset, int dstStride, int rows,
+                       int cols) {
+        Kernels.copy2d(pool, data(src), index(srcOffset), srcStride, data(dst), index(dstOffset), dstStride, rows,
+                cols);
+    }
+
+    @Override
+    public void resizeBilinear(Buffer src, Buffer dst, int batch, int height, int width, int channels, int outHeight,
+                               int outWidth, boolean alignCorners) {
+        Kernels.resizeBilinear(pool, data(src), data(dst), batch, height, width, channels, outHeight, outWidth,
+                alignCorners);
+    }
+
+    @Override
+    public void groupNorm(Buffer src, Buffer dst, int batch, int pixels, int channels, int groups, Buffer gamma,
+                          Buffer beta, float eps, boolean relu) {
+        Kernels.groupNorm(pool, data(src), data(dst), batch, pixels, channels, groups, data(gamma), data(beta), eps,
+                relu);
+    }
+
+    @Override
+    public void maxPool2d(Buffer src, Buffer dst, Conv2d shape) {
+        Kernels.maxPool2d(pool, data(src), data(dst), shape);
     }
 
     @Override
