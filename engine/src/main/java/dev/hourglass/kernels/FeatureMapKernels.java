@@ -114,8 +114,9 @@ final class FeatureMapKernels {
     /**
      * GroupNorm over NHWC: per image and group, the mean and then the (biased) variance over the group's channels of
      * every pixel, summed in double in fixed chunks of {@link #STATS_PIXELS} pixels, then
-     * {@code y = x * scale + shift} per channel with {@code scale = gamma * rstd}, {@code shift = beta - mean * scale}
-     * (as PyTorch's CPU kernel folds it), and ReLU if asked.
+     * {@code y = (x - mean) * scale + beta} per channel with {@code scale = gamma * rstd}, and ReLU if asked. (PyTorch's
+     * CPU kernel folds the mean into a shift, {@code x * scale + (beta - mean * scale)}, which cancels badly when the
+     * variance is tiny and {@code scale} huge; subtracting first keeps those values.)
      */
     static void groupNorm(ComputePool pool, float[] src, float[] dst, int batch, int pixels, int channels, int groups,
                           float[] gamma, float[] beta, float eps, boolean relu) {
@@ -163,7 +164,7 @@ final class FeatureMapKernels {
         }
         pool.parallelFor(sets * chunks, sums);
         float[] scale = new float[batch * channels];
-        float[] shift = new float[batch * channels];
+        float[] centre = new float[batch * channels];
         for (int b = 0; b < batch; b++) {
             for (int g = 0; g < groups; g++) {
                 int set = b * groups + g;
@@ -171,7 +172,7 @@ final class FeatureMapKernels {
                 for (int c = g * per; c < (g + 1) * per; c++) {
                     double s = gamma[c] * rstd;
                     scale[b * channels + c] = (float) s;
-                    shift[b * channels + c] = (float) (beta[c] - mean[set] * s);
+                    centre[b * channels + c] = (float) mean[set];
                 }
             }
         }
@@ -185,7 +186,7 @@ final class FeatureMapKernels {
             for (int p = from; p < to; p++) {
                 int o = (b * pixels + p) * channels;
                 for (int c = 0; c < channels; c++) {
-                    float y = src[o + c] * scale[sc + c] + shift[sc + c];
+                    float y = (src[o + c] - centre[sc + c]) * scale[sc + c] + beta[c];
                     dst[o + c] = relu ? (y > 0f ? y : 0f) : y;
                 }
             }
