@@ -2,10 +2,14 @@ package dev.hourglass.tornado;
 
 import dev.hourglass.backend.Backend;
 import dev.hourglass.backend.Buffer;
+import dev.hourglass.backend.ConvWeights;
+import dev.hourglass.backend.GemmConvolutions;
 import dev.hourglass.backend.LinearWeights;
 import dev.hourglass.backend.WeightStore;
 import dev.hourglass.kernels.Kernels;
 import dev.hourglass.ops.ClusteringParameters;
+import dev.hourglass.ops.Conv2d;
+import dev.hourglass.ops.ConvTranspose2d;
 import dev.hourglass.ops.Epilogue;
 import dev.hourglass.reduce.expedit.ExpeditKernels;
 import dev.hourglass.tensor.Tensor;
@@ -72,6 +76,13 @@ public final class TornadoBackend implements Backend, ExpeditKernels {
      * ways (plain and with Expedit, two batch sizes) holds its weights twice.
      */
     private static final int MAX_PLANS = 16;
+
+    /**
+     * Floats of one band of a convolution's window matrix (or a transposed convolution's product) on the device:
+     * 32 Mi (128 MiB), so that DPT's largest convolution (3x3 over 384 x 384 x 128 at batch 1, 680 MB of windows) is
+     * six launches of im2col and GEMM, not the hundreds the CPU's cache-sized bands would make.
+     */
+    static final long DEVICE_WINDOW_FLOATS = 1L << 25;
 
     private final TornadoDevice device;
     private final List<Step> pending = new ArrayList<>();
@@ -188,7 +199,10 @@ public final class TornadoBackend implements Backend, ExpeditKernels {
         FloatArray fw = (FloatArray) w.data;
         FloatArray fb = (FloatArray) bias.data;
         FloatArray fc = (FloatArray) c.data;
-        List<DeviceArray> reads = epilogue == TornadoKernels.EPILOGUE_RESIDUAL ? List.of(a, w, bias, c)
+        // The residual is read; so is an output written only in part (a band of a convolution): a plan that writes
+        // part of an array without reading it would bring back garbage for the rest, written by an earlier plan.
+        boolean partial = (long) rows * n < c.length();
+        List<DeviceArray> reads = epilogue == TornadoKernels.EPILOGUE_RESIDUAL || partial ? List.of(a, w, bias, c)
                 : List.of(a, w, bias);
         record(new Step("gemm", scalars(aOffset, wOffset, hasBias, cOffset, rows, n, k, epilogue), reads, List.of(c),
                 gemmGrid(n, rows),
@@ -312,6 +326,150 @@ public final class TornadoBackend implements Backend, ExpeditKernels {
         List<DeviceArray> reads = total < da.length() ? List.of(sa, da) : List.of(sa);
         record(new Step("copy", scalars(srcOffset, dstOffset, total), reads, List.of(da), flat(total),
                 (g, id, ctx) -> g.task(id, TornadoKernels::copy, ctx, fs, srcOffset, fd, dstOffset, total)));
+    }
+
+    // ------------------------------------------------------------------ convolutions and feature maps
+
+    /** Banded im2col ({@link #im2col(Buffer, Conv2d, long, long, Buffer, long)}) and the GEMM, in device-sized bands. */
+    @Override
+    public synchronized void conv2d(Buffer src, Conv2d conv, ConvWeights weights, Buffer dst, Epilogue epilogue) {
+        GemmConvolutions.conv2d(this, src, conv, weights, dst, epilogue, DEVICE_WINDOW_FLOATS);
+    }
+
+    @Override
+    public synchronized void im2col(Buffer src, Conv2d conv, long fromRow, long toRow, Buffer dst, long dstOffset) {
+        if (fromRow < 0 || toRow < fromRow || toRow > conv.rows()) {
+            throw new IllegalArgumentException("im2col: rows [" + fromRow + ", " + toRow + ") outside [0, "
+                    + conv.rows() + ")");
+        }
+        int total = length((toRow - fromRow) * conv.rowLength());
+        DeviceArray sa = array(src, conv.inputSize(), "convolution input");
+        DeviceArray da = array(dst, dstOffset + total, "convolution windows");
+        if (sa == da) {
+            throw new IllegalArgumentException("im2col: input and windows are the same buffer");
+        }
+        FloatArray fs = (FloatArray) sa.data;
+        FloatArray fd = (FloatArray) da.data;
+        int o = off(dstOffset);
+        int first = off(fromRow);
+        int h = conv.height();
+        int w = conv.width();
+        int c = conv.inChannels();
+        int k = conv.kernel();
+        int stride = conv.stride();
+        int top = conv.padTop();
+        int left = conv.padLeft();
+        int ow = conv.outWidth();
+        int pixels = conv.outHeight() * ow;
+        record(new Step("im2col", scalars(o, first, h, w, c, k, stride, top, left, ow, pixels, total),
+                total < da.length() ? List.of(sa, da) : List.of(sa), List.of(da), flat(total),
+                (g, id, ctx) -> g.task(id, TornadoKernels::im2col, ctx, fs, fd, o, first, h, w, c, k, stride, top,
+                        left, ow, pixels, total)));
+    }
+
+    /**
+     * One GEMM per band of input rows into a product array, then one {@link TornadoKernels#scatterBlocks} launch that
+     * puts each pixel's {@code kernel x kernel} cells in place.
+     */
+    @Override
+    public synchronized void convTranspose2d(Buffer src, ConvTranspose2d shape, ConvWeights weights, Buffer dst) {
+        GemmConvolutions.check(shape, weights);
+        if (src == dst) {
+            throw new IllegalArgumentException("convTranspose2d: src and dst must be different buffers");
+        }
+        int w = shape.width();
+        int in = shape.inChannels();
+        int k = shape.kernel();
+        int out = shape.outChannels();
+        int imageRows = shape.batch() * shape.height();
+        long perRow = (long) w * shape.cellsPerPixel();
+        int band = (int) Math.max(1, Math.min(imageRows, DEVICE_WINDOW_FLOATS / perRow));
+        array(src, shape.inputSize(), "transposed convolution input");
+        DeviceArray da = array(dst, shape.outputSize(), "transposed convolution output");
+        FloatArray fd = (FloatArray) da.data;
+        try (Buffer product = allocate(band * perRow)) {
+            DeviceArray pa = buffer(product).array();
+            FloatArray fp = (FloatArray) pa.data;
+            for (int q0 = 0; q0 < imageRows; q0 += band) {
+                int n = Math.min(band, imageRows - q0);
+                linear(src, (long) q0 * w * in, n * w, weights.gemm(), product, 0, Epilogue.NONE);
+                int first = q0 * w;
+                int total = length(n * perRow);
+                record(new Step("scatterBlocks", scalars(first, w, k, out, total), List.of(pa, da), List.of(da),
+                        flat(total), (g, id, ctx) -> g.task(id, TornadoKernels::scatterBlocks, ctx, fp, fd, first, w,
+                        k, out, total)));
+            }
+        }
+    }
+
+    @Override
+    public synchronized void relu(Buffer src, Buffer dst, long count) {
+        int total = length(count);
+        DeviceArray sa = array(src, count, "relu input");
+        DeviceArray da = array(dst, count, "relu output");
+        FloatArray fs = (FloatArray) sa.data;
+        FloatArray fd = (FloatArray) da.data;
+        record(new Step("relu", scalars(total), sa != da && total < da.length() ? List.of(sa, da) : List.of(sa),
+                List.of(da), flat(total), (g, id, ctx) -> g.task(id, TornadoKernels::relu, ctx, fs, fd, total)));
+    }
+
+    @Override
+    public synchronized void copy2d(Buffer src, long srcOffset, int srcStride, Buffer dst, long dstOffset,
+                                    int dstStride, int rows, int cols) {
+        if (rows < 0 || cols < 0 || srcStride < 0 || (srcStride != 0 && srcStride < cols && rows > 1)
+                || (dstStride < cols && rows > 1)) {
+            throw new IllegalArgumentException("copy2d: " + rows + " rows of " + cols + " values with strides "
+                    + srcStride + " (0 or at least the row length) and " + dstStride + " (at least the row length)");
+        }
+        if (rows == 0 || cols == 0) {
+            return;
+        }
+        long srcExtent = (long) (rows - 1) * srcStride + cols;
+        long dstExtent = (long) (rows - 1) * dstStride + cols;
+        DeviceArray sa = array(src, srcOffset + srcExtent, "copy2d source");
+        DeviceArray da = array(dst, dstOffset + dstExtent, "copy2d destination");
+        if (sa == da && srcOffset < dstOffset + dstExtent && dstOffset < srcOffset + srcExtent) {
+            throw new IllegalArgumentException("copy2d: source and destination overlap");
+        }
+        int total = length((long) rows * cols);
+        int so = off(srcOffset);
+        int doff = off(dstOffset);
+        FloatArray fs = (FloatArray) sa.data;
+        FloatArray fd = (FloatArray) da.data;
+        // The rows between the copied ones are kept: the destination is read as well as written.
+        record(new Step("copy2d", scalars(so, srcStride, doff, dstStride, cols, total), List.of(sa, da), List.of(da),
+                flat(total), (g, id, ctx) -> g.task(id, TornadoKernels::copy2d, ctx, fs, so, srcStride, fd, doff,
+                dstStride, cols, total)));
+    }
+
+    @Override
+    public synchronized void resizeBilinear(Buffer src, Buffer dst, int batch, int height, int width, int channels,
+                                            int outHeight, int outWidth, boolean alignCorners) {
+        if (batch < 1 || height < 1 || width < 1 || channels < 1 || outHeight < 1 || outWidth < 1) {
+            throw new IllegalArgumentException("resizeBilinear: sizes must be positive: batch=" + batch + " height="
+                    + height + " width=" + width + " channels=" + channels + " outHeight=" + outHeight + " outWidth="
+                    + outWidth);
+        }
+        long n = (long) batch * outHeight * outWidth * channels;
+        int total = length(n);
+        DeviceArray sa = array(src, (long) batch * height * width * channels, "resize input");
+        DeviceArray da = array(dst, n, "resize output");
+        if (sa == da) {
+            throw new IllegalArgumentException("resizeBilinear: src and dst are the same buffer");
+        }
+        // The scales as the CPU kernel computes them, in float32.
+        float scaleY = alignCorners ? (outHeight > 1 ? (float) (height - 1) / (outHeight - 1) : 0f)
+                : (float) height / outHeight;
+        float scaleX = alignCorners ? (outWidth > 1 ? (float) (width - 1) / (outWidth - 1) : 0f)
+                : (float) width / outWidth;
+        int align = alignCorners ? 1 : 0;
+        FloatArray fs = (FloatArray) sa.data;
+        FloatArray fd = (FloatArray) da.data;
+        record(new Step("resizeBilinear", scalars(height, width, channels, outHeight, outWidth,
+                Float.floatToIntBits(scaleY), Float.floatToIntBits(scaleX), align, total),
+                total < da.length() ? List.of(sa, da) : List.of(sa), List.of(da), flat(total),
+                (g, id, ctx) -> g.task(id, TornadoKernels::resizeBilinear, ctx, fs, fd, height, width, channels,
+                        outHeight, outWidth, scaleY, scaleX, align, total)));
     }
 
     @Override

@@ -377,6 +377,114 @@ public final class TornadoKernels {
         }
     }
 
+    // ------------------------------------------------------------------ channels-last feature maps
+    // (A kernel's side is a parameter named "side": "kernel" is an OpenCL C keyword, and TornadoVM keeps the names.)
+
+    /**
+     * Window rows {@code [fromRow, fromRow + total / rowLength)} of a convolution over an NHWC input, as
+     * {@code dev.hourglass.ops.Conv2d#windows} writes them ({@code (ky, kx, c)} within a row, zeros outside the input),
+     * to {@code dst} from {@code dstOffset}; one item per window value.
+     */
+    public static void im2col(KernelContext ctx, FloatArray src, FloatArray dst, int dstOffset, int fromRow,
+                              int height, int width, int channels, int side, int stride, int padTop, int padLeft,
+                              int outWidth, int outPixels, int total) {
+        int idx = ctx.globalIdx;
+        if (idx < total) {
+            int run = side * channels;
+            int len = side * run;
+            int r = fromRow + idx / len;
+            int e = idx % len;
+            int ky = e / run;
+            int kx = (e % run) / channels;
+            int c = e % channels;
+            int b = r / outPixels;
+            int pos = r % outPixels;
+            int y = (pos / outWidth) * stride - padTop + ky;
+            int x = (pos % outWidth) * stride - padLeft + kx;
+            float v = 0f;
+            if (y >= 0 && y < height && x >= 0 && x < width) {
+                v = src.get(((b * height + y) * width + x) * channels + c);
+            }
+            dst.set(dstOffset + idx, v);
+        }
+    }
+
+    /** {@code dst[i] = max(src[i], 0)}; {@code dst} may be {@code src}. */
+    public static void relu(KernelContext ctx, FloatArray src, FloatArray dst, int total) {
+        int idx = ctx.globalIdx;
+        if (idx < total) {
+            dst.set(idx, Math.max(src.get(idx), 0f));
+        }
+    }
+
+    /** Row {@code r} of {@code cols} floats from {@code srcOffset + r * srcStride} to {@code dstOffset + r * dstStride}. */
+    public static void copy2d(KernelContext ctx, FloatArray src, int srcOffset, int srcStride, FloatArray dst,
+                              int dstOffset, int dstStride, int cols, int total) {
+        int idx = ctx.globalIdx;
+        if (idx < total) {
+            int r = idx / cols;
+            int c = idx % cols;
+            dst.set(dstOffset + r * dstStride + c, src.get(srcOffset + r * srcStride + c));
+        }
+    }
+
+    /**
+     * PyTorch's bilinear {@code interpolate} over NHWC, with the CPU kernel's float32 formulas: the source coordinate
+     * is {@code scale * i} ({@code align != 0}) or {@code max(scale * (i + 0.5) - 0.5, 0)}, its integer part (at most
+     * the last index) and fraction weigh two neighbours. One item per output value.
+     */
+    public static void resizeBilinear(KernelContext ctx, FloatArray src, FloatArray dst, int height, int width,
+                                      int channels, int outHeight, int outWidth, float scaleY, float scaleX,
+                                      int align, int total) {
+        int idx = ctx.globalIdx;
+        if (idx < total) {
+            int c = idx % channels;
+            int ox = (idx / channels) % outWidth;
+            int oy = (idx / (channels * outWidth)) % outHeight;
+            int b = idx / (channels * outWidth * outHeight);
+            float ry = scaleY * oy;
+            float rx = scaleX * ox;
+            if (align == 0) {
+                ry = Math.max(scaleY * (oy + 0.5f) - 0.5f, 0f);
+                rx = Math.max(scaleX * (ox + 0.5f) - 0.5f, 0f);
+            }
+            int y0 = Math.min((int) ry, height - 1);
+            int x0 = Math.min((int) rx, width - 1);
+            int y1 = Math.min(y0 + 1, height - 1);
+            int x1 = Math.min(x0 + 1, width - 1);
+            float h1 = Math.min(Math.max(ry - y0, 0f), 1f);
+            float w1 = Math.min(Math.max(rx - x0, 0f), 1f);
+            float h0 = 1f - h1;
+            float w0 = 1f - w1;
+            int row0 = (b * height + y0) * width;
+            int row1 = (b * height + y1) * width;
+            float top = w0 * src.get((row0 + x0) * channels + c) + w1 * src.get((row0 + x1) * channels + c);
+            float bottom = w0 * src.get((row1 + x0) * channels + c) + w1 * src.get((row1 + x1) * channels + c);
+            dst.set(idx, h0 * top + h1 * bottom);
+        }
+    }
+
+    /**
+     * A transposed convolution's product rows to their output cells ({@code kernel == stride}): product row
+     * {@code p} (input pixel {@code firstPixel + p} of rows {@code width} wide) holds its {@code side x side}
+     * cells {@code (ky, kx, o)}; cell {@code (ky, kx)} lands at output {@code (y * side + ky, x * side + kx)}.
+     * One item per product value.
+     */
+    public static void scatterBlocks(KernelContext ctx, FloatArray product, FloatArray dst, int firstPixel,
+                                     int width, int side, int outChannels, int total) {
+        int idx = ctx.globalIdx;
+        if (idx < total) {
+            int run = side * outChannels;
+            int cells = side * run;
+            int pixel = firstPixel + idx / cells;
+            int e = idx % cells;
+            int ky = e / run;
+            int q = pixel / width;
+            int x = pixel % width;
+            dst.set(((q * side + ky) * width * side + x * side) * outChannels + e % run, product.get(idx));
+        }
+    }
+
     /** {@code out[r] = |a[offset + r * dim ...]|²}, one item per row (the rows are short and few). */
     public static void rowSquares(KernelContext ctx, FloatArray a, int offset, int dim, FloatArray out, int rows) {
         int r = ctx.globalIdx;
