@@ -25,7 +25,7 @@ import dev.hourglass.vit.VitVariant;
 
 /**
  * CF-ViT's coarse-to-fine inference on the TornadoVM backend against the CPU backend, on DeiT and on LV-ViT (whose
- * stem's im2col runs through the host fallback): every image to the fine stage, every image stopped at the coarse
+ * convolutional stem runs as device im2col and GEMM): every image to the fine stage, every image stopped at the coarse
  * one, and a threshold that splits the batch. Logits within 1e-4, the same exits and the same re-split tokens.
  */
 class TornadoCfVitTest {
