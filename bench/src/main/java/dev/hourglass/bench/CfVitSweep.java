@@ -20,7 +20,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 
 import dev.hourglass.kernels.Kernels;
 import dev.hourglass.reduce.cfvit.CfVit;
-import dev.hourglass.tasks.classify.ClassifierOptions;
+import dev.hourglass.tasks.ModelOptions;
 import dev.hourglass.tasks.classify.ImageClassifier;
 import dev.hourglass.tasks.image.RgbImage;
 import dev.hourglass.tensor.Tensor;
@@ -373,13 +373,13 @@ public final class CfVitSweep {
     }
 
     private static ImageClassifier loadCf(Args a, int threads) throws IOException {
-        ClassifierOptions options = new ClassifierOptions(threads, "cpu");
+        ModelOptions options = new ModelOptions(threads, "cpu");
         return a.has("model") ? ImageClassifier.load(Path.of(a.get("model", "")), options)
                 : ImageClassifier.loadResource(DEMO_MODEL, options);
     }
 
     private static ImageClassifier loadVit(Args a, int threads) throws IOException {
-        ClassifierOptions options = new ClassifierOptions(threads, "cpu");
+        ModelOptions options = new ModelOptions(threads, "cpu");
         return a.has("vit-model") ? ImageClassifier.load(Path.of(a.get("vit-model", "")), options)
                 : ImageClassifier.loadResource(DEMO_VIT, options);
     }

@@ -24,6 +24,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 
 import dev.hourglass.kernels.Kernels;
 import dev.hourglass.reduce.expedit.ExpeditSettings;
+import dev.hourglass.tasks.ModelOptions;
 import dev.hourglass.tasks.image.RgbImage;
 import dev.hourglass.tasks.segment.Segmentation;
 import dev.hourglass.tasks.segment.SegmentationMetrics;
@@ -98,7 +99,7 @@ public final class ExpeditRetention {
         report.put("load_average_at_start", Machine.loadAverage());
         report.put("other_processes_named_train_demo_segmenter", Machine.processesMatching("train_demo_segmenter"));
 
-        try (SemanticSegmenter segmenter = SemanticSegmenter.load(model, threads)) {
+        try (SemanticSegmenter segmenter = SemanticSegmenter.load(model, new ModelOptions(threads))) {
             VitConfig enc = segmenter.encoderConfig();
             int classes = segmenter.classNames().size();
             List<Setting> settings = new ArrayList<>();
@@ -210,7 +211,8 @@ public final class ExpeditRetention {
     /** The decoder's shape from the model file, for the FLOP count; null if it cannot be read. */
     private static SegmenterFlops.Decoder decoder(Path model) {
         try (dev.hourglass.safetensors.TensorSource s = dev.hourglass.safetensors.Safetensors.open(model)) {
-            return SegmenterFlops.Decoder.of(dev.hourglass.model.ModelFormat.config(s).decoder());
+            return SegmenterFlops.Decoder.of(dev.hourglass.model.ModelFormat.config(s)
+                    .decoder(dev.hourglass.model.SegmenterDecoderConfig.class));
         } catch (IOException | RuntimeException e) {
             return null;
         }

@@ -16,12 +16,15 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import dev.hourglass.bench.jmh.RandomVitWeights;
 import dev.hourglass.model.ModelConfig;
+import dev.hourglass.model.ModelFamily;
 import dev.hourglass.model.ModelFormat;
+import dev.hourglass.model.SegmenterDecoderConfig;
 import dev.hourglass.safetensors.Safetensors;
 import dev.hourglass.safetensors.SafetensorsException;
 import dev.hourglass.safetensors.SafetensorsWriter;
 import dev.hourglass.safetensors.TensorInfo;
 import dev.hourglass.safetensors.TensorSource;
+import dev.hourglass.segmenter.SegmenterDecoderTensors;
 import dev.hourglass.tensor.DType;
 import dev.hourglass.tensor.Shape;
 import dev.hourglass.tensor.Tensor;
@@ -71,40 +74,22 @@ final class RandomSegmenterWeights implements TensorSource {
      * @param encoder the encoder; its classifier head, if any, is generated too (Segmenter's checkpoints keep an
      *                unused one), but a headless encoder ({@code numClasses} 0) is what a Segmenter needs
      */
-    RandomSegmenterWeights(VitConfig encoder, int classes, int layers, int dModel, int mlpHidden, long seed) {
+    RandomSegmenterWeights(VitConfig encoder, SegmenterDecoderConfig decoder, long seed) {
+        SegmenterDecoderConfig.MaskTransformer mask = decoder.maskTransformer();
+        if (mask == null) {
+            throw new IllegalArgumentException("random weights are made for the mask-transformer decoder only, not "
+                    + decoder.type());
+        }
         this.encoder = new RandomVitWeights(encoder, seed);
         this.seed = seed;
-        this.dModel = dModel;
+        this.dModel = mask.width();
         // Byte offsets continue after the encoder's, as in one file.
         offset = this.encoder.tensors().stream().mapToLong(TensorInfo::end).max().orElse(0);
-        long d = dModel;
-        long h = mlpHidden;
-        add("decoder.cls_emb", Init.WEIGHT, 1, classes, d);
-        add("decoder.proj_dec.weight", Init.WEIGHT, d, encoder.embedDim());
-        add("decoder.proj_dec.bias", Init.BIAS, d);
-        for (int i = 0; i < layers; i++) {
-            String p = "decoder.blocks." + i + ".";
-            add(p + "norm1.weight", Init.NORM_GAIN, d);
-            add(p + "norm1.bias", Init.BIAS, d);
-            add(p + "attn.qkv.weight", Init.WEIGHT, 3 * d, d);
-            add(p + "attn.qkv.bias", Init.BIAS, 3 * d);
-            add(p + "attn.proj.weight", Init.WEIGHT, d, d);
-            add(p + "attn.proj.bias", Init.BIAS, d);
-            add(p + "norm2.weight", Init.NORM_GAIN, d);
-            add(p + "norm2.bias", Init.BIAS, d);
-            add(p + "mlp.fc1.weight", Init.WEIGHT, h, d);
-            add(p + "mlp.fc1.bias", Init.BIAS, h);
-            add(p + "mlp.fc2.weight", Init.WEIGHT, d, h);
-            add(p + "mlp.fc2.bias", Init.BIAS, d);
-        }
-        add("decoder.decoder_norm.weight", Init.NORM_GAIN, d);
-        add("decoder.decoder_norm.bias", Init.BIAS, d);
-        add("decoder.proj_patch", Init.PROJECTION, d, d);
-        add("decoder.proj_classes", Init.PROJECTION, d, d);
-        add("decoder.mask_norm.weight", Init.NORM_GAIN, classes);
-        add("decoder.mask_norm.bias", Init.BIAS, classes);
+        // The decoder's tensors as the engine names them, each drawn as Segmenter initialises its kind.
+        SegmenterDecoderTensors.expectedShapes(decoder, encoder.embedDim()).forEach((name, shape) ->
+                add(name, init(name), shape.dims()));
         List<TensorInfo> list = new ArrayList<>(this.encoder.tensors());
-        for (Entry e : decoder.values()) {
+        for (Entry e : this.decoder.values()) {
             list.add(e.info());
         }
         all = Collections.unmodifiableList(list);
@@ -115,13 +100,21 @@ final class RandomSegmenterWeights implements TensorSource {
      * ({@code n_cls}, {@code n_layers}, {@code d_model}, {@code mlp_hidden}).
      */
     static RandomSegmenterWeights forConfig(ModelConfig config, long seed) {
-        ObjectNode d = config.decoder();
-        if (!"mask_transformer".equals(d.path("type").asText())) {
-            throw new IllegalArgumentException("random weights are made for the mask-transformer decoder only, not "
-                    + d.path("type").asText());
+        return new RandomSegmenterWeights(config.encoder(), config.decoder(SegmenterDecoderConfig.class), seed);
+    }
+
+    /** Segmenter's initialisation of a decoder tensor, from its name. */
+    private static Init init(String name) {
+        if (name.endsWith(".bias")) {
+            return Init.BIAS;
         }
-        return new RandomSegmenterWeights(config.encoder(), d.path("n_cls").asInt(), d.path("n_layers").asInt(),
-                d.path("d_model").asInt(), d.path("mlp_hidden").asInt(), seed);
+        if (name.endsWith(".weight") && name.contains("norm")) {
+            return Init.NORM_GAIN;
+        }
+        if (name.endsWith("proj_patch") || name.endsWith("proj_classes")) {
+            return Init.PROJECTION;
+        }
+        return Init.WEIGHT;
     }
 
     /**
@@ -137,20 +130,12 @@ final class RandomSegmenterWeights implements TensorSource {
         p.put("crop_mode", "squash");
         p.putArray("mean").add(0.5).add(0.5).add(0.5);
         p.putArray("std").add(0.5).add(0.5).add(0.5);
-        ObjectNode d = NODES.objectNode();
-        d.put("type", "mask_transformer");
-        d.put("n_cls", classes);
-        d.put("n_layers", layers);
-        d.put("d_model", dModel);
-        d.put("num_heads", heads);
-        d.put("mlp_hidden", mlpHidden);
-        d.put("norm_eps", decoderEps);
-        d.put("window_size", window);
-        d.put("window_stride", stride);
+        SegmenterDecoderConfig d = new SegmenterDecoderConfig(classes, window, stride,
+                new SegmenterDecoderConfig.MaskTransformer(layers, dModel, heads, mlpHidden, (float) decoderEps), 0);
         ObjectNode source = NODES.objectNode();
         source.put("layout", "random");
         source.put("description", description);
-        return new ModelConfig("segmenter", encoder, p, List.of(), d, source, List.of("random weights"));
+        return new ModelConfig(ModelFamily.SEGMENTER, encoder, p, List.of(), d, source, List.of("random weights"));
     }
 
     /**

@@ -4,7 +4,7 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.hourglass.model.SegmenterDecoderConfig;
 
 import dev.hourglass.reduce.expedit.ExpeditSettings;
 import dev.hourglass.vit.VitConfig;
@@ -36,15 +36,11 @@ final class SegmenterFlops {
 
     /** What the counter needs of a decoder: its type and sizes. */
     record Decoder(String type, int classes, int layers, int dModel, int mlpHidden) {
-        /** From a model configuration's {@code decoder} object. */
-        static Decoder of(ObjectNode d) {
-            String type = d.path("type").asText();
-            int classes = d.path("n_cls").asInt();
-            if (type.equals("linear")) {
-                return new Decoder(type, classes, 0, 0, 0);
-            }
-            return new Decoder(type, classes, d.path("n_layers").asInt(), d.path("d_model").asInt(),
-                    d.path("mlp_hidden").asInt());
+        /** From a model configuration's decoder settings. */
+        static Decoder of(SegmenterDecoderConfig d) {
+            SegmenterDecoderConfig.MaskTransformer m = d.maskTransformer();
+            return m == null ? new Decoder(d.type(), d.classes(), 0, 0, 0)
+                    : new Decoder(d.type(), d.classes(), m.layers(), m.width(), m.mlpHidden());
         }
 
         static Decoder maskTransformer(int classes, int layers, int dModel, int mlpHidden) {

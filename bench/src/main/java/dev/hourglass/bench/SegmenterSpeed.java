@@ -15,8 +15,10 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 
 import dev.hourglass.kernels.Kernels;
 import dev.hourglass.model.ModelConfig;
+import dev.hourglass.model.SegmenterDecoderConfig;
 import dev.hourglass.ops.Resize;
 import dev.hourglass.reduce.expedit.ExpeditSettings;
+import dev.hourglass.tasks.ModelOptions;
 import dev.hourglass.tasks.image.RgbImage;
 import dev.hourglass.tasks.segment.Segmentation;
 import dev.hourglass.tasks.segment.SemanticSegmenter;
@@ -126,7 +128,7 @@ public final class SegmenterSpeed {
             Map<String, Object> run = new LinkedHashMap<>();
             run.put("threads", threads);
             long l0 = System.nanoTime();
-            try (SemanticSegmenter segmenter = SemanticSegmenter.load(model, threads)) {
+            try (SemanticSegmenter segmenter = SemanticSegmenter.load(model, new ModelOptions(threads))) {
                 run.put("load_ms", Stats.round((System.nanoTime() - l0) / 1e6));
                 run.put("backend", segmenter.backendDescription());
                 Tensor input;
@@ -149,7 +151,7 @@ public final class SegmenterSpeed {
                 run.put("other_processes_busy_cores", Stats.round(cpu1.othersBusyCores(cpu0)));
 
                 int windows = timed.lastBaseline.windows();
-                SegmenterFlops.Decoder dec = SegmenterFlops.Decoder.of(config.decoder());
+                SegmenterFlops.Decoder dec = SegmenterFlops.Decoder.of(config.decoder(SegmenterDecoderConfig.class));
                 SegmenterFlops.Count baseFlops = SegmenterFlops.window(segmenter.encoderConfig(),
                         segmenter.windowSize(), dec, null, false).times(windows);
                 SegmenterFlops.Count expFlops = SegmenterFlops.window(segmenter.encoderConfig(),

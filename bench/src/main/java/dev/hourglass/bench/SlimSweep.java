@@ -11,7 +11,7 @@ import java.util.Set;
 
 import dev.hourglass.reduce.slim.SlimMasks;
 import dev.hourglass.reduce.slim.SlimSearch;
-import dev.hourglass.tasks.classify.ClassifierOptions;
+import dev.hourglass.tasks.ModelOptions;
 import dev.hourglass.tasks.classify.ImageClassifier;
 import dev.hourglass.tasks.image.RgbImage;
 import dev.hourglass.tensor.Tensor;
@@ -46,7 +46,7 @@ public final class SlimSweep {
             files.add(data.resolve(f[0]));
             labels.add(Integer.parseInt(f[1]));
         }
-        try (ImageClassifier c = ImageClassifier.loadResource(DEMO_MODEL, new ClassifierOptions(1, "cpu"))) {
+        try (ImageClassifier c = ImageClassifier.loadResource(DEMO_MODEL, new ModelOptions(1, "cpu"))) {
             List<Tensor> inputs = new ArrayList<>();
             for (Path f : files) {
                 inputs.add(c.preprocess(RgbImage.read(f)));

@@ -30,7 +30,7 @@ import dev.hourglass.reduce.Reductions;
 import dev.hourglass.reduce.TokenReducer;
 import dev.hourglass.reduce.expedit.ExpeditSettings;
 import dev.hourglass.reduce.tome.ToMeSettings;
-import dev.hourglass.tasks.classify.ClassifierOptions;
+import dev.hourglass.tasks.ModelOptions;
 import dev.hourglass.tasks.classify.ImageClassifier;
 import dev.hourglass.tasks.image.RgbImage;
 import dev.hourglass.tensor.Tensor;
@@ -298,7 +298,7 @@ public final class TokenReductionBench {
         int count = Math.min(samples.size(), a.integer("count", 1000));
         samples = samples.subList(0, count);
         int threads = a.integer("accuracy-threads", 1);
-        ClassifierOptions options = new ClassifierOptions(threads, "cpu");
+        ModelOptions options = new ModelOptions(threads, "cpu");
         String modelName = a.get("model", "class path " + DEMO_MODEL);
         System.err.printf("== accuracy, %s, %d images from %s, %d thread(s)%n", modelName, count, data, threads);
         try (ImageClassifier classifier = a.has("model") ? ImageClassifier.load(Path.of(a.get("model", "")),

@@ -14,6 +14,7 @@ import org.junit.jupiter.api.io.TempDir;
 import dev.hourglass.model.ModelConfig;
 import dev.hourglass.ops.Resize;
 import dev.hourglass.reduce.expedit.ExpeditSettings;
+import dev.hourglass.tasks.ModelOptions;
 import dev.hourglass.tasks.segment.Segmentation;
 import dev.hourglass.tasks.segment.SemanticSegmenter;
 import dev.hourglass.vit.VitConfig;
@@ -36,7 +37,7 @@ class RandomSegmenterWeightsTest {
         assertTrue(RandomSegmenterWeights.ensureFile(dir.resolve("other.safetensors"), tiny(), 8));
         assertTrue(RandomSegmenterWeights.ensureFile(file, tiny(), 8));
 
-        try (SemanticSegmenter s = SemanticSegmenter.load(file, 1)) {
+        try (SemanticSegmenter s = SemanticSegmenter.load(file, new ModelOptions(1))) {
             assertEquals(64, s.windowSize());
             assertEquals(5, s.classNames().size());
             var image = s.normalize(SegmenterSpeed.syntheticImage(64, 64, 1));

@@ -11,6 +11,7 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import dev.hourglass.ops.Resize;
+import dev.hourglass.reduce.cfvit.CfVitSettings;
 import dev.hourglass.vit.VitConfig;
 
 /**
@@ -26,22 +27,27 @@ import dev.hourglass.vit.VitConfig;
  *   "preprocessing": { timm's pretrained_cfg keys: "input_size", "interpolation", "crop_pct", "crop_mode",
  *                      "mean", "std" },
  *   "labels": [ class names ],                  (optional)
- *   "decoder": { family-specific settings },    (optional)
+ *   "decoder": { the family's settings },       (segmenter, dpt, cfvit, lvvit: see {@link DecoderConfig})
  *   "source": { where it was converted from }, (optional)
  *   "inferred": [ what was not in the source but inferred or defaulted ]
  * }
  * }</pre>
  *
- * @param family        model family; decides which heads and decoders the tensors hold
+ * <p>Immutable (the JSON parts are copied in and out), so safe to share between threads.
+ *
+ * @param family        model family; decides which heads and decoders the tensors hold and which {@link
+ *                      DecoderConfig} {@code decoder} is
  * @param encoder       the ViT encoder (for every family, the transformer part)
  * @param preprocessing how images are prepared, with timm's {@code pretrained_cfg} key names
  * @param labels        class names, or empty
- * @param decoder       family-specific settings, or an empty object
+ * @param decoder       the family's settings ({@link SegmenterDecoderConfig}, {@link DptConfig},
+ *                      {@link CfVitSettings}), or null for ViT and DeiT; null also in a conversion that could not infer them (it lists
+ *                      why), never in a configuration read from a file
  * @param source        where the model came from, or an empty object
  * @param inferred      what the converter inferred rather than read, in words
  */
-public record ModelConfig(String family, VitConfig encoder, ObjectNode preprocessing, List<String> labels,
-                          ObjectNode decoder, ObjectNode source, List<String> inferred) {
+public record ModelConfig(ModelFamily family, VitConfig encoder, ObjectNode preprocessing, List<String> labels,
+                          DecoderConfig decoder, ObjectNode source, List<String> inferred) {
 
     private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
 
@@ -50,7 +56,10 @@ public record ModelConfig(String family, VitConfig encoder, ObjectNode preproces
         Objects.requireNonNull(encoder, "encoder");
         preprocessing = preprocessing == null ? NODES.objectNode() : preprocessing.deepCopy();
         labels = labels == null ? List.of() : List.copyOf(labels);
-        decoder = decoder == null ? NODES.objectNode() : decoder.deepCopy();
+        if (decoder != null && !decoderType(family).isInstance(decoder)) {
+            throw new IllegalArgumentException("a " + family + " model's decoder settings cannot be a "
+                    + decoder.getClass().getSimpleName());
+        }
         source = source == null ? NODES.objectNode() : source.deepCopy();
         inferred = inferred == null ? List.of() : List.copyOf(inferred);
     }
@@ -61,9 +70,61 @@ public record ModelConfig(String family, VitConfig encoder, ObjectNode preproces
         return preprocessing.deepCopy();
     }
 
-    @Override
-    public ObjectNode decoder() {
-        return decoder.deepCopy();
+    /**
+     * The family's decoder settings as the type the family has ({@code config.decoder(SegmenterDecoderConfig.class)}).
+     *
+     * @throws IllegalStateException if this configuration has none of that type (another family, or a conversion
+     *     that could not infer them)
+     */
+    public <T extends DecoderConfig> T decoder(Class<T> type) {
+        if (!type.isInstance(decoder)) {
+            throw new IllegalStateException("this " + family + " model has no " + type.getSimpleName());
+        }
+        return type.cast(decoder);
+    }
+
+    /**
+     * The classes the model predicts: a dense decoder's own (Segmenter's {@code n_cls}, a DPT segmentation head's),
+     * else the encoder's head's ({@code 0} without one). Segmenter keeps an unused ImageNet head on its encoder.
+     */
+    public int classes() {
+        return switch (decoder) {
+            case SegmenterDecoderConfig s -> s.classes();
+            case DptConfig d when d.head() == DptConfig.Head.SEGMENTATION -> d.classes();
+            case null, default -> encoder.numClasses();
+        };
+    }
+
+    /** The settings class a family's {@code decoder} object is read into, or {@link Void} for none. */
+    private static Class<?> decoderType(ModelFamily family) {
+        return switch (family) {
+            case VIT, DEIT -> Void.class;
+            case SEGMENTER -> SegmenterDecoderConfig.class;
+            case DPT -> DptConfig.class;
+            case CFVIT, LVVIT -> CfVitSettings.class;
+        };
+    }
+
+    /** Reads a family's {@code decoder} object with its settings' own reader; null for a family without one. */
+    private static DecoderConfig decoderFromJson(ModelFamily family, JsonNode node, VitConfig encoder, String where)
+            throws IOException {
+        DecoderConfig d = switch (family) {
+            case VIT, DEIT -> null;
+            case SEGMENTER -> SegmenterDecoderConfig.fromJson(node, where);
+            case DPT -> DptConfig.fromJson(node, where);
+            case CFVIT -> CfVitSettings.fromJson(node, false, where);
+            case LVVIT -> CfVitSettings.fromJson(node, true, where);
+        };
+        if (d instanceof DptConfig dpt) {
+            int[] hooks = dpt.hooks();
+            for (int i = 0; i < hooks.length; i++) {
+                if (hooks[i] >= encoder.depth()) {
+                    throw new IOException(where + ".hooks[" + i + "] must be a block of the encoder's "
+                            + encoder.depth() + ", got " + hooks[i]);
+                }
+            }
+        }
+        return d;
     }
 
     @Override
@@ -74,15 +135,15 @@ public record ModelConfig(String family, VitConfig encoder, ObjectNode preproces
     public ObjectNode toJson() {
         ObjectNode root = NODES.objectNode();
         root.put("format_version", ModelFormat.VERSION);
-        root.put("family", family);
+        root.put("family", family.jsonName());
         root.set("encoder", encoderJson(encoder));
         root.set("preprocessing", preprocessing.deepCopy());
         if (!labels.isEmpty()) {
             ArrayNode l = root.putArray("labels");
             labels.forEach(l::add);
         }
-        if (!decoder.isEmpty()) {
-            root.set("decoder", decoder.deepCopy());
+        if (decoder != null) {
+            root.set("decoder", decoder.toJson());
         }
         if (!source.isEmpty()) {
             root.set("source", source.deepCopy());
@@ -106,8 +167,14 @@ public record ModelConfig(String family, VitConfig encoder, ObjectNode preproces
             throw new IOException(where + ": format_version " + version.asInt() + " is newer than this Hourglass"
                     + " reads (" + ModelFormat.VERSION + "); update Hourglass or convert the model again");
         }
-        String family = text(root, "family", where);
+        ModelFamily family = ModelFamily.parse(text(root, "family", where), where + ": family");
         VitConfig encoder = encoderFromJson(object(root, "encoder", where), where + ": encoder");
+        JsonNode decoderNode = root.get("decoder");
+        boolean hasDecoder = decoderNode != null && !decoderNode.isNull() && !decoderNode.isEmpty();
+        if (hasDecoder && decoderType(family) == Void.class) {
+            throw new IOException(where + ": decoder must be absent for a " + family + " model, got " + decoderNode);
+        }
+        DecoderConfig decoder = decoderFromJson(family, decoderNode, encoder, where + ": decoder");
         List<String> labels = new ArrayList<>();
         JsonNode l = root.get("labels");
         if (l != null) {
@@ -115,9 +182,7 @@ public record ModelConfig(String family, VitConfig encoder, ObjectNode preproces
                 throw new IOException(where + ": labels is not an array");
             }
             l.forEach(n -> labels.add(n.asText()));
-            // A dense decoder's classes are its own (Segmenter keeps an unused ImageNet head on its encoder).
-            JsonNode decoderClasses = root.path("decoder").get("n_cls");
-            int classes = decoderClasses != null ? decoderClasses.asInt() : encoder.numClasses();
+            int classes = new ModelConfig(family, encoder, null, null, decoder, null, null).classes();
             if (classes > 0 && labels.size() != classes) {
                 throw new IOException(where + ": labels has " + labels.size() + " names for " + classes
                         + " classes");
@@ -129,7 +194,7 @@ public record ModelConfig(String family, VitConfig encoder, ObjectNode preproces
             inf.forEach(n -> inferred.add(n.asText()));
         }
         return new ModelConfig(family, encoder, optionalObject(root, "preprocessing", where), labels,
-                optionalObject(root, "decoder", where), optionalObject(root, "source", where), inferred);
+                decoder, optionalObject(root, "source", where), inferred);
     }
 
     /** The encoder as JSON. */

@@ -10,7 +10,7 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 
 import dev.hourglass.reduce.ReductionMethod;
-import dev.hourglass.tasks.classify.ClassifierOptions;
+import dev.hourglass.tasks.ModelOptions;
 import dev.hourglass.tasks.classify.ImageClassifier;
 import dev.hourglass.tasks.classify.Prediction;
 import dev.hourglass.tensor.Tensor;
@@ -34,8 +34,8 @@ final class ClassifyPartitions extends PartitionInference<ImageClassifier> {
 
     @Override
     ImageClassifier load(int threads) throws IOException {
-        return ImageClassifier.load(Path.of(options.model()), new ClassifierOptions(threads, options.backend()),
-                options.conversion());
+        return ImageClassifier.load(Path.of(options.model()), new ModelOptions(threads, options.backend(),
+                options.conversion()));
     }
 
     @Override

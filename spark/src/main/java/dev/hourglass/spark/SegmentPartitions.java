@@ -14,6 +14,7 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 
 import dev.hourglass.reduce.ReductionMethod;
+import dev.hourglass.tasks.ModelOptions;
 import dev.hourglass.tasks.image.RgbImage;
 import dev.hourglass.tasks.segment.Segmentation;
 import dev.hourglass.tasks.segment.SegmentationPictures;
@@ -38,7 +39,8 @@ final class SegmentPartitions extends PartitionInference<SemanticSegmenter> {
 
     @Override
     SemanticSegmenter load(int threads) throws IOException {
-        return SemanticSegmenter.load(Path.of(options.model()), threads, options.backend(), options.conversion());
+        return SemanticSegmenter.load(Path.of(options.model()), new ModelOptions(threads, options.backend(),
+                options.conversion()));
     }
 
     @Override

@@ -17,7 +17,7 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 
 import dev.hourglass.reduce.ReductionMethod;
-import dev.hourglass.tasks.classify.ClassifierOptions;
+import dev.hourglass.tasks.ModelOptions;
 import dev.hourglass.tasks.classify.ImageClassifier;
 import dev.hourglass.tasks.image.RgbImage;
 import dev.hourglass.tasks.segment.Segmentation;
@@ -220,9 +220,9 @@ final class SparkBench implements Callable<Integer> {
         private final int topK;
 
         Loop(String task, Path model, int threads, ReductionMethod reduction, int topK) throws IOException {
-            this.classifier = task.equals("classify") ? ImageClassifier.load(model, new ClassifierOptions(threads))
+            this.classifier = task.equals("classify") ? ImageClassifier.load(model, new ModelOptions(threads))
                     : null;
-            this.segmenter = task.equals("segment") ? SemanticSegmenter.load(model, threads) : null;
+            this.segmenter = task.equals("segment") ? SemanticSegmenter.load(model, new ModelOptions(threads)) : null;
             this.reduction = reduction;
             this.topK = topK;
         }

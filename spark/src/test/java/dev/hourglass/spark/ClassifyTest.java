@@ -26,7 +26,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import dev.hourglass.reduce.Reductions;
-import dev.hourglass.tasks.classify.ClassifierOptions;
+import dev.hourglass.tasks.ModelOptions;
 import dev.hourglass.tasks.classify.ImageClassifier;
 import dev.hourglass.tasks.classify.Prediction;
 import dev.hourglass.tasks.image.ImageReadException;
@@ -54,7 +54,7 @@ class ClassifyTest {
         truncated = TestSpark.truncatedPng(tmp.resolve("images"), "99-truncated.png");
         images = TestSpark.pngs(tmp.resolve("images"));
         // The same thread count as the executors' model (one per task): the same backend, the same bits.
-        direct = ImageClassifier.load(TestSpark.CLASSIFIER, new ClassifierOptions(1));
+        direct = ImageClassifier.load(TestSpark.CLASSIFIER, new ModelOptions(1));
     }
 
     @AfterAll

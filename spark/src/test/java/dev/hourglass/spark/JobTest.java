@@ -20,7 +20,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import dev.hourglass.tasks.classify.ClassifierOptions;
+import dev.hourglass.tasks.ModelOptions;
 import dev.hourglass.tasks.classify.ImageClassifier;
 import dev.hourglass.tasks.classify.Prediction;
 import dev.hourglass.tasks.image.RgbImage;
@@ -86,7 +86,7 @@ class JobTest {
         List<Row> rows = spark.read().parquet(out.toString()).collectAsList();
         assertEquals(List.of("path", "modificationTime", "length", "predictions", "reduce", "error"),
                 List.of(rows.getFirst().schema().fieldNames()), "the images' bytes are not copied to the output");
-        try (ImageClassifier direct = ImageClassifier.load(TestSpark.CLASSIFIER, new ClassifierOptions(1))) {
+        try (ImageClassifier direct = ImageClassifier.load(TestSpark.CLASSIFIER, new ModelOptions(1))) {
             for (Row row : rows) {
                 String path = row.getString(0);
                 if (path.equals(TestSpark.uri(truncated))) {

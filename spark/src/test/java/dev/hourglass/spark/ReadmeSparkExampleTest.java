@@ -19,7 +19,7 @@ import org.apache.spark.sql.Row;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import dev.hourglass.tasks.classify.ClassifierOptions;
+import dev.hourglass.tasks.ModelOptions;
 import dev.hourglass.tasks.classify.ImageClassifier;
 import dev.hourglass.tasks.image.RgbImage;
 
@@ -60,7 +60,7 @@ class ReadmeSparkExampleTest {
         }
         List<Row> rows = TestSpark.session().read().parquet(out.toString()).collectAsList();
         assertEquals(TestSpark.pngs(TestSpark.IMAGES).size(), rows.size());
-        try (ImageClassifier direct = ImageClassifier.load(TestSpark.CLASSIFIER, new ClassifierOptions(1))) {
+        try (ImageClassifier direct = ImageClassifier.load(TestSpark.CLASSIFIER, new ModelOptions(1))) {
             for (Row row : rows) {
                 assertNull(row.get(row.fieldIndex("error")));
                 List<Row> top = row.getList(row.fieldIndex("predictions"));

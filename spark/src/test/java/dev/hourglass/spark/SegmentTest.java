@@ -26,6 +26,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import dev.hourglass.reduce.ReductionMethod;
 import dev.hourglass.reduce.Reductions;
+import dev.hourglass.tasks.ModelOptions;
 import dev.hourglass.tasks.image.RgbImage;
 import dev.hourglass.tasks.segment.Segmentation;
 import dev.hourglass.tasks.segment.SemanticSegmenter;
@@ -53,7 +54,7 @@ class SegmentTest {
         TestSpark.copyInto(TestSpark.pngs(TestSpark.SCENES).subList(0, 3), tmp.resolve("scenes"));
         truncated = TestSpark.truncatedPng(tmp.resolve("scenes"), "99-truncated.png");
         scenes = TestSpark.pngs(tmp.resolve("scenes"));
-        direct = SemanticSegmenter.load(TestSpark.SEGMENTER, 1);
+        direct = SemanticSegmenter.load(TestSpark.SEGMENTER, new ModelOptions(1));
     }
 
     @AfterAll

@@ -19,8 +19,8 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.hourglass.io.AtomicFiles;
 import dev.hourglass.reduce.cfvit.CfVit;
 import dev.hourglass.reduce.cfvit.CfVitThreshold;
+import dev.hourglass.tasks.ModelOptions;
 import dev.hourglass.tasks.classify.CfVitPictures;
-import dev.hourglass.tasks.classify.ClassifierOptions;
 import dev.hourglass.tasks.classify.ImageClassifier;
 import dev.hourglass.tasks.image.RgbImage;
 import dev.hourglass.tasks.segment.SegmentationPictures;
@@ -39,10 +39,10 @@ final class CfVitDemo {
 
     private final PrintWriter log;
     private final Path out;
-    private final ClassifierOptions options;
+    private final ModelOptions options;
     private final int repeat;
 
-    CfVitDemo(PrintWriter log, Path out, ClassifierOptions options, int repeat) {
+    CfVitDemo(PrintWriter log, Path out, ModelOptions options, int repeat) {
         this.log = log;
         this.out = out;
         this.options = options;

@@ -13,8 +13,8 @@ import dev.hourglass.convert.ConvertOptions;
 import dev.hourglass.reduce.ReductionMethod;
 import dev.hourglass.reduce.cfvit.CfVit;
 import dev.hourglass.reduce.cfvit.CfVitThreshold;
+import dev.hourglass.tasks.ModelOptions;
 import dev.hourglass.tasks.classify.CfVitPictures;
-import dev.hourglass.tasks.classify.ClassifierOptions;
 import dev.hourglass.tasks.classify.ImageClassifier;
 import dev.hourglass.tasks.classify.Prediction;
 import dev.hourglass.tasks.image.RgbImage;
@@ -121,7 +121,7 @@ final class ClassifyCommand implements Callable<Integer> {
             throw new CommandLine.ParameterException(cl, "--max-pixels must be at least 1, got " + maxPixels);
         }
         ReductionMethod reduction = reduce.method(cl);
-        ClassifierOptions options = new ClassifierOptions(Threads.resolve(cl, threads)).withBackend(backend.name);
+        ModelOptions options = new ModelOptions(Threads.resolve(cl, threads)).withBackend(backend.name);
         ConvertOptions convertOptions = conversion.toOptions();
         // Inputs and outputs are checked before the model loads: a typo in a path should not cost a model load.
         ImageInputs inputs = input.images != null ? ImageInputs.images(input.images, maxPixels)
@@ -129,7 +129,7 @@ final class ClassifyCommand implements Callable<Integer> {
         checkOutputs(cl, inputs);
         long t0 = System.nanoTime();
         // No model when no image is left to classify: every one was refused from its header.
-        try (ImageClassifier classifier = inputs.anyUsable() ? ImageClassifier.load(model, options, convertOptions)
+        try (ImageClassifier classifier = inputs.anyUsable() ? ImageClassifier.load(model, options.withConversion(convertOptions))
                 : null) {
             double loadMs = millisSince(t0);
             if (classifier != null) {

@@ -24,7 +24,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 
 import dev.hourglass.io.AtomicFiles;
-import dev.hourglass.tasks.classify.ClassifierOptions;
+import dev.hourglass.tasks.ModelOptions;
 import dev.hourglass.tasks.classify.ImageClassifier;
 import dev.hourglass.tasks.classify.Prediction;
 import dev.hourglass.tasks.image.RgbImage;
@@ -90,7 +90,7 @@ final class DemoCommand implements Callable<Integer> {
         if (topK < 1 || repeat < 1) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--top-k and --repeat must be at least 1");
         }
-        ClassifierOptions options = new ClassifierOptions(Threads.resolve(spec.commandLine(), threads))
+        ModelOptions options = new ModelOptions(Threads.resolve(spec.commandLine(), threads))
                 .withBackend(backend.name);
         FileErrors.checkOutputFolder(spec.commandLine(), "--out", out,
                 "classification.json, contact-sheet.png, cfvit/, segmentation/");

@@ -17,6 +17,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.hourglass.io.AtomicFiles;
 import dev.hourglass.reduce.ReductionMethod;
 import dev.hourglass.reduce.expedit.ExpeditSettings;
+import dev.hourglass.tasks.ModelOptions;
 import dev.hourglass.tasks.image.RgbImage;
 import dev.hourglass.tasks.segment.Segmentation;
 import dev.hourglass.tasks.segment.SegmentationPictures;
@@ -153,7 +154,7 @@ final class SegmentCommand implements Callable<Integer> {
         long t0 = System.nanoTime();
         // No model when no image is left to segment: every one was refused from its header.
         try (SemanticSegmenter segmenter = inputs.anyUsable()
-                ? SemanticSegmenter.load(model, n, backend.name, convertOptions) : null) {
+                ? SemanticSegmenter.load(model, new ModelOptions(n, backend.name, convertOptions)) : null) {
             double loadMs = ClassifyCommand.millisSince(t0);
             int[] colours = null;
             ImageInputs runnable = inputs;

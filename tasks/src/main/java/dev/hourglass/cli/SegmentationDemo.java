@@ -22,6 +22,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 
 import dev.hourglass.io.AtomicFiles;
 import dev.hourglass.reduce.expedit.ExpeditSettings;
+import dev.hourglass.tasks.ModelOptions;
 import dev.hourglass.tasks.image.RgbImage;
 import dev.hourglass.tasks.segment.Segmentation;
 import dev.hourglass.tasks.segment.SegmentationMetrics;
@@ -70,7 +71,7 @@ final class SegmentationDemo {
     boolean run() throws IOException {
         JsonNode expected = DemoCommand.readResourceJson(DATA + "expected.json");
         long t0 = System.nanoTime();
-        try (SemanticSegmenter segmenter = SemanticSegmenter.loadResource(MODEL, threads, backend)) {
+        try (SemanticSegmenter segmenter = SemanticSegmenter.loadResource(MODEL, new ModelOptions(threads, backend))) {
             double loadMs = (System.nanoTime() - t0) / 1e6;
             int classes = segmenter.classNames().size();
             log.println("Hourglass demo: semantic segmentation, without and with Expedit");

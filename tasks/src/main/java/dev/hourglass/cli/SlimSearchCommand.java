@@ -18,7 +18,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import dev.hourglass.reduce.slim.SlimSearch;
 import dev.hourglass.reduce.slim.TokenMasks;
-import dev.hourglass.tasks.classify.ClassifierOptions;
+import dev.hourglass.tasks.ModelOptions;
 import dev.hourglass.tasks.classify.ImageClassifier;
 import dev.hourglass.tasks.image.RgbImage;
 import dev.hourglass.tensor.Tensor;
@@ -103,8 +103,8 @@ final class SlimSearchCommand implements Callable<Integer> {
         dev.hourglass.convert.ConvertOptions convertOptions = conversion.toOptions();
         List<Path> files = calibrationFiles();
         PrintWriter err = cl.getErr();
-        ClassifierOptions options = new ClassifierOptions(n).withBackend(backend.name);
-        try (ImageClassifier classifier = ImageClassifier.load(model, options, convertOptions)) {
+        ModelOptions options = new ModelOptions(n).withBackend(backend.name);
+        try (ImageClassifier classifier = ImageClassifier.load(model, options.withConversion(convertOptions))) {
             conversion.reportGuesses(model, convertOptions);
             BackendOption.report(err, classifier.backendSummary());
             if (classifier.coarseToFine() != null) {

@@ -16,7 +16,7 @@ import org.junit.jupiter.api.io.TempDir;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
-import dev.hourglass.tasks.classify.ClassifierOptions;
+import dev.hourglass.tasks.ModelOptions;
 import dev.hourglass.tasks.classify.ImageClassifier;
 import dev.hourglass.tasks.classify.TinyModels;
 import dev.hourglass.tasks.image.RgbImage;
@@ -40,7 +40,7 @@ class ClassifyCommandTest {
         assertEquals(3, json.get("timing_ms").get("repeat").asInt());
         assertTrue(json.get("timing_ms").get("forward_median").asDouble() > 0);
 
-        try (ImageClassifier api = ImageClassifier.load(model, new ClassifierOptions(1))) {
+        try (ImageClassifier api = ImageClassifier.load(model, new ModelOptions(1))) {
             var expected = api.classify(img, 2);
             assertEquals(expected.get(0).label(), preds.get(0).get("label").asText());
             assertEquals(expected.get(0).index(), preds.get(0).get("index").asInt());
@@ -55,7 +55,7 @@ class ClassifyCommandTest {
         Path model = TinyModels.write(tmp.resolve("m"), 12);
         Path img = CliRunner.image(tmp);
         Path tensor = tmp.resolve("x.npy");
-        try (ImageClassifier api = ImageClassifier.load(model, new ClassifierOptions(1))) {
+        try (ImageClassifier api = ImageClassifier.load(model, new ModelOptions(1))) {
             Tensor x = api.preprocess(RgbImage.read(img));
             Npy.write(tensor, x.toFloatArray(), 3, 16, 16);
         }
@@ -170,7 +170,7 @@ class ClassifyCommandTest {
         JsonNode e = JSON.readTree(expedit.out()).get("reduction");
         assertEquals("[65,17,17,17]", e.get("tokens_after_block").toString());
         assertEquals(2, e.get("settings").get("alpha").asInt());
-        try (ImageClassifier api = ImageClassifier.load(model, new ClassifierOptions(1))) {
+        try (ImageClassifier api = ImageClassifier.load(model, new ModelOptions(1))) {
             ImageClassifier.Reduced r = api.logits(api.preprocess(RgbImage.read(Path.of(img))),
                     dev.hourglass.reduce.Reductions.parse("tome:r=4"));
             List<List<dev.hourglass.tasks.classify.Prediction>> top = api.topK(r.logits(), 1);

@@ -21,7 +21,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import dev.hourglass.tasks.classify.ClassifierOptions;
+import dev.hourglass.tasks.ModelOptions;
 import dev.hourglass.tasks.classify.ImageClassifier;
 import dev.hourglass.tasks.classify.Prediction;
 import dev.hourglass.tasks.classify.TinyModels;
@@ -83,7 +83,7 @@ class ManyImagesCommandTest {
         List<Path> expected = List.of(a, b, extra);
         assertEquals(expected.size(), json.size(), "one line per image, the folder's by name, not sub-folders,"
                 + " hidden or other files:\n" + r.out());
-        try (ImageClassifier api = ImageClassifier.load(model, new ClassifierOptions(1))) {
+        try (ImageClassifier api = ImageClassifier.load(model, new ModelOptions(1))) {
             for (int i = 0; i < expected.size(); i++) {
                 JsonNode line = json.get(i);
                 assertEquals(expected.get(i).toString(), line.get("input").get("image").asText());
@@ -307,7 +307,7 @@ class ManyImagesCommandTest {
         List<JsonNode> json = jsonLines(r.out());
         assertEquals(2, json.size(), r.out());
         List<Path> order = List.of(small, wide);
-        try (SemanticSegmenter api = SemanticSegmenter.load(SEGMENTER, 1)) {
+        try (SemanticSegmenter api = SemanticSegmenter.load(SEGMENTER, new ModelOptions(1))) {
             for (int i = 0; i < 2; i++) {
                 Path image = order.get(i);
                 String stem = image.getFileName().toString().replace(".png", "");

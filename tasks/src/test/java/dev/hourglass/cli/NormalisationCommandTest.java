@@ -18,7 +18,7 @@ import dev.hourglass.convert.ConvertedModel;
 import dev.hourglass.convert.Converter;
 import dev.hourglass.convert.pth.StateDictPth;
 import dev.hourglass.safetensors.SafetensorsFile;
-import dev.hourglass.tasks.classify.ClassifierOptions;
+import dev.hourglass.tasks.ModelOptions;
 import dev.hourglass.tasks.classify.ImageClassifier;
 import dev.hourglass.tasks.classify.TinyModels;
 import dev.hourglass.tasks.image.RgbImage;
@@ -75,9 +75,9 @@ class NormalisationCommandTest {
         assertFalse(r.warnings().get(0).contains("normalisation"), r.err());
 
         ConvertOptions given = new ConvertOptions(null, 2, null).withNormalisation(MEAN, STD);
-        try (ImageClassifier api = ImageClassifier.load(model, new ClassifierOptions(1), given);
-             ImageClassifier other = ImageClassifier.load(model, new ClassifierOptions(1),
-                     given.withNormalisation(List.of(0.5, 0.5, 0.5), List.of(0.5, 0.5, 0.5)))) {
+        try (ImageClassifier api = ImageClassifier.load(model, new ModelOptions(1, null, given));
+             ImageClassifier other = ImageClassifier.load(model, new ModelOptions(1, null,
+                     given.withNormalisation(List.of(0.5, 0.5, 0.5), List.of(0.5, 0.5, 0.5))))) {
             assertArrayEquals(new float[] {0.25f, 0.5f, 0.75f}, api.preprocessing().mean());
             assertArrayEquals(new float[] {0.2f, 0.3f, 0.4f}, api.preprocessing().std());
             RgbImage image = RgbImage.read(img);

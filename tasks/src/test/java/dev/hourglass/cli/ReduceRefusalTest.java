@@ -16,6 +16,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import dev.hourglass.reduce.slim.SlimMasks;
+import dev.hourglass.tasks.ModelOptions;
 import dev.hourglass.tasks.segment.SemanticSegmenter;
 import dev.hourglass.vit.VitConfig;
 
@@ -79,7 +80,7 @@ class ReduceRefusalTest {
     @Test
     void slimMasksThatDropTokensCannotServeADenseOutput() throws IOException {
         VitConfig encoder;
-        try (SemanticSegmenter segmenter = SemanticSegmenter.load(Path.of(SEGMENTER), 1)) {
+        try (SemanticSegmenter segmenter = SemanticSegmenter.load(Path.of(SEGMENTER), new ModelOptions(1))) {
             encoder = segmenter.encoderConfig();
         }
         int grid = encoder.gridHeight();

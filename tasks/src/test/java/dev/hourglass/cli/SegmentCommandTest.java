@@ -20,6 +20,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import dev.hourglass.reduce.expedit.ExpeditSettings;
+import dev.hourglass.tasks.ModelOptions;
 import dev.hourglass.tasks.image.RgbImage;
 import dev.hourglass.tasks.segment.Segmentation;
 import dev.hourglass.tasks.segment.SemanticSegmenter;
@@ -59,7 +60,7 @@ class SegmentCommandTest {
             assertEquals(52, picture.getHeight(), suffix);
         }
         ExpeditSettings settings = ExpeditSettings.parse("alpha=2,grid=4x4,iters=3,window=3,k=4");
-        try (SemanticSegmenter api = SemanticSegmenter.load(MODEL, 1)) {
+        try (SemanticSegmenter api = SemanticSegmenter.load(MODEL, new ModelOptions(1))) {
             RgbImage rgb = RgbImage.read(img);
             Segmentation s = api.segment(rgb, settings, true);
             BufferedImage classes = ImageIO.read(out.resolve("scene.classes.png").toFile());

@@ -23,6 +23,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import dev.hourglass.reduce.expedit.ExpeditSettings;
+import dev.hourglass.tasks.ModelOptions;
 import dev.hourglass.tasks.image.RgbImage;
 import dev.hourglass.tasks.segment.Segmentation;
 import dev.hourglass.tasks.segment.SegmentationPictures;
@@ -87,7 +88,7 @@ class SegmentPicturesCommandTest {
         CliRunner r = CliRunner.run("segment", "--model", MODEL.toString(), "--image", img.toString(), "--out",
                 out.toString(), "--expedite", EXPEDITE, "--threads", "1");
         assertEquals(0, r.exitCode(), r.err());
-        try (SemanticSegmenter api = SemanticSegmenter.load(MODEL, 1)) {
+        try (SemanticSegmenter api = SemanticSegmenter.load(MODEL, new ModelOptions(1))) {
             RgbImage rgb = RgbImage.read(img);
             Segmentation s = api.segment(rgb, ExpeditSettings.parse(EXPEDITE), true);
             int[] palette = SegmentationPictures.distinctPalette(api.classNames().size());

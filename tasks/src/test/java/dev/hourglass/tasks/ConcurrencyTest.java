@@ -43,7 +43,6 @@ import org.junit.jupiter.api.Timeout;
 import dev.hourglass.backend.Backend;
 import dev.hourglass.reduce.ReductionMethod;
 import dev.hourglass.reduce.TokenReducer;
-import dev.hourglass.tasks.classify.ClassifierOptions;
 import dev.hourglass.tasks.classify.ImageClassifier;
 import dev.hourglass.tasks.image.RgbImage;
 import dev.hourglass.tasks.segment.SemanticSegmenter;
@@ -67,7 +66,7 @@ class ConcurrencyTest {
     @Test
     @Timeout(120)
     void oneClassifierServesEightThreadsWithTheBitsOfASequentialRun() throws Exception {
-        try (ImageClassifier classifier = ImageClassifier.loadResource(CLASSIFIER, new ClassifierOptions(2))) {
+        try (ImageClassifier classifier = ImageClassifier.loadResource(CLASSIFIER, new ModelOptions(2))) {
             List<Tensor> inputs = new ArrayList<>();
             for (String file : List.of("01-circle.png", "02-square.png", "03-triangle.png", "04-star.png",
                     "05-cross.png", "06-ring.png", "07-horizontal-stripes.png", "08-checkerboard.png")) {
@@ -83,7 +82,7 @@ class ConcurrencyTest {
     @Test
     @Timeout(300)
     void oneSegmenterServesEightThreadsWithTheBitsOfASequentialRun() throws Exception {
-        try (SemanticSegmenter segmenter = SemanticSegmenter.loadResource(SEGMENTER, 2)) {
+        try (SemanticSegmenter segmenter = SemanticSegmenter.loadResource(SEGMENTER, new ModelOptions(2))) {
             List<Tensor> inputs = new ArrayList<>();
             for (String file : List.of("01-val-0002.png", "03-val-0004.png")) {
                 // A part of each photo, smaller than the 256-pixel window (scaled up to it): one window a call, and
@@ -164,7 +163,7 @@ class ConcurrencyTest {
     @Test
     @Timeout(120)
     void closeWaitsForTheCallInProgressAndRefusesNewOnes() throws Exception {
-        ImageClassifier classifier = ImageClassifier.loadResource(CLASSIFIER, new ClassifierOptions(2));
+        ImageClassifier classifier = ImageClassifier.loadResource(CLASSIFIER, new ModelOptions(2));
         Tensor input = classifier.preprocess(image(DEMO + "images/04-star.png"));
         int[] expected = bits(classifier.logits(input));
         // A reduction that does nothing, except hold its call inside the classifier until the test lets it go.
@@ -204,7 +203,7 @@ class ConcurrencyTest {
     @Test
     @Timeout(120)
     void segmenterCloseWaitsForTheCallInProgressAndRefusesNewOnes() throws Exception {
-        SemanticSegmenter segmenter = SemanticSegmenter.loadResource(SEGMENTER, 2);
+        SemanticSegmenter segmenter = SemanticSegmenter.loadResource(SEGMENTER, new ModelOptions(2));
         BufferedImage photo = ImageIO.read(resource(DEMO + "segmentation/images/05-val-0008.png"));
         Tensor input = segmenter.normalize(RgbImage.from(photo.getSubimage(0, 0, 160, 160)));
         int[] expected = bits(segmenter.logits(input, null));
@@ -233,7 +232,7 @@ class ConcurrencyTest {
     @Test
     @Timeout(120)
     void closeDuringManyCallsEndsEachInAResultOrARefusal() throws Exception {
-        ImageClassifier classifier = ImageClassifier.loadResource(CLASSIFIER, new ClassifierOptions(2));
+        ImageClassifier classifier = ImageClassifier.loadResource(CLASSIFIER, new ModelOptions(2));
         Tensor input = classifier.preprocess(image(DEMO + "images/08-checkerboard.png"));
         int[] expected = bits(classifier.logits(input));
         CountDownLatch everyoneCalled = new CountDownLatch(CALLERS);
@@ -334,7 +333,7 @@ class ConcurrencyTest {
     @Timeout(300)
     void loadingAndClosingAHundredTimesLeavesNoThreadsAndNoMemory() throws Throwable {
         Tensor input;
-        try (ImageClassifier warmUp = ImageClassifier.loadResource(CLASSIFIER, new ClassifierOptions(4))) {
+        try (ImageClassifier warmUp = ImageClassifier.loadResource(CLASSIFIER, new ModelOptions(4))) {
             input = warmUp.preprocess(image(DEMO + "images/02-square.png"));
             warmUp.logits(input);
         }
@@ -349,7 +348,7 @@ class ConcurrencyTest {
                 mallocBefore = mallocInUse(mallinfo);
                 heapBefore = heapAfterFullCollection();
             }
-            try (ImageClassifier classifier = ImageClassifier.loadResource(CLASSIFIER, new ClassifierOptions(4))) {
+            try (ImageClassifier classifier = ImageClassifier.loadResource(CLASSIFIER, new ModelOptions(4))) {
                 assertEquals(2, classifier.logits(input).shape().rank());
             }
         }

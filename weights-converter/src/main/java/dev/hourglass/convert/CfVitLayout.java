@@ -10,11 +10,14 @@ import java.util.Set;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import dev.hourglass.model.ModelFamily;
 import dev.hourglass.ops.Resize;
+import dev.hourglass.reduce.cfvit.CfVitSettings;
 import dev.hourglass.tensor.Shape;
 import dev.hourglass.vit.TimmVitConfig;
 import dev.hourglass.vit.TimmVitLayout;
 import dev.hourglass.vit.VitConfig;
+import dev.hourglass.vit.VitVariant;
 
 /**
  * CF-ViT (ChenMnZ/CF-ViT) checkpoints for DeiT-S and LV-ViT-S: {@code {'model': state_dict, 'flop', ...}}. One
@@ -77,7 +80,7 @@ final class CfVitLayout extends Layout {
         JsonNode hub = c.config().filter(j -> j.has("pretrained_cfg") || j.has("architecture")).orElse(null);
         TimmVitConfig.Inferred encoder = lvvit ? lvvitEncoder(shapes, o, problems, notes)
                 : encoder(encoderOnly(shapes), withOptions(TimmVitConfig.hints(hub), o), c.fileName(), problems);
-        ObjectNode decoder = null;
+        CfVitSettings decoder = null;
         ObjectNode preprocessing = null;
         List<String> labels = List.of();
         if (encoder != null) {
@@ -97,7 +100,7 @@ final class CfVitLayout extends Layout {
                 guessedTimmResize(notes, lvvit ? 0.9 : 0.875);
             }
         }
-        return conclude(c, name(), lvvit ? "lvvit" : "cfvit", plan, shapes, encoder, preprocessing, labels,
+        return conclude(c, name(), lvvit ? ModelFamily.LVVIT : ModelFamily.CFVIT, plan, shapes, encoder, preprocessing, labels,
                 decoder, notes, problems);
     }
 
@@ -155,30 +158,34 @@ final class CfVitLayout extends Layout {
         return new TimmVitConfig.Inferred(config, List.of());
     }
 
-    /** The coarse and fine grids and the reuse block. */
-    private static ObjectNode settings(Map<String, Shape> shapes, VitConfig enc, boolean lvvit, List<String> problems) {
-        ObjectNode d = NODES.objectNode();
+    /**
+     * The coarse and fine grids and the reuse block (CF-ViT's published settings besides); null (with the reason in
+     * {@code problems}) when the weights do not give them.
+     */
+    private static CfVitSettings settings(Map<String, Shape> shapes, VitConfig enc, boolean lvvit,
+                                          List<String> problems) {
         Shape coarse = shapes.get("cfvit.pos_embed_coarse");
         int coarseGrid = coarse == null ? 0 : (int) Math.round(Math.sqrt(coarse.dim(1) - 1));
-        d.putArray("coarse_grid").add(coarseGrid).add(coarseGrid);
-        d.putArray("fine_grid").add(enc.gridHeight()).add(enc.gridWidth());
+        boolean complete = true;
         if (2 * coarseGrid != enc.gridHeight()) {
             problems.add("mis-shaped: coarse grid " + coarseGrid + " is not half the fine grid " + enc.gridHeight());
+            complete = false;
         }
         Shape reuse = shapes.get("cfvit.reuse_mlp.fc1.weight");
         if (reuse == null) {
             problems.add("missing: cfvit.reuse_mlp.fc1.weight (reuse_block.1.fc1.weight)");
-        } else {
-            d.put("reuse_mlp_hidden", reuse.dim(0));
+            complete = false;
         }
-        d.put("reuse_norm_eps", lvvit ? 1e-5 : 1e-6);
-        d.put("ema_beta", 0.99);
-        d.put("ema_from_block", 3);
-        d.put("split_fraction", 0.5);
-        if (lvvit) {
-            d.put("skip_lam", 2.0);
-            d.put("aux_head", shapes.containsKey("lvvit.aux_head.weight"));
+        if (!complete) {
+            return null;
         }
-        return d;
+        try {
+            return new CfVitSettings(coarseGrid, enc.gridHeight(), (int) reuse.dim(0), lvvit ? 1e-5f : 1e-6f, 0.99, 3,
+                    0.5, lvvit ? VitVariant.lvvit(2f) : VitVariant.TIMM, lvvit
+                    && shapes.containsKey("lvvit.aux_head.weight"));
+        } catch (IllegalArgumentException e) {
+            problems.add(e.getMessage());
+            return null;
+        }
     }
 }

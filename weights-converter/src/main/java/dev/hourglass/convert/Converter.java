@@ -81,8 +81,7 @@ public final class Converter {
      * names must be one per class too (the rule the engine reads a model file by), or none.
      */
     private static ModelConfig withLabels(ModelConfig config, ConvertOptions options, String file) throws IOException {
-        int classes = config.decoder().has("n_cls") ? config.decoder().get("n_cls").asInt()
-                : config.encoder().numClasses();
+        int classes = config.classes();
         if (options.labels() == null) {
             if (!config.labels().isEmpty() && classes > 0 && config.labels().size() != classes) {
                 throw new IOException(file + ": config.json has " + config.labels().size() + " class names for a model"

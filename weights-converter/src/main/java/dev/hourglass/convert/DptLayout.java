@@ -2,6 +2,7 @@ package dev.hourglass.convert;
 
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -10,9 +11,11 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import dev.hourglass.io.UntrustedText;
+import dev.hourglass.model.DptConfig;
+import dev.hourglass.model.ModelFamily;
 import dev.hourglass.tensor.Shape;
 import dev.hourglass.vit.TimmVitConfig;
 import dev.hourglass.vit.VitConfig;
@@ -86,7 +89,7 @@ final class DptLayout extends Layout {
         TimmVitConfig.Hints hints = huggingFace ? HfVitLayout.hints(cfg) : TimmVitConfig.Hints.NONE;
         TimmVitConfig.Inferred encoder = encoder(encoderShapes, withOptions(hints, o), c.fileName(), problems);
         List<String> notes = new ArrayList<>();
-        ObjectNode decoder = null;
+        DptConfig decoder = null;
         ObjectNode preprocessing = null;
         if (encoder != null) {
             decoder = decoder(shapes, encoder.config(), cfg, notes, problems);
@@ -96,7 +99,8 @@ final class DptLayout extends Layout {
             notes.add("preprocessing: DPT resizes keeping the aspect ratio to a multiple of 32 (bicubic) and"
                     + " normalises with mean = std = 0.5");
         }
-        return conclude(c, name(), "dpt", plan, shapes, encoder, preprocessing, List.of(), decoder, notes, problems);
+        return conclude(c, name(), ModelFamily.DPT, plan, shapes, encoder, preprocessing, List.of(), decoder, notes,
+                problems);
     }
 
     /** Hugging Face's neck and head names mapped onto the original DPT's (under {@code dpt.}), or null. */
@@ -135,42 +139,74 @@ final class DptLayout extends Layout {
         return null;
     }
 
-    /** DPT's settings: which blocks it taps, the reassemble widths, the fusion width, the head. */
-    private static ObjectNode decoder(Map<String, Shape> shapes, VitConfig enc, JsonNode cfg, List<String> notes,
-                                      List<String> problems) {
-        ObjectNode d = NODES.objectNode();
-        ArrayNode hooks = d.putArray("hooks");
+    /**
+     * DPT's settings: which blocks it taps, the reassemble widths, the fusion width, the head; null (with the reason
+     * in {@code problems}) when the weights do not say.
+     */
+    private static DptConfig decoder(Map<String, Shape> shapes, VitConfig enc, JsonNode cfg, List<String> notes,
+                                     List<String> problems) {
+        int[] hooks = new int[DptConfig.STAGES];
         JsonNode given = cfg == null ? null : cfg.get("backbone_out_indices");
-        if (given != null && given.isArray()) {
-            given.forEach(h -> hooks.add(h.asInt()));
+        if (given != null) {
+            if (!given.isArray() || given.size() != DptConfig.STAGES) {
+                problems.add("config.json: backbone_out_indices must be " + DptConfig.STAGES + " block indices, got "
+                        + UntrustedText.quote(given.toString()));
+                return null;
+            }
+            for (int k = 0; k < DptConfig.STAGES; k++) {
+                JsonNode h = given.get(k);
+                if (!h.canConvertToInt() || h.asInt() < 0 || h.asInt() >= enc.depth()) {
+                    problems.add("config.json: backbone_out_indices[" + k + "] must be a block of the encoder's "
+                            + enc.depth() + ", got " + UntrustedText.quote(h.toString()));
+                    return null;
+                }
+                hooks[k] = h.asInt();
+            }
         } else {
             // DPT taps four evenly spaced blocks: [5, 11, 17, 23] of ViT-L, [2, 5, 8, 11] of ViT-B.
             int l = enc.depth();
-            for (int k = 1; k <= 4; k++) {
-                hooks.add(k * l / 4 - 1);
+            for (int k = 1; k <= DptConfig.STAGES; k++) {
+                hooks[k - 1] = k * l / DptConfig.STAGES - 1;
             }
-            notes.add("DPT hooks " + hooks + " (four evenly spaced blocks; the weights do not say)");
+            notes.add("DPT hooks " + Arrays.toString(hooks).replace(" ", "")
+                    + " (four evenly spaced blocks; the weights do not say)");
         }
-        d.put("readout", shapes.containsKey("dpt.act_postprocess1.0.project.0.weight") ? "project" : "ignore");
-        ArrayNode features = d.putArray("features");
-        for (int k = 1; k <= 4; k++) {
+        DptConfig.Readout readout = shapes.containsKey("dpt.act_postprocess1.0.project.0.weight")
+                ? DptConfig.Readout.PROJECT : DptConfig.Readout.IGNORE;
+        int[] features = new int[DptConfig.STAGES];
+        boolean complete = true;
+        for (int k = 1; k <= DptConfig.STAGES; k++) {
             Shape s = shapes.get("dpt.act_postprocess" + k + ".3.weight");
             if (s == null) {
                 problems.add("missing: dpt.act_postprocess" + k + ".3.weight (DPT reassemble projection)");
+                complete = false;
             } else {
-                features.add(s.dim(0));
+                features[k - 1] = (int) s.dim(0);
             }
         }
         Shape fusion = shapes.get("dpt.scratch.refinenet1.out_conv.weight");
         if (fusion == null) {
             problems.add("missing: dpt.scratch.refinenet1.out_conv.weight (DPT fusion)");
-        } else {
-            d.put("fusion_features", fusion.dim(0));
+            complete = false;
         }
-        d.putArray("reassemble_factors").add(4).add(2).add(1).add(0.5);
         Shape out = shapes.get("dpt.scratch.output_conv.4.weight");
-        d.put("head", out != null && out.dim(0) == 1 ? "depth" : "segmentation");
-        d.put("use_bn", shapes.keySet().stream().anyMatch(k -> k.contains(".bn1.")));
-        return d;
+        if (out == null) {
+            problems.add("missing: dpt.scratch.output_conv.4.weight (DPT head's last convolution)");
+            complete = false;
+        }
+        if (!complete) {
+            return null;
+        }
+        // The depth head ends in one channel; the segmentation head's last convolution gives the classes.
+        boolean depth = out.dim(0) == 1;
+        boolean batchNorm = shapes.keySet().stream().anyMatch(k -> k.contains(".bn1."));
+        try {
+            return new DptConfig(hooks, readout, features, (int) fusion.dim(0), new double[] {4, 2, 1, 0.5},
+                    depth ? DptConfig.Head.DEPTH : DptConfig.Head.SEGMENTATION, batchNorm, DptConfig.Backbone.VIT,
+                    depth ? 0 : (int) out.dim(0));
+        } catch (IllegalArgumentException e) {
+            problems.add(e.getMessage());
+            return null;
+        }
     }
 }

@@ -12,6 +12,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import dev.hourglass.io.UntrustedText;
+import dev.hourglass.model.ModelFamily;
 import dev.hourglass.tensor.Shape;
 import dev.hourglass.vit.TimmVitConfig;
 
@@ -68,7 +69,7 @@ final class HfVitLayout extends Layout {
             preprocessing = preprocessing(c.preprocessorConfig().orElse(null), encoder.config().imageHeight(),
                     encoder.config().imageWidth(), notes);
         }
-        String family = p.equals("deit.") ? "deit" : "vit";
+        ModelFamily family = p.equals("deit.") ? ModelFamily.DEIT : ModelFamily.VIT;
         return conclude(c, name(), family, plan, shapes, encoder, preprocessing, labels(cfg, problems), null, notes,
                 problems);
     }

@@ -121,9 +121,8 @@ public record Inspection(String file, String layout, ModelConfig config, List<En
                     e.numHeads(), e.mlpHidden(), e.patchSize(), e.imageHeight(), e.imageWidth(), e.numClasses(),
                     e.qkvBias(), e.classToken() ? "class token" : "no class token",
                     e.distilled() ? " + distillation token" : "", Float.toString(e.normEps())));
-            ObjectNode dec = config.decoder();
-            if (!dec.isEmpty()) {
-                b.append("decoder     ").append(dec).append('\n');
+            if (config.decoder() != null) {
+                b.append("decoder     ").append(config.decoder().toJson()).append('\n');
             }
             b.append("preprocess  ").append(config.preprocessing()).append('\n');
             if (!config.labels().isEmpty()) {
@@ -164,8 +163,8 @@ public record Inspection(String file, String layout, ModelConfig config, List<En
     /** Settings of the model's family as a map, for tests and tools. */
     public Map<String, Object> decoderSettings() {
         Map<String, Object> m = new LinkedHashMap<>();
-        if (config != null) {
-            config.decoder().fields().forEachRemaining(e -> m.put(e.getKey(), e.getValue()));
+        if (config != null && config.decoder() != null) {
+            config.decoder().toJson().fields().forEachRemaining(e -> m.put(e.getKey(), e.getValue()));
         }
         return m;
     }

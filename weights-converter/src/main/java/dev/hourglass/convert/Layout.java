@@ -9,7 +9,9 @@ import java.util.Set;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import dev.hourglass.model.DecoderConfig;
 import dev.hourglass.model.ModelConfig;
+import dev.hourglass.model.ModelFamily;
 import dev.hourglass.tensor.Shape;
 import dev.hourglass.vit.TimmVitConfig;
 import dev.hourglass.vit.TimmVitLayout;
@@ -135,9 +137,10 @@ abstract class Layout {
     }
 
     /** Assembles the result; the configuration is left null when the encoder could not be inferred. */
-    static Conversion conclude(Checkpoint c, String layout, String family, TensorPlan plan, Map<String, Shape> shapes,
-                               TimmVitConfig.Inferred encoder, ObjectNode preprocessing, List<String> labels,
-                               ObjectNode decoder, List<String> notes, List<String> problems) {
+    static Conversion conclude(Checkpoint c, String layout, ModelFamily family, TensorPlan plan,
+                               Map<String, Shape> shapes, TimmVitConfig.Inferred encoder, ObjectNode preprocessing,
+                               List<String> labels, DecoderConfig decoder, List<String> notes,
+                               List<String> problems) {
         for (String n : plan.unmapped(c.tensors())) {
             problems.add("unmapped: " + n + " " + c.tensors().info(n).orElseThrow().shape()
                     + " (not part of the " + layout + " layout)");

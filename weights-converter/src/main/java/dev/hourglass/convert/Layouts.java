@@ -7,6 +7,7 @@ import java.util.Map;
 import java.util.Set;
 
 import dev.hourglass.model.ModelConfig;
+import dev.hourglass.model.ModelFamily;
 import dev.hourglass.model.ModelFormat;
 import dev.hourglass.safetensors.TensorInfo;
 import dev.hourglass.tensor.Shape;
@@ -73,7 +74,7 @@ final class Layouts {
         Map<String, Shape> shapes = plan.shapes(c.tensors(), problems);
         Map<String, Shape> expected = new java.util.LinkedHashMap<>(
                 dev.hourglass.vit.TimmVitLayout.expectedShapes(config.encoder()));
-        if (config.family().equals("lvvit")) {
+        if (config.family() == ModelFamily.LVVIT) {
             // LV-ViT's projection follows its convolutional stem, not the encoder's patch size.
             expected.remove("patch_embed.proj.weight");
             expected.remove("patch_embed.proj.bias");

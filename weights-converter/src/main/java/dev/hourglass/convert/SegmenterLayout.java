@@ -11,6 +11,9 @@ import java.util.Set;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import dev.hourglass.io.UntrustedText;
+import dev.hourglass.model.ModelFamily;
+import dev.hourglass.model.SegmenterDecoderConfig;
+import dev.hourglass.segmenter.SegmenterDecoderTensors;
 import dev.hourglass.tensor.Shape;
 import dev.hourglass.vit.TimmVitConfig;
 import dev.hourglass.vit.VitConfig;
@@ -61,7 +64,7 @@ final class SegmenterLayout extends Layout {
         }
         for (String n : names) {
             if (n.startsWith(decoderPrefix)) {
-                plan.rename("decoder." + n.substring(decoderPrefix.length()), n);
+                plan.rename(SegmenterDecoderTensors.PREFIX + n.substring(decoderPrefix.length()), n);
             }
         }
 
@@ -77,20 +80,20 @@ final class SegmenterLayout extends Layout {
         }
         Map<String, Shape> encoderShapes = new LinkedHashMap<>();
         shapes.forEach((k, v) -> {
-            if (!k.startsWith("decoder.")) {
+            if (!k.startsWith(SegmenterDecoderTensors.PREFIX)) {
                 encoderShapes.put(k, v);
             }
         });
         TimmVitConfig.Inferred encoder = encoder(encoderShapes,
                 new TimmVitConfig.Hints(heads, eps, size, null), c.fileName(), problems);
-        ObjectNode decoder = null;
+        SegmenterDecoderConfig decoder = null;
         ObjectNode preprocessing = null;
         if (encoder != null) {
             decoder = decoder(c, shapes, encoder.config(), variant, o, problems, notes);
-            preprocessing = preprocessing(encoder.config(), variant.normalization(), decoder);
+            preprocessing = preprocessing(encoder.config(), variant.normalization(), window(variant, encoder.config()));
         }
-        return conclude(c, name(), "segmenter", plan, shapes, encoder, preprocessing, List.of(), decoder, notes,
-                problems);
+        return conclude(c, name(), ModelFamily.SEGMENTER, plan, shapes, encoder, preprocessing, List.of(), decoder,
+                notes, problems);
     }
 
     private static void mapMmsegBackbone(TensorPlan plan, Set<String> names) {
@@ -114,40 +117,41 @@ final class SegmenterLayout extends Layout {
         }
     }
 
-    /** The decoder's settings, and a check of its tensors' shapes. */
-    private ObjectNode decoder(Checkpoint c, Map<String, Shape> shapes, VitConfig enc, SegmenterVariant variant,
-                               ConvertOptions o, List<String> problems, List<String> notes) {
-        boolean linear = shapes.containsKey("decoder.head.weight");
-        ObjectNode d = NODES.objectNode();
-        d.put("type", linear ? "linear" : "mask_transformer");
+    /**
+     * The decoder's settings, and a check of its tensors' shapes against {@link SegmenterDecoderTensors}; null (with
+     * the reason in {@code problems}) when they cannot be settled.
+     */
+    private SegmenterDecoderConfig decoder(Checkpoint c, Map<String, Shape> shapes, VitConfig enc,
+                                           SegmenterVariant variant, ConvertOptions o, List<String> problems,
+                                           List<String> notes) {
+        boolean linear = shapes.containsKey(SegmenterDecoderTensors.HEAD_WEIGHT);
+        String type = linear ? SegmenterDecoderConfig.LINEAR : SegmenterDecoderConfig.MASK_TRANSFORMER;
         Integer nCls = variant.classes();
         if (nCls == null) {
             nCls = nClsFromCheckpoint(c, problems).orElse(null);
         }
-        Shape classShape = linear ? shapes.get("decoder.head.weight") : shapes.get("decoder.cls_emb");
+        Shape classShape = shapes.get(linear ? SegmenterDecoderTensors.HEAD_WEIGHT
+                : SegmenterDecoderTensors.CLASS_EMBEDDINGS);
         if (nCls == null && classShape != null) {
             nCls = (int) (linear ? classShape.dim(0) : classShape.dim(1));
             notes.add("n_cls = " + nCls + " from the decoder's shapes");
         }
         if (nCls == null) {
             problems.add("missing: the number of classes (no variant.yml, no n_cls, no decoder head)");
-            return d;
+            return null;
         }
-        d.put("n_cls", nCls);
-        Map<String, Shape> expected = new LinkedHashMap<>();
-        if (linear) {
-            expected.put("decoder.head.weight", Shape.of((long) nCls, (long) enc.embedDim()));
-            expected.put("decoder.head.bias", Shape.of((long) nCls));
-        } else {
-            Shape proj = shapes.get("decoder.proj_dec.weight");
-            long dModel = proj != null ? proj.dim(0) : enc.embedDim();
+        SegmenterDecoderConfig.MaskTransformer mask = null;
+        boolean usable = true;
+        if (!linear) {
+            Shape proj = shapes.get(SegmenterDecoderTensors.PROJ_DEC_WEIGHT);
+            int dModel = proj != null ? (int) proj.dim(0) : enc.embedDim();
             int layers = 0;
-            while (shapes.containsKey("decoder.blocks." + layers + ".norm1.weight")) {
+            while (shapes.containsKey(SegmenterDecoderTensors.block(layers) + "norm1.weight")) {
                 layers++;
             }
-            Shape fc1 = shapes.get("decoder.blocks.0.mlp.fc1.weight");
-            long dff = fc1 != null ? fc1.dim(0) : 4 * dModel;
-            Integer heads = o.decoderHeads() != null ? o.decoderHeads() : (int) (dModel / 64);
+            Shape fc1 = shapes.get(SegmenterDecoderTensors.block(0) + "mlp.fc1.weight");
+            int dff = fc1 != null ? (int) fc1.dim(0) : 4 * dModel;
+            int heads = o.decoderHeads() != null ? o.decoderHeads() : dModel / 64;
             if (o.decoderHeads() == null) {
                 notes.add("decoder heads = d_model / 64 = " + heads + " (Segmenter's rule; override with"
                         + " --decoder-heads)");
@@ -155,58 +159,47 @@ final class SegmenterLayout extends Layout {
             if (heads < 1 || dModel % heads != 0) {
                 problems.add("missing: decoder heads (d_model " + dModel + " / 64 = " + heads + " is not usable;"
                         + " give --decoder-heads)");
+                // The shapes are still checked, with one head (they do not depend on it).
+                heads = 1;
+                usable = false;
             }
-            d.put("n_layers", layers);
-            d.put("d_model", dModel);
-            d.put("num_heads", heads);
-            d.put("mlp_hidden", dff);
-            d.put("norm_eps", (double) SEGMENTER_EPS);
-            expected.put("decoder.cls_emb", Shape.of(1L, (long) nCls, dModel));
-            expected.put("decoder.proj_dec.weight", Shape.of(dModel, (long) enc.embedDim()));
-            expected.put("decoder.proj_dec.bias", Shape.of(dModel));
-            for (int i = 0; i < layers; i++) {
-                String b = "decoder.blocks." + i + ".";
-                for (String norm : new String[] {"norm1", "norm2"}) {
-                    expected.put(b + norm + ".weight", Shape.of(dModel));
-                    expected.put(b + norm + ".bias", Shape.of(dModel));
-                }
-                expected.put(b + "attn.qkv.weight", Shape.of(3 * dModel, dModel));
-                expected.put(b + "attn.qkv.bias", Shape.of(3 * dModel));
-                expected.put(b + "attn.proj.weight", Shape.of(dModel, dModel));
-                expected.put(b + "attn.proj.bias", Shape.of(dModel));
-                expected.put(b + "mlp.fc1.weight", Shape.of(dff, dModel));
-                expected.put(b + "mlp.fc1.bias", Shape.of(dff));
-                expected.put(b + "mlp.fc2.weight", Shape.of(dModel, dff));
-                expected.put(b + "mlp.fc2.bias", Shape.of(dModel));
+            try {
+                mask = new SegmenterDecoderConfig.MaskTransformer(layers, dModel, heads, dff, SEGMENTER_EPS);
+            } catch (IllegalArgumentException e) {
+                problems.add(e.getMessage());
+                return null;
             }
-            expected.put("decoder.decoder_norm.weight", Shape.of(dModel));
-            expected.put("decoder.decoder_norm.bias", Shape.of(dModel));
-            expected.put("decoder.proj_patch", Shape.of(dModel, dModel));
-            expected.put("decoder.proj_classes", Shape.of(dModel, dModel));
-            expected.put("decoder.mask_norm.weight", Shape.of((long) nCls));
-            expected.put("decoder.mask_norm.bias", Shape.of((long) nCls));
+        }
+        int window = window(variant, enc);
+        int stride = variant.stride() != null ? variant.stride() : window;
+        SegmenterDecoderConfig config;
+        try {
+            config = new SegmenterDecoderConfig(nCls, window, stride, mask,
+                    variant.inferenceSize() != null ? variant.inferenceSize() : 0);
+        } catch (IllegalArgumentException e) {
+            problems.add(e.getMessage());
+            return null;
         }
         Map<String, Shape> actual = new LinkedHashMap<>();
         shapes.forEach((k, v) -> {
-            if (k.startsWith("decoder.")) {
+            if (k.startsWith(SegmenterDecoderTensors.PREFIX)) {
                 actual.put(k, v);
             }
         });
+        Map<String, Shape> expected = SegmenterDecoderTensors.expectedShapes(config, enc.embedDim());
         checkShapes(expected, actual, problems);
         checkNoExtra(expected.keySet(), actual, problems);
-        int window = variant.window() != null ? variant.window() : enc.imageHeight();
-        int stride = variant.stride() != null ? variant.stride() : window;
-        d.put("window_size", window);
-        d.put("window_stride", stride);
-        if (variant.inferenceSize() != null) {
-            d.put("image_size", variant.inferenceSize());
-        }
         String name = variant.decoderName();
-        if (name != null && !name.equals(d.get("type").asText())) {
-            problems.add("mis-shaped: variant.yml says decoder " + name + ", the weights are a " + d.get("type").asText()
+        if (name != null && !name.equals(type)) {
+            problems.add("mis-shaped: variant.yml says decoder " + name + ", the weights are a " + type
                     + " decoder");
         }
-        return d;
+        return usable ? config : null;
+    }
+
+    /** The sliding window's side: variant.yml's, else the size the encoder was trained at. */
+    private static int window(SegmenterVariant variant, VitConfig enc) {
+        return variant.window() != null ? variant.window() : enc.imageHeight();
     }
 
     /** The class count a checkpoint records: safetensors metadata, or Expedit's mmseg {@code meta.n_cls}. */
@@ -234,10 +227,9 @@ final class SegmenterLayout extends Layout {
         return Optional.empty();
     }
 
-    private static ObjectNode preprocessing(VitConfig enc, String normalization, ObjectNode decoder) {
+    private static ObjectNode preprocessing(VitConfig enc, String normalization, int window) {
         boolean deit = "deit".equals(normalization);
         ObjectNode p = timmDefaultPreprocessing(enc, 1.0, deit ? IMAGENET_MEAN : HALF, deit ? IMAGENET_STD : HALF);
-        int window = decoder.has("window_size") ? decoder.get("window_size").asInt() : enc.imageHeight();
         p.putArray("input_size").add(3).add(window).add(window);
         p.put("interpolation", "bilinear");
         p.put("crop_mode", "squash");

@@ -10,6 +10,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import dev.hourglass.convert.pth.PthFile;
+import dev.hourglass.model.ModelFamily;
 import dev.hourglass.tensor.Shape;
 import dev.hourglass.vit.TimmVitConfig;
 
@@ -59,7 +60,7 @@ final class TimmLayout extends Layout {
             notes.add(deit != null ? Normalisation.imagenetByFamily(deit) : Normalisation.TIMM_GUESS);
             guessedTimmResize(notes, 0.875);
         }
-        String family = encoder != null && encoder.config().distilled() ? "deit" : "vit";
+        ModelFamily family = encoder != null && encoder.config().distilled() ? ModelFamily.DEIT : ModelFamily.VIT;
         return conclude(c, name(), family, plan, shapes, encoder, preprocessing, labels, null, notes, problems);
     }
 

@@ -20,6 +20,8 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 import dev.hourglass.backend.cpu.CpuBackend;
 import dev.hourglass.reduce.TokenReducer;
+import dev.hourglass.model.ModelFamily;
+import dev.hourglass.model.SegmenterDecoderConfig;
 import dev.hourglass.safetensors.SafetensorsFile;
 import dev.hourglass.safetensors.TensorInfo;
 import dev.hourglass.tensor.DType;
@@ -98,7 +100,7 @@ class ConverterBehaviourTest {
         int classes;
         try (ConvertedModel plain = Converter.open(pth, ConvertOptions.NONE)) {
             assertEquals(List.of(), plain.config().labels());
-            classes = plain.config().decoder().get("n_cls").asInt();
+            classes = plain.config().decoder(SegmenterDecoderConfig.class).classes();
         }
         List<String> names = java.util.stream.IntStream.range(0, classes).mapToObj(i -> "thing " + i).toList();
         Path out = tmp.resolve("seg.safetensors");
@@ -141,7 +143,7 @@ class ConverterBehaviourTest {
         assertEquals(before, sha256(dir.resolve("checkpoint.pth")), "the input was modified");
         try (ConvertedModel written = Converter.open(out, ConvertOptions.NONE)) {
             assertEquals("hourglass", written.layout());
-            assertEquals("deit", written.config().family());
+            assertEquals(ModelFamily.DEIT, written.config().family());
         }
     }
 

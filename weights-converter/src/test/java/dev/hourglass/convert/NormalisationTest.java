@@ -22,6 +22,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import dev.hourglass.convert.pth.StateDictPth;
+import dev.hourglass.model.ModelFamily;
 import dev.hourglass.safetensors.SafetensorsFile;
 import dev.hourglass.testing.Fixtures;
 
@@ -180,7 +181,7 @@ class NormalisationTest {
         Path dir = Files.createDirectories(tmp.resolve("distilled"));
         Files.copy(ROOT.resolve("deit_pth/expected/canonical.safetensors"), dir.resolve("model.safetensors"));
         try (ConvertedModel model = Converter.open(dir, new ConvertOptions(null, 2, null))) {
-            assertEquals("deit", model.config().family());
+            assertEquals(ModelFamily.DEIT, model.config().family());
             assertNormalisation(IMAGENET_MEAN, IMAGENET_STD, model);
             assertFalse(guessesNormalisation(model.guesses()), model.guesses().toString());
         }

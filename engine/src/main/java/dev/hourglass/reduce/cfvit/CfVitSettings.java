@@ -3,12 +3,24 @@ package dev.hourglass.reduce.cfvit;
 import java.io.IOException;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import dev.hourglass.model.DecoderConfig;
 import dev.hourglass.vit.VitVariant;
 
 /**
- * A CF-ViT checkpoint's own settings (ALGORITHMS.md §3.8), as the converter writes them (the model file's
- * {@code decoder} object, or {@code cfvit} in a test fixture's config).
+ * A CF-ViT checkpoint's own settings (ALGORITHMS.md §3.8): the model file's {@code decoder} object for families
+ * {@code cfvit} and {@code lvvit} (and {@code cfvit} in a test fixture's config).
+ *
+ * <pre>{@code
+ * { "coarse_grid": [7, 7], "fine_grid": [14, 14], "reuse_mlp_hidden": 1536, "reuse_norm_eps": 1e-6,
+ *   "ema_beta": 0.99, "ema_from_block": 3, "split_fraction": 0.5,
+ *   "skip_lam": 2.0, "aux_head": true }        (LV-ViT only)
+ * }</pre>
+ *
+ * <p>{@link #toJson()} and {@link #fromJson} are the only code that writes and reads this object. Immutable, so safe
+ * to share between threads.
  *
  * @param coarseGrid    tokens per side of the coarse stage (7 or 9)
  * @param fineGrid      tokens per side of the fine stage (twice the coarse)
@@ -23,7 +35,10 @@ import dev.hourglass.vit.VitVariant;
  *                      patch tokens joins the class token's logits (see {@link CfVit})
  */
 public record CfVitSettings(int coarseGrid, int fineGrid, int reuseHidden, float reuseNormEps, double emaBeta,
-                            int emaFromBlock, double splitFraction, VitVariant backbone, boolean auxHead) {
+                            int emaFromBlock, double splitFraction, VitVariant backbone, boolean auxHead)
+        implements DecoderConfig {
+
+    private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
 
     /** DeiT-style settings (no stem, no residual scale, no auxiliary head). */
     public CfVitSettings(int coarseGrid, int fineGrid, int reuseHidden, float reuseNormEps, double emaBeta,
@@ -55,24 +70,40 @@ public record CfVitSettings(int coarseGrid, int fineGrid, int reuseHidden, float
         return (int) Math.ceil(splitFraction * n);
     }
 
-    /**
-     * Reads a DeiT-style CF-ViT's settings object; a missing or malformed field is an error naming it.
-     *
-     * @param where the file, for messages
-     */
-    public static CfVitSettings read(JsonNode node, String where) throws IOException {
-        return read(node, false, where);
+    /** Whether these are CF-LV-ViT's settings (LV-ViT's stem, {@code skip_lam} and {@code aux_head}). */
+    public boolean lvvit() {
+        return backbone.stem() == VitVariant.Stem.LVVIT;
+    }
+
+    @Override
+    public ObjectNode toJson() {
+        ObjectNode d = NODES.objectNode();
+        d.putArray("coarse_grid").add(coarseGrid).add(coarseGrid);
+        d.putArray("fine_grid").add(fineGrid).add(fineGrid);
+        d.put("reuse_mlp_hidden", reuseHidden);
+        // The float's shortest decimal (1e-6), as the converter has always written it.
+        d.put("reuse_norm_eps", Double.parseDouble(Float.toString(reuseNormEps)));
+        d.put("ema_beta", emaBeta);
+        d.put("ema_from_block", emaFromBlock);
+        d.put("split_fraction", splitFraction);
+        if (lvvit()) {
+            d.put("skip_lam", (double) backbone.skipLam());
+            d.put("aux_head", auxHead);
+        }
+        return d;
     }
 
     /**
-     * Reads the settings object of a CF-ViT on DeiT or (with {@code lvvit}) on LV-ViT, which adds {@code skip_lam}
-     * and {@code aux_head}; a missing or malformed field is an error naming it.
+     * Reads {@link #toJson()}'s object for a CF-ViT on DeiT or (with {@code lvvit}) on LV-ViT, which adds
+     * {@code skip_lam} and {@code aux_head}; a missing or malformed field is an error naming it.
      *
-     * @param where the file, for messages
+     * @param where the file and object, e.g. {@code "cf.safetensors: hourglass.config: decoder"}
+     * @throws IOException {@code where.field must be ..., got value}
      */
-    public static CfVitSettings read(JsonNode node, boolean lvvit, String where) throws IOException {
+    public static CfVitSettings fromJson(JsonNode node, boolean lvvit, String where) throws IOException {
         if (node == null || !node.isObject()) {
-            throw new IOException(where + ": no CF-ViT settings (coarse_grid, fine_grid, reuse_mlp_hidden, ...)");
+            throw new IOException(where + " must be CF-ViT's settings (coarse_grid, fine_grid, reuse_mlp_hidden,"
+                    + " ...), got " + node);
         }
         int coarse = side(node, "coarse_grid", where);
         int fine = side(node, "fine_grid", where);
@@ -83,7 +114,7 @@ public record CfVitSettings(int coarseGrid, int fineGrid, int reuseHidden, float
                 backbone = VitVariant.lvvit((float) number(node, "skip_lam", where));
                 JsonNode a = node.get("aux_head");
                 if (a == null || !a.isBoolean()) {
-                    throw new IOException(where + ": cfvit.aux_head must be true or false, got " + a);
+                    throw new IOException(where + ".aux_head must be true or false, got " + a);
                 }
                 aux = a.asBoolean();
             }
@@ -99,7 +130,7 @@ public record CfVitSettings(int coarseGrid, int fineGrid, int reuseHidden, float
         JsonNode v = node.get(field);
         if (v == null || !v.isArray() || v.size() != 2 || !v.get(0).canConvertToInt()
                 || v.get(0).asInt() != v.get(1).asInt()) {
-            throw new IOException(where + ": cfvit." + field + " must be [n, n], got " + v);
+            throw new IOException(where + "." + field + " must be [n, n], got " + v);
         }
         return v.get(0).asInt();
     }
@@ -107,7 +138,7 @@ public record CfVitSettings(int coarseGrid, int fineGrid, int reuseHidden, float
     private static int integer(JsonNode node, String field, String where) throws IOException {
         JsonNode v = node.get(field);
         if (v == null || !v.canConvertToInt()) {
-            throw new IOException(where + ": cfvit." + field + " must be an integer, got " + v);
+            throw new IOException(where + "." + field + " must be an integer, got " + v);
         }
         return v.asInt();
     }
@@ -115,7 +146,7 @@ public record CfVitSettings(int coarseGrid, int fineGrid, int reuseHidden, float
     private static double number(JsonNode node, String field, String where) throws IOException {
         JsonNode v = node.get(field);
         if (v == null || !v.isNumber()) {
-            throw new IOException(where + ": cfvit." + field + " must be a number, got " + v);
+            throw new IOException(where + "." + field + " must be a number, got " + v);
         }
         return v.asDouble();
     }

@@ -101,7 +101,7 @@ class CfVitGoldenTest {
             boolean lvvit = c.path("variant").asText("deit").equals("lvvit");
             VitConfig vit = lvvit ? lvvitConfig(config.get("model_args"), config.get("num_classes").asInt())
                     : deitConfig(weights, config, name);
-            CfVitSettings settings = CfVitSettings.read(config.get("cfvit"), lvvit, name);
+            CfVitSettings settings = CfVitSettings.fromJson(config.get("cfvit"), lvvit, name + ": cfvit");
             assertEquals(lvvit, settings.auxHead(), name + ": LV-ViT's token-labelling head");
             try (CfVit model = CfVit.create(vit, settings, weights, backend)) {
                 int batch = input.shape().intDim(0);

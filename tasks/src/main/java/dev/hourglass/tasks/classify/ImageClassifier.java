@@ -3,29 +3,24 @@ package dev.hourglass.tasks.classify;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
+import java.util.EnumSet;
 import java.util.List;
-import java.util.Objects;
 
 import dev.hourglass.backend.Backend;
-import dev.hourglass.backend.BackendChoice;
-import dev.hourglass.backend.Backends;
-import dev.hourglass.convert.ConvertOptions;
-import dev.hourglass.convert.ConvertedModel;
-import dev.hourglass.convert.Converter;
 import dev.hourglass.model.ModelConfig;
+import dev.hourglass.model.ModelFamily;
 import dev.hourglass.reduce.ReductionMethod;
 import dev.hourglass.reduce.ReductionTrace;
 import dev.hourglass.reduce.TokenReducer;
 import dev.hourglass.reduce.cfvit.CfVit;
 import dev.hourglass.reduce.cfvit.CfVitSettings;
 import dev.hourglass.reduce.cfvit.CfVitThreshold;
-import dev.hourglass.safetensors.TensorSource;
-import dev.hourglass.tasks.CallGate;
+import dev.hourglass.tasks.LoadedModel;
+import dev.hourglass.tasks.ModelOptions;
 import dev.hourglass.tasks.image.EvalPreprocessing;
 import dev.hourglass.tasks.image.RgbImage;
 import dev.hourglass.tensor.Shape;
@@ -60,58 +55,48 @@ import dev.hourglass.vit.VitConfig;
  * {@link #coarseToFine()} return is outside this protection: do not close the classifier while using them.
  */
 public final class ImageClassifier implements AutoCloseable {
-    /** Model families this class runs. */
-    private static final java.util.Set<String> CLASSIFIERS = java.util.Set.of("vit", "deit", "cfvit", "lvvit");
+    /** The model families this class runs, and how it refuses the others. */
+    private static final LoadedModel.Task TASK = new LoadedModel.Task("ImageClassifier",
+            EnumSet.of(ModelFamily.VIT, ModelFamily.DEIT, ModelFamily.CFVIT, ModelFamily.LVVIT),
+            "classification runs ViT, DeiT and CF-ViT classifiers");
 
+    /** The model file's contents on the backend, the backend and the gate every call passes. */
+    private final LoadedModel loaded;
     private final String name;
     private final Backend backend;
-    private final String backendSummary;
     private final VisionTransformer model;
     /** The two-stage model when the checkpoint is a CF-ViT (its {@link CfVit#model()} is {@link #model}); or null. */
     private final CfVit cfvit;
     private final EvalPreprocessing preprocessing;
     private final List<String> labels;
-    /** Calls in progress, so that close() frees nothing under them. */
-    private final CallGate calls;
 
-    private ImageClassifier(String name, BackendChoice backend, VisionTransformer model, CfVit cfvit,
-                            EvalPreprocessing preprocessing, List<String> labels) {
-        this.name = name;
-        this.backend = backend.backend();
-        this.backendSummary = backend.summary();
+    private ImageClassifier(LoadedModel loaded, VisionTransformer model, CfVit cfvit, EvalPreprocessing preprocessing,
+                            List<String> labels) {
+        this.loaded = loaded;
+        this.name = loaded.name();
+        this.backend = loaded.backend();
         this.model = model;
         this.cfvit = cfvit;
         this.preprocessing = preprocessing;
         this.labels = labels;
-        this.calls = new CallGate("ImageClassifier " + name);
     }
 
-    /** Loads a model with one thread per processor. */
+    /** Loads a model with one thread per processor on the best backend here. */
     public static ImageClassifier load(Path model) throws IOException {
-        return load(model, ClassifierOptions.defaults());
-    }
-
-    /** Loads a model: see {@link #load(Path, ClassifierOptions, ConvertOptions)}. */
-    public static ImageClassifier load(Path model, ClassifierOptions options) throws IOException {
-        return load(model, options, ConvertOptions.NONE);
+        return load(model, ModelOptions.defaults());
     }
 
     /**
      * Loads a model in any form the converter reads: an Hourglass model file, a timm hub folder (or its
-     * {@code model.safetensors} with {@code config.json} beside it), a Hugging Face ViT/DeiT folder, a DeiT
-     * {@code .pth}. Original checkpoints are read through the converter in memory; nothing is written.
+     * {@code model.safetensors} with {@code config.json} beside it), a Hugging Face ViT/DeiT folder, a DeiT or CF-ViT
+     * {@code .pth}. Original checkpoints are read through the converter in memory (with {@code options.conversion()}:
+     * heads, layout, normalisation the checkpoint does not say); nothing is written.
      *
-     * @param conversion what the checkpoint does not say (heads), or which layout it is
      * @throws IOException naming the file and what is wrong with it
+     * @throws dev.hourglass.backend.BackendUnavailableException if the backend named cannot run here
      */
-    public static ImageClassifier load(Path model, ClassifierOptions options, ConvertOptions conversion)
-            throws IOException {
-        Objects.requireNonNull(options, "options");
-        try (ConvertedModel converted = Converter.open(model, conversion)) {
-            Path name = Files.isDirectory(model) ? model.getFileName() : model.getFileName();
-            return create(name == null ? model.toString() : name.toString(), converted.config(), converted,
-                    options);
-        }
+    public static ImageClassifier load(Path model, ModelOptions options) throws IOException {
+        return LoadedModel.load(model, options, TASK, ImageClassifier::create);
     }
 
     /**
@@ -119,16 +104,8 @@ public final class ImageClassifier implements AutoCloseable {
      * "/config.json"} beside it unless the weights are an Hourglass model file (so a model can ship inside an
      * application's jar).
      */
-    public static ImageClassifier loadResource(String resource, ClassifierOptions options) throws IOException {
-        ClassLoader loader = ImageClassifier.class.getClassLoader();
-        String base = resource.endsWith("/") ? resource.substring(0, resource.length() - 1) : resource;
-        try (InputStream weights = loader.getResourceAsStream(base + "/model.safetensors");
-             InputStream config = loader.getResourceAsStream(base + "/config.json")) {
-            if (weights == null) {
-                throw new IOException("class path resource " + base + ": needs " + base + "/model.safetensors");
-            }
-            return load(weights, config, base, options);
-        }
+    public static ImageClassifier loadResource(String resource, ModelOptions options) throws IOException {
+        return LoadedModel.loadResource(resource, options, TASK, ImageClassifier::create);
     }
 
     /**
@@ -139,32 +116,13 @@ public final class ImageClassifier implements AutoCloseable {
      * @param name how error messages and {@link #toString()} call the model
      */
     public static ImageClassifier load(InputStream safetensors, InputStream configJson, String name,
-                                       ClassifierOptions options) throws IOException {
-        Objects.requireNonNull(options, "options");
-        Path dir = Files.createTempDirectory("hourglass-");
-        try {
-            Files.copy(safetensors, dir.resolve("model.safetensors"));
-            if (configJson != null) {
-                Files.copy(configJson, dir.resolve("config.json"));
-            }
-            try (ConvertedModel converted = Converter.open(dir, ConvertOptions.NONE)) {
-                return create(name, converted.config(), converted, options);
-            } catch (IOException e) {
-                throw new IOException(name + ": " + e.getMessage(), e);
-            }
-        } finally {
-            Files.deleteIfExists(dir.resolve("model.safetensors"));
-            Files.deleteIfExists(dir.resolve("config.json"));
-            Files.deleteIfExists(dir);
-        }
+                                       ModelOptions options) throws IOException {
+        return LoadedModel.load(safetensors, configJson, name, options, TASK, ImageClassifier::create);
     }
 
-    private static ImageClassifier create(String name, ModelConfig config, TensorSource weights,
-                                          ClassifierOptions options) throws IOException {
-        if (!CLASSIFIERS.contains(config.family())) {
-            throw new IOException(name + " is a " + config.family() + " model; classification runs ViT, DeiT and"
-                    + " CF-ViT classifiers");
-        }
+    private static ImageClassifier create(LoadedModel loaded) throws IOException {
+        String name = loaded.name();
+        ModelConfig config = loaded.config();
         VitConfig vit = config.encoder();
         if (vit.numClasses() == 0 || !vit.classToken()) {
             throw new IOException(name + ": the model has no classifier head on a class token");
@@ -176,19 +134,13 @@ public final class ImageClassifier implements AutoCloseable {
             throw new IOException(name + ": preprocessing: " + e.getMessage(), e);
         }
         List<String> labels = Labels.of(config.labels(), vit.numClasses(), name);
-        BackendChoice backend = Backends.open(options.backend(), options.threads());
-        try {
-            if (config.family().equals("cfvit") || config.family().equals("lvvit")) {
-                CfVit cf = CfVit.create(vit, CfVitSettings.read(config.decoder(), config.family().equals("lvvit"),
-                        name), weights, backend.backend());
-                return new ImageClassifier(name, backend, cf.model(), cf, preprocessing, labels);
-            }
-            VisionTransformer model = VisionTransformer.create(vit, weights, backend.backend());
-            return new ImageClassifier(name, backend, model, null, preprocessing, labels);
-        } catch (IOException | RuntimeException | Error e) {
-            backend.close();
-            throw e;
+        if (config.family().isCfVit()) {
+            CfVit cf = loaded.own(CfVit.create(vit, config.decoder(CfVitSettings.class), loaded.weights(),
+                    loaded.backend()));
+            return new ImageClassifier(loaded, cf.model(), cf, preprocessing, labels);
         }
+        VisionTransformer model = loaded.own(VisionTransformer.create(vit, loaded.weights(), loaded.backend()));
+        return new ImageClassifier(loaded, model, null, preprocessing, labels);
     }
 
     // ------------------------------------------------------------------ classification
@@ -222,11 +174,11 @@ public final class ImageClassifier implements AutoCloseable {
      * @throws IllegalStateException if the classifier is closed
      */
     public Tensor logits(Tensor batch) {
-        calls.enter();
+        loaded.enter();
         try {
             return cfvit != null ? cfvit.classify(batch, CfVitThreshold.DEFAULT).logits() : model.classify(batch);
         } finally {
-            calls.exit();
+            loaded.exit();
         }
     }
 
@@ -262,11 +214,11 @@ public final class ImageClassifier implements AutoCloseable {
      * @throws IllegalStateException    if the classifier is closed
      */
     public Reduced logits(Tensor batch, ReductionMethod reduction) {
-        calls.enter();
+        loaded.enter();
         try {
             return reducedLogits(batch, reduction);
         } finally {
-            calls.exit();
+            loaded.exit();
         }
     }
 
@@ -387,7 +339,7 @@ public final class ImageClassifier implements AutoCloseable {
      * (CPU, 2 threads, Vector API 512-bit); tornado not used: ...}): what a command line prints once.
      */
     public String backendSummary() {
-        return backendSummary;
+        return loaded.backendSummary();
     }
 
     /** One line about the model: name, architecture, input size, classes. */
@@ -409,18 +361,7 @@ public final class ImageClassifier implements AutoCloseable {
      */
     @Override
     public void close() {
-        if (!calls.close()) {
-            return;
-        }
-        try {
-            if (cfvit != null) {
-                cfvit.close();
-            } else {
-                model.close();
-            }
-        } finally {
-            backend.close();
-        }
+        loaded.close();
     }
 
     @Override

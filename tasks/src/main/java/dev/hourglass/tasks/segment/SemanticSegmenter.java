@@ -2,34 +2,30 @@ package dev.hourglass.tasks.segment;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.List;
-import java.util.Objects;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import dev.hourglass.backend.Backend;
-import dev.hourglass.backend.BackendChoice;
-import dev.hourglass.backend.Backends;
 import dev.hourglass.backend.Buffer;
-import dev.hourglass.backend.HeapTooSmallException;
 import dev.hourglass.backend.WeightStore;
-import dev.hourglass.convert.ConvertOptions;
-import dev.hourglass.convert.ConvertedModel;
-import dev.hourglass.convert.Converter;
 import dev.hourglass.kernels.ComputePool;
 import dev.hourglass.model.ModelConfig;
+import dev.hourglass.model.ModelFamily;
+import dev.hourglass.model.SegmenterDecoderConfig;
 import dev.hourglass.ops.Resize;
 import dev.hourglass.reduce.ReductionMethod;
 import dev.hourglass.reduce.ReductionTrace;
 import dev.hourglass.reduce.TokenReducer;
 import dev.hourglass.reduce.expedit.ExpeditPass;
 import dev.hourglass.reduce.expedit.ExpeditSettings;
-import dev.hourglass.safetensors.TensorSource;
-import dev.hourglass.tasks.CallGate;
+import dev.hourglass.segmenter.SegmenterDecoder;
+import dev.hourglass.tasks.LoadedModel;
+import dev.hourglass.tasks.ModelOptions;
 import dev.hourglass.tasks.image.RgbImage;
 import dev.hourglass.tensor.Shape;
 import dev.hourglass.tensor.Tensor;
@@ -39,13 +35,14 @@ import dev.hourglass.vit.VitConfig;
 
 /**
  * Semantic segmentation with a Segmenter (Strudel et al., 2021): a ViT encoder and a mask-transformer or linear
- * decoder, run over sliding windows exactly as Segmenter's own inference does (see {@link SlidingWindows}), optionally
+ * decoder ({@link SegmenterDecoder}, model code in the engine), run over sliding windows exactly as Segmenter's own inference does (see {@link SlidingWindows}), optionally
  * with a token reduction ({@link ReductionMethod}): Expedit's token clustering and reconstruction ({@link
  * ExpeditSettings}), which speeds the encoder and decoder up with the same weights, or ToMe (merged in the encoder,
  * unmerged by its source map before the decoder, the baseline of Expedit's paper).
  *
  * <pre>{@code
- * try (SemanticSegmenter segmenter = SemanticSegmenter.load(Path.of("seg_large_mask_640/checkpoint.pth"), 4)) {
+ * try (SemanticSegmenter segmenter = SemanticSegmenter.load(Path.of("seg_large_mask_640/checkpoint.pth"),
+ *         new ModelOptions(4))) {
  *     Segmentation s = segmenter.segment(RgbImage.read(Path.of("street.jpg")), ExpeditSettings.SEGMENTER_ADE20K,
  *             false);
  * }
@@ -63,14 +60,17 @@ import dev.hourglass.vit.VitConfig;
  * naming the model. Closing twice does nothing.
  */
 public final class SemanticSegmenter implements AutoCloseable {
+    /** The model families this class runs, and how it refuses the others. */
+    private static final LoadedModel.Task TASK = new LoadedModel.Task("SemanticSegmenter",
+            EnumSet.of(ModelFamily.SEGMENTER), "segmentation runs Segmenter models");
+
+    /** The model file's contents on the backend, the backend and the gate every call passes. */
+    private final LoadedModel loaded;
     private final String name;
     private final Backend backend;
-    private final String backendSummary;
     private final VisionTransformer encoder;
-    private final WeightStore decoderStore;
     private final SegmenterDecoder decoder;
-    /** The decoder in words, for {@link #describe()}. */
-    private final String decoderDescription;
+    private final SegmenterDecoderConfig settings;
     private final List<String> classNames;
     private final int window;
     private final int stride;
@@ -78,152 +78,76 @@ public final class SemanticSegmenter implements AutoCloseable {
     private final float[] std;
     /** The host's share of the work (resizing the class masks), on as many threads as the backend computes with. */
     private final ComputePool hostPool;
-    /** Calls in progress, so that close() frees nothing under them. */
-    private final CallGate calls;
 
-    private SemanticSegmenter(String name, BackendChoice backend, VisionTransformer encoder, WeightStore decoderStore,
-                              SegmenterDecoder decoder, String decoderDescription, List<String> classNames, int window,
-                              int stride, float[] mean, float[] std, int threads) {
-        this.name = name;
-        this.hostPool = ComputePool.of(threads);
-        this.calls = new CallGate("SemanticSegmenter " + name);
-        this.backend = backend.backend();
-        this.backendSummary = backend.summary();
+    private SemanticSegmenter(LoadedModel loaded, VisionTransformer encoder, SegmenterDecoder decoder,
+                              SegmenterDecoderConfig settings, List<String> classNames, float[] mean, float[] std,
+                              ComputePool hostPool) {
+        this.loaded = loaded;
+        this.name = loaded.name();
+        this.backend = loaded.backend();
         this.encoder = encoder;
-        this.decoderStore = decoderStore;
         this.decoder = decoder;
-        this.decoderDescription = decoderDescription;
+        this.settings = settings;
         this.classNames = classNames;
-        this.window = window;
-        this.stride = stride;
+        this.window = settings.windowSize();
+        this.stride = settings.windowStride();
         this.mean = mean;
         this.std = std;
+        this.hostPool = hostPool;
     }
 
-    /**
-     * Loads a Segmenter in any form the converter reads, computing on {@code threads} threads on the best backend that
-     * can run here.
-     */
-    public static SemanticSegmenter load(Path model, int threads) throws IOException {
-        return load(model, threads, Backends.AUTO, ConvertOptions.NONE);
-    }
-
-    /** Loads a Segmenter on the best backend here: see {@link #load(Path, int, String, ConvertOptions)}. */
-    public static SemanticSegmenter load(Path model, int threads, ConvertOptions conversion) throws IOException {
-        return load(model, threads, Backends.AUTO, conversion);
+    /** Loads a Segmenter with one thread per processor on the best backend here. */
+    public static SemanticSegmenter load(Path model) throws IOException {
+        return load(model, ModelOptions.defaults());
     }
 
     /**
      * Loads a Segmenter: an Hourglass model file, Segmenter's {@code checkpoint.pth} with its {@code variant.yml}, or
-     * Expedit's mmseg checkpoint. Original checkpoints are converted in memory; nothing is written.
+     * Expedit's mmseg checkpoint. Original checkpoints are converted in memory (with {@code options.conversion()});
+     * nothing is written.
      *
-     * @param backend {@code auto} (or null), {@code cpu}, {@code tornado}: see {@link Backends#open}
      * @throws IOException naming the file and what is wrong with it
      * @throws dev.hourglass.backend.BackendUnavailableException if the backend named cannot run here
      */
-    public static SemanticSegmenter load(Path model, int threads, String backend, ConvertOptions conversion)
-            throws IOException {
-        try (ConvertedModel converted = Converter.open(model, conversion)) {
-            Path file = model.getFileName();
-            return create(file == null ? model.toString() : file.toString(), converted.config(), converted, threads,
-                    backend);
-        }
-    }
-
-    /** Loads a model from the class path on the best backend here: see {@link #loadResource(String, int, String)}. */
-    public static SemanticSegmenter loadResource(String resource, int threads) throws IOException {
-        return loadResource(resource, threads, Backends.AUTO);
+    public static SemanticSegmenter load(Path model, ModelOptions options) throws IOException {
+        return LoadedModel.load(model, options, TASK, SemanticSegmenter::create);
     }
 
     /**
-     * Loads an Hourglass model file from the class path ({@code resource + "/model.safetensors"}); it is spooled to a
-     * temporary file, deleted before this returns.
-     *
-     * @param backend {@code auto} (or null), {@code cpu}, {@code tornado}: see {@link Backends#open}
+     * Loads a Segmenter from the class path: {@code resource + "/model.safetensors"} (an Hourglass model file, or
+     * weights with {@code resource + "/config.json"} beside them), spooled to a temporary file deleted before this
+     * returns.
      */
-    public static SemanticSegmenter loadResource(String resource, int threads, String backend) throws IOException {
-        String base = resource.endsWith("/") ? resource.substring(0, resource.length() - 1) : resource;
-        Path dir = Files.createTempDirectory("hourglass-");
-        Path file = dir.resolve("model.safetensors");
-        try (InputStream in = SemanticSegmenter.class.getClassLoader().getResourceAsStream(base + "/model.safetensors")) {
-            if (in == null) {
-                throw new IOException("class path resource " + base + "/model.safetensors is missing");
-            }
-            Files.copy(in, file);
-            try (ConvertedModel converted = Converter.open(file, ConvertOptions.NONE)) {
-                return create(base, converted.config(), converted, threads, backend);
-            }
-        } finally {
-            Files.deleteIfExists(file);
-            Files.deleteIfExists(dir);
-        }
+    public static SemanticSegmenter loadResource(String resource, ModelOptions options) throws IOException {
+        return LoadedModel.loadResource(resource, options, TASK, SemanticSegmenter::create);
     }
 
-    private static SemanticSegmenter create(String name, ModelConfig config, TensorSource weights, int threads,
-                                            String backendChoice) throws IOException {
-        if (!"segmenter".equals(config.family())) {
-            throw new IOException(name + " is a " + config.family() + " model; segmentation runs Segmenter models");
-        }
-        if (threads < 1) {
-            throw new IllegalArgumentException("threads must be at least 1, got " + threads);
-        }
+    /**
+     * Loads a Segmenter from streams: a safetensors file and its {@code config.json} (null for an Hourglass model
+     * file, which carries its configuration). They are spooled to a temporary folder (deleted before this returns),
+     * because weights are memory-mapped while being read.
+     *
+     * @param name how error messages and {@link #toString()} call the model
+     */
+    public static SemanticSegmenter load(InputStream safetensors, InputStream configJson, String name,
+                                         ModelOptions options) throws IOException {
+        return LoadedModel.load(safetensors, configJson, name, options, TASK, SemanticSegmenter::create);
+    }
+
+    private static SemanticSegmenter create(LoadedModel loaded) throws IOException {
+        String name = loaded.name();
+        ModelConfig config = loaded.config();
         VitConfig vit = config.encoder();
-        ObjectNode d = config.decoder();
-        int classes = positive(d, "n_cls", name);
-        int window = positive(d, "window_size", name);
-        int stride = positive(d, "window_stride", name);
-        List<String> classNames = classNames(config.labels(), classes, name);
+        SegmenterDecoderConfig d = config.decoder(SegmenterDecoderConfig.class);
+        List<String> classNames = classNames(config.labels(), d.classes(), name);
         float[] mean = channels(config.preprocessing(), "mean", name);
         float[] std = channels(config.preprocessing(), "std", name);
-        BackendChoice chosen = Backends.open(backendChoice, threads);
-        Backend backend = chosen.backend();
-        VisionTransformer encoder = null;
-        WeightStore store = null;
-        try {
-            encoder = VisionTransformer.create(vit, weights, backend);
-            store = backend.newWeightStore();
-            dev.hourglass.vit.TensorLookup names = dev.hourglass.vit.TensorLookup.of(weights,
-                    "needed by the " + d.path("type").asText() + " decoder");
-            SegmenterDecoder decoder = switch (d.path("type").asText()) {
-                case "mask_transformer" -> MaskTransformerDecoder.load(store, names, vit.embedDim(), classes,
-                        count(d, "n_layers", 0, name), positive(d, "d_model", name), positive(d, "num_heads", name),
-                        positive(d, "mlp_hidden", name), (float) d.path("norm_eps").asDouble(1e-5));
-                case "linear" -> LinearDecoder.load(store, names, vit.embedDim(), classes);
-                default -> throw new IOException(name + ": decoder type '" + d.path("type").asText()
-                        + "' is not one Segmenter has (mask_transformer, linear)");
-            };
-            String decoderDescription = decoder instanceof LinearDecoder ? "linear decoder"
-                    : "mask-transformer decoder (" + d.path("n_layers").asInt() + " blocks, width "
-                    + d.path("d_model").asInt() + ")";
-            return new SemanticSegmenter(name, chosen, encoder, store, decoder, decoderDescription, classNames,
-                    window, stride, mean, std, threads);
-        } catch (IOException | RuntimeException | Error e) {
-            if (store != null) {
-                store.close();
-            }
-            if (encoder != null) {
-                encoder.close();
-            }
-            backend.close();
-            if (e instanceof HeapTooSmallException heap) {
-                throw HeapTooSmallException.forModel(weights, heap);
-            }
-            throw e;
-        }
-    }
-
-    private static int positive(JsonNode node, String field, String name) throws IOException {
-        return count(node, field, 1, name);
-    }
-
-    /** A decoder setting that must be an integer of at least {@code least}: missing or anything else is an error. */
-    private static int count(JsonNode node, String field, int least, String name) throws IOException {
-        JsonNode v = node.get(field);
-        if (v == null || !v.isIntegralNumber() || !v.canConvertToInt() || v.asInt() < least) {
-            throw new IOException(name + ": decoder." + field + " must be " + (least == 1 ? "a positive integer"
-                    : "an integer of at least " + least) + ", got " + v);
-        }
-        return v.asInt();
+        ComputePool hostPool = loaded.own(ComputePool.of(loaded.options().threads()));
+        Backend backend = loaded.backend();
+        VisionTransformer encoder = loaded.own(VisionTransformer.create(vit, loaded.weights(), backend));
+        WeightStore store = loaded.own(backend.newWeightStore());
+        SegmenterDecoder decoder = SegmenterDecoder.load(store, loaded.weights(), vit.embedDim(), d);
+        return new SemanticSegmenter(loaded, encoder, decoder, d, classNames, mean, std, hostPool);
     }
 
     private static float[] channels(ObjectNode preprocessing, String field, String name) throws IOException {
@@ -282,7 +206,7 @@ public final class SemanticSegmenter implements AutoCloseable {
      * (CPU, 2 threads, Vector API 512-bit); tornado not used: ...}): what a command line prints once.
      */
     public String backendSummary() {
-        return backendSummary;
+        return loaded.backendSummary();
     }
 
     // ------------------------------------------------------------------ checks before running
@@ -352,11 +276,11 @@ public final class SemanticSegmenter implements AutoCloseable {
      */
     public Segmentation segment(Tensor image, ReductionMethod reduction, boolean clusterMap) {
         checkImage(image);
-        calls.enter();
+        loaded.enter();
         try {
             return segmentChecked(image, reduction, clusterMap);
         } finally {
-            calls.exit();
+            loaded.exit();
         }
     }
 
@@ -388,11 +312,11 @@ public final class SemanticSegmenter implements AutoCloseable {
      */
     public Tensor logits(Tensor image, ReductionMethod reduction) {
         checkImage(image);
-        calls.enter();
+        loaded.enter();
         try {
             return logitsChecked(image, reduction);
         } finally {
-            calls.exit();
+            loaded.exit();
         }
     }
 
@@ -642,19 +566,7 @@ public final class SemanticSegmenter implements AutoCloseable {
      */
     @Override
     public void close() {
-        if (!calls.close()) {
-            return;
-        }
-        try {
-            decoderStore.close();
-            encoder.close();
-        } finally {
-            try {
-                backend.close();
-            } finally {
-                hostPool.close();
-            }
-        }
+        loaded.close();
     }
 
     /**
@@ -665,7 +577,7 @@ public final class SemanticSegmenter implements AutoCloseable {
         VitConfig c = encoder.config();
         return String.format(java.util.Locale.ROOT, "%s: Segmenter, ViT encoder of %d blocks, width %d, %d heads, patch"
                 + " %d; %s; %d classes; %dx%d windows, stride %d", name, c.depth(), c.embedDim(), c.numHeads(),
-                c.patchSize(), decoderDescription, classNames.size(), window, window, stride);
+                c.patchSize(), settings.describe(), classNames.size(), window, window, stride);
     }
 
     @Override

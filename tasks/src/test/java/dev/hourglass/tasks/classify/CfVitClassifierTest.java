@@ -16,6 +16,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 
 import dev.hourglass.convert.ConvertOptions;
 import dev.hourglass.reduce.Reductions;
+import dev.hourglass.tasks.ModelOptions;
 import dev.hourglass.tensor.Npy;
 import dev.hourglass.tensor.Tensor;
 
@@ -34,8 +35,8 @@ class CfVitClassifierTest {
     void theOriginalCheckpointRunsCoarseToFineAsThePyTorchReferenceDoes(CfVitFixture f) throws IOException {
         JsonNode e = f.expected();
         Tensor input = Npy.read(f.input());
-        try (ImageClassifier c = ImageClassifier.load(f.checkpoint(), new ClassifierOptions(1),
-                new ConvertOptions(null, 4, null))) {
+        try (ImageClassifier c = ImageClassifier.load(f.checkpoint(),
+                new ModelOptions(1, null, new ConvertOptions(null, 4, null)))) {
             assertNotNull(c.coarseToFine(), "a CF-ViT checkpoint runs coarse to fine");
             ImageClassifier.Reduced r = c.logits(input, Reductions.parse("cfvit:threshold=" + e.get("threshold")));
             assertArrayEquals(CfVitFixture.flat(e.get("final_logits")), r.logits().toFloatArray(), 1e-4f);

@@ -23,6 +23,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
+import dev.hourglass.tasks.ModelOptions;
 import dev.hourglass.tasks.image.RgbImage;
 import dev.hourglass.tensor.Tensor;
 
@@ -38,7 +39,7 @@ class DemoModelGoldenTest {
 
     @BeforeAll
     static void load() throws IOException {
-        classifier = ImageClassifier.loadResource(DEMO + "shapes-vit", new ClassifierOptions(2));
+        classifier = ImageClassifier.loadResource(DEMO + "shapes-vit", new ModelOptions(2));
     }
 
     @AfterAll

@@ -20,6 +20,7 @@ import java.util.concurrent.Future;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import dev.hourglass.tasks.ModelOptions;
 import dev.hourglass.tasks.image.RgbImage;
 
 class ImageClassifierTest {
@@ -35,7 +36,7 @@ class ImageClassifierTest {
     @Test
     void loadsAFolderAndReportsScoresThatSumToOne(@TempDir Path tmp) throws IOException {
         Path dir = TinyModels.write(tmp.resolve("tiny"), 1);
-        try (ImageClassifier c = ImageClassifier.load(dir, new ClassifierOptions(2))) {
+        try (ImageClassifier c = ImageClassifier.load(dir, new ModelOptions(2))) {
             List<Prediction> all = c.classify(gradient(40, 30, 3), TinyModels.CLASSES);
             assertEquals(TinyModels.CLASSES, all.size());
             double sum = 0;
@@ -56,12 +57,12 @@ class ImageClassifierTest {
         Path dir = TinyModels.write(tmp.resolve("tiny"), 2);
         RgbImage image = gradient(33, 21, 5);
         List<Prediction> fromFolder;
-        try (ImageClassifier c = ImageClassifier.load(dir, new ClassifierOptions(1))) {
+        try (ImageClassifier c = ImageClassifier.load(dir, new ModelOptions(1))) {
             fromFolder = c.classify(image, 3);
         }
         try (InputStream w = Files.newInputStream(dir.resolve("model.safetensors"));
              InputStream cfg = Files.newInputStream(dir.resolve("config.json"));
-             ImageClassifier c = ImageClassifier.load(w, cfg, "tiny", new ClassifierOptions(1))) {
+             ImageClassifier c = ImageClassifier.load(w, cfg, "tiny", new ModelOptions(1))) {
             BufferedImage buffered = image.toBufferedImage();
             assertEquals(fromFolder, c.classify(buffered, 3));
         }
@@ -86,7 +87,7 @@ class ImageClassifierTest {
         for (int i = 0; i < 8; i++) {
             images.add(gradient(20 + i, 17 + 2 * i, i));
         }
-        try (ImageClassifier c = ImageClassifier.load(dir, new ClassifierOptions(2))) {
+        try (ImageClassifier c = ImageClassifier.load(dir, new ModelOptions(2))) {
             List<float[]> serial = new ArrayList<>();
             for (RgbImage im : images) {
                 serial.add(c.logits(c.preprocess(im)).toFloatArray());
@@ -125,15 +126,15 @@ class ImageClassifierTest {
         Path dir = TinyModels.write(tmp.resolve("noconfig"), 4);
         Files.delete(dir.resolve("config.json"));
         IOException noHeads = assertThrows(dev.hourglass.convert.MissingSettingException.class,
-                () -> ImageClassifier.load(dir, new ClassifierOptions(1)));
+                () -> ImageClassifier.load(dir, new ModelOptions(1)));
         assertTrue(noHeads.getMessage().contains("--heads"), noHeads.getMessage());
         IOException noNormalisation = assertThrows(dev.hourglass.convert.MissingSettingException.class,
-                () -> ImageClassifier.load(dir, new ClassifierOptions(1),
-                        new dev.hourglass.convert.ConvertOptions(null, 1, null)));
+                () -> ImageClassifier.load(dir, new ModelOptions(1, null,
+                        new dev.hourglass.convert.ConvertOptions(null, 1, null))));
         assertTrue(noNormalisation.getMessage().contains("--mean and --std"), noNormalisation.getMessage());
-        try (ImageClassifier bare = ImageClassifier.load(dir, new ClassifierOptions(1),
+        try (ImageClassifier bare = ImageClassifier.load(dir, new ModelOptions(1, null,
                 new dev.hourglass.convert.ConvertOptions(null, 1, null).withNormalisation(List.of(0.5, 0.5, 0.5),
-                        List.of(0.25, 0.5, 1.0)))) {
+                        List.of(0.25, 0.5, 1.0))))) {
             assertEquals(0.875, bare.preprocessing().cropPct());
             assertArrayEquals(new float[] {0.5f, 0.5f, 0.5f}, bare.preprocessing().mean());
             assertArrayEquals(new float[] {0.25f, 0.5f, 1.0f}, bare.preprocessing().std());
@@ -161,7 +162,7 @@ class ImageClassifierTest {
     @Test
     void classPathResourcesThatDoNotExistAreNamed() {
         IOException e = assertThrows(IOException.class,
-                () -> ImageClassifier.loadResource("no/such/model", ClassifierOptions.defaults()));
+                () -> ImageClassifier.loadResource("no/such/model", ModelOptions.defaults()));
         assertTrue(e.getMessage().contains("no/such/model/model.safetensors"), e.getMessage());
     }
 }

@@ -25,6 +25,7 @@ import dev.hourglass.reduce.expedit.ExpeditSettings;
 import dev.hourglass.safetensors.SafetensorsFile;
 import dev.hourglass.safetensors.SafetensorsWriter;
 import dev.hourglass.safetensors.TensorInfo;
+import dev.hourglass.tasks.ModelOptions;
 import dev.hourglass.tensor.Tensor;
 
 /**
@@ -39,7 +40,7 @@ class SegmenterChecksTest {
 
     @BeforeAll
     static void load() throws IOException {
-        segmenter = SemanticSegmenter.load(MODEL, 1);
+        segmenter = SemanticSegmenter.load(MODEL, new ModelOptions(1));
     }
 
     @AfterAll
@@ -94,7 +95,7 @@ class SegmenterChecksTest {
         Path converted = tmp.resolve("seg.safetensors");
         assertEquals(0, HourglassCommand.commandLine().execute("convert", MODEL.toString(), converted.toString()),
                 "convert");
-        SemanticSegmenter.load(converted, 1).close();
+        SemanticSegmenter.load(converted, new ModelOptions(1)).close();
         ObjectMapper json = new ObjectMapper();
         String[][] cases = {{"n_layers", null, "decoder.n_layers must be an integer of at least 0, got null"},
                 {"n_layers", "-1", "decoder.n_layers must be an integer of at least 0, got -1"},
@@ -120,7 +121,7 @@ class SegmenterChecksTest {
             w.metadata(ModelFormat.CONFIG_KEY, config.toString());
             Path broken = tmp.resolve(c[0] + "-" + c[1] + ".safetensors");
             w.write(broken);
-            IOException e = assertThrows(IOException.class, () -> SemanticSegmenter.load(broken, 1), c[0]);
+            IOException e = assertThrows(IOException.class, () -> SemanticSegmenter.load(broken, new ModelOptions(1)), c[0]);
             assertTrue(e.getMessage().startsWith(broken.toString()) || e.getMessage().contains(broken.getFileName()
                     .toString()), e.getMessage());
             assertTrue(e.getMessage().endsWith(c[2]), e.getMessage());

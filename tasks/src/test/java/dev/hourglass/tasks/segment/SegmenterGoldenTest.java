@@ -17,6 +17,7 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 import dev.hourglass.reduce.expedit.ExpeditSettings;
+import dev.hourglass.tasks.ModelOptions;
 import dev.hourglass.tensor.Npy;
 import dev.hourglass.tensor.Tensor;
 
@@ -53,7 +54,7 @@ class SegmenterGoldenTest {
             throws IOException {
         Tensor input = Npy.read(ROOT.resolve(c.get("files").get("input").asText()));
         float[] expected = Npy.read(ROOT.resolve(c.get("files").get("logits").asText())).toFloatArray();
-        try (SemanticSegmenter segmenter = SemanticSegmenter.load(checkpoint, 2)) {
+        try (SemanticSegmenter segmenter = SemanticSegmenter.load(checkpoint, new ModelOptions(2))) {
             Tensor logits = segmenter.logits(input, expedit);
             assertEquals(List.of(5L, input.shape().dim(2), input.shape().dim(3)), List.of(logits.shape().dims()[0],
                     logits.shape().dims()[1], logits.shape().dims()[2]));

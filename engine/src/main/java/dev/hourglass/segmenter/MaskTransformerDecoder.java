@@ -1,4 +1,4 @@
-package dev.hourglass.tasks.segment;
+package dev.hourglass.segmenter;
 
 import java.io.IOException;
 import java.util.ArrayList;
@@ -8,6 +8,7 @@ import dev.hourglass.backend.Backend;
 import dev.hourglass.backend.Buffer;
 import dev.hourglass.backend.LinearWeights;
 import dev.hourglass.backend.WeightStore;
+import dev.hourglass.model.SegmenterDecoderConfig;
 import dev.hourglass.ops.Epilogue;
 import dev.hourglass.tensor.Tensor;
 import dev.hourglass.vit.TensorLookup;
@@ -18,7 +19,7 @@ import dev.hourglass.vit.TransformerBlock;
  * Segmenter's mask transformer (ALGORITHMS.md §1.7): {@code proj_dec} on the patch tokens, the class embeddings
  * appended after them, pre-LN blocks, {@code decoder_norm}; then patches {@code @ proj_patch} and classes
  * {@code @ proj_classes}, each L2-normalised, their products as masks, and {@code mask_norm} (a LayerNorm over the
- * classes).
+ * classes). Immutable; safe to share between threads.
  */
 final class MaskTransformerDecoder implements SegmenterDecoder {
     private final LinearWeights projDec;
@@ -53,24 +54,28 @@ final class MaskTransformerDecoder implements SegmenterDecoder {
     }
 
     static MaskTransformerDecoder load(WeightStore store, TensorLookup names, int encoderDim, int classes,
-                                       int layers, int dModel, int heads, int hidden, float eps) throws IOException {
-        List<TransformerBlock> blocks = new ArrayList<>(layers);
-        for (int i = 0; i < layers; i++) {
-            blocks.add(TransformerBlock.load(store, names, "decoder.blocks." + i + ".", dModel, hidden, heads, true,
-                    eps));
+                                       SegmenterDecoderConfig.MaskTransformer settings) throws IOException {
+        int dModel = settings.width();
+        float eps = settings.normEps();
+        List<TransformerBlock> blocks = new ArrayList<>(settings.layers());
+        for (int i = 0; i < settings.layers(); i++) {
+            blocks.add(TransformerBlock.load(store, names, SegmenterDecoderTensors.block(i), dModel,
+                    settings.mlpHidden(), settings.heads(), true, eps));
         }
         return new MaskTransformerDecoder(
-                store.linear(names.tensor("decoder.proj_dec.weight", dModel, encoderDim),
-                        names.tensor("decoder.proj_dec.bias", dModel)),
-                store.constant(names.tensor("decoder.cls_emb", 1, classes, dModel)),
+                store.linear(names.tensor(SegmenterDecoderTensors.PROJ_DEC_WEIGHT, dModel, encoderDim),
+                        names.tensor(SegmenterDecoderTensors.PROJ_DEC_BIAS, dModel)),
+                store.constant(names.tensor(SegmenterDecoderTensors.CLASS_EMBEDDINGS, 1, classes, dModel)),
                 List.copyOf(blocks),
-                store.constant(names.tensor("decoder.decoder_norm.weight", dModel)),
-                store.constant(names.tensor("decoder.decoder_norm.bias", dModel)),
+                store.constant(names.tensor(SegmenterDecoderTensors.NORM_WEIGHT, dModel)),
+                store.constant(names.tensor(SegmenterDecoderTensors.NORM_BIAS, dModel)),
                 // Used as x @ P, i.e. a linear layer whose weight is P transposed.
-                store.linear(transposed(names.tensor("decoder.proj_patch", dModel, dModel), dModel), null),
-                store.linear(transposed(names.tensor("decoder.proj_classes", dModel, dModel), dModel), null),
-                store.constant(names.tensor("decoder.mask_norm.weight", classes)),
-                store.constant(names.tensor("decoder.mask_norm.bias", classes)),
+                store.linear(transposed(names.tensor(SegmenterDecoderTensors.PROJ_PATCH, dModel, dModel), dModel),
+                        null),
+                store.linear(transposed(names.tensor(SegmenterDecoderTensors.PROJ_CLASSES, dModel, dModel), dModel),
+                        null),
+                store.constant(names.tensor(SegmenterDecoderTensors.MASK_NORM_WEIGHT, classes)),
+                store.constant(names.tensor(SegmenterDecoderTensors.MASK_NORM_BIAS, classes)),
                 classes, dModel, eps);
     }
 

@@ -1,4 +1,4 @@
-package dev.hourglass.tasks.segment;
+package dev.hourglass.segmenter;
 
 import java.io.IOException;
 
@@ -11,7 +11,10 @@ import dev.hourglass.vit.TensorLookup;
 import dev.hourglass.vit.TokenSequence;
 import dev.hourglass.vit.TransformerBlock;
 
-/** Segmenter's {@code DecoderLinear}: one linear layer ({@code decoder.head}) on each patch token. */
+/**
+ * Segmenter's {@code DecoderLinear}: one linear layer ({@code decoder.head}) on each patch token. Immutable; safe to
+ * share between threads.
+ */
 final class LinearDecoder implements SegmenterDecoder {
     private final LinearWeights head;
     private final int classes;
@@ -22,8 +25,8 @@ final class LinearDecoder implements SegmenterDecoder {
     }
 
     static LinearDecoder load(WeightStore store, TensorLookup names, int encoderDim, int classes) throws IOException {
-        return new LinearDecoder(store.linear(names.tensor("decoder.head.weight", classes, encoderDim),
-                names.tensor("decoder.head.bias", classes)), classes);
+        return new LinearDecoder(store.linear(names.tensor(SegmenterDecoderTensors.HEAD_WEIGHT, classes, encoderDim),
+                names.tensor(SegmenterDecoderTensors.HEAD_BIAS, classes)), classes);
     }
 
     @Override
