@@ -132,6 +132,10 @@ public final class LoadedModel implements AutoCloseable {
             try (ConvertedModel converted = Converter.open(dir, options.conversion())) {
                 return build(name, converted, options, task, builder);
             } catch (IOException e) {
+                // The file is a temporary one: its messages are given the model's name, once.
+                if (String.valueOf(e.getMessage()).startsWith(name)) {
+                    throw e;
+                }
                 throw new IOException(name + ": " + e.getMessage(), e);
             }
         } finally {
