@@ -16,6 +16,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.hourglass.io.UntrustedText;
 import dev.hourglass.model.DptConfig;
 import dev.hourglass.model.ModelFamily;
+import dev.hourglass.ops.Resize;
 import dev.hourglass.tensor.Shape;
 import dev.hourglass.vit.TimmVitConfig;
 import dev.hourglass.vit.VitConfig;
@@ -87,7 +88,8 @@ final class DptLayout extends Layout {
         });
         JsonNode cfg = c.config().orElse(null);
         TimmVitConfig.Hints hints = huggingFace ? HfVitLayout.hints(cfg) : TimmVitConfig.Hints.NONE;
-        TimmVitConfig.Inferred encoder = encoder(encoderShapes, withOptions(hints, o), c.fileName(), problems);
+        TimmVitConfig.Inferred encoder = dptPositions(encoder(encoderShapes, withOptions(hints, o), c.fileName(),
+                problems));
         List<String> notes = new ArrayList<>();
         DptConfig decoder = null;
         ObjectNode preprocessing = null;
@@ -101,6 +103,21 @@ final class DptLayout extends Layout {
         }
         return conclude(c, name(), ModelFamily.DPT, plan, shapes, encoder, preprocessing, List.of(), decoder, notes,
                 problems);
+    }
+
+    /**
+     * DPT resizes the position embedding its own way, in both sources ({@code _resize_pos_embed}, Hugging Face's
+     * {@code DPTViTEmbeddings}): the grid part bilinearly with {@code align_corners=False} and no antialias, not timm's
+     * bicubic with antialias.
+     */
+    private static TimmVitConfig.Inferred dptPositions(TimmVitConfig.Inferred inferred) {
+        if (inferred == null) {
+            return null;
+        }
+        VitConfig e = inferred.config();
+        return new TimmVitConfig.Inferred(new VitConfig(e.imageHeight(), e.imageWidth(), e.patchSize(),
+                e.inChannels(), e.embedDim(), e.depth(), e.numHeads(), e.mlpHidden(), e.qkvBias(), e.classToken(),
+                e.distilled(), e.numClasses(), e.normEps(), Resize.Mode.BILINEAR, false), inferred.notes());
     }
 
     /** Hugging Face's neck and head names mapped onto the original DPT's (under {@code dpt.}), or null. */
