@@ -12,14 +12,14 @@ import picocli.CommandLine.Command;
 @Command(name = "hourglass",
         mixinStandardHelpOptions = true,
         versionProvider = HourglassCommand.Version.class,
-        description = "Vision Transformers on the JVM: ViT/DeiT classification and Segmenter segmentation on the Vector"
-                + " API, no native runtime, sped up without fine-tuning by token reduction (--reduce: ToMe, Expedit,"
+        description = "Vision Transformers on the JVM: ViT/DeiT classification, Segmenter segmentation and DPT depth on"
+                + " the Vector API, no native runtime, sped up without fine-tuning by token reduction (--reduce: ToMe, Expedit,"
                 + " Patch Slimming's masks; CF-ViT's own checkpoints run coarse to fine).",
-        subcommands = {ClassifyCommand.class, SegmentCommand.class, ConvertCommand.class, InspectCommand.class, DemoCommand.class,
-                BackendsCommand.class, SlimSearchCommand.class,
+        subcommands = {ClassifyCommand.class, SegmentCommand.class, DepthCommand.class, ConvertCommand.class,
+                InspectCommand.class, DemoCommand.class, BackendsCommand.class, SlimSearchCommand.class,
                 CommandLine.HelpCommand.class},
         footer = {"", "JVM options come from HOURGLASS_JAVA_OPTS (bin/hourglass); -Dhourglass.kernels=scalar|panama"
-                + " forces the kernel implementation.", "--backend auto|cpu|tornado chooses where classify, segment and"
+                + " forces the kernel implementation.", "--backend auto|cpu|tornado chooses where classify, segment, depth and"
                 + " demo compute; bin/hourglass --show-command prints the java command it would run."})
 public final class HourglassCommand implements Runnable {
 

@@ -70,7 +70,7 @@ class DptGoldenTest {
     }
 
     static DptModel create(ConvertedModel c, CpuBackend backend) throws IOException {
-        return DptModel.create(c.config().encoder(), DptConfig.fromJson(c.config().decoder(), "decoder"), c,
+        return DptModel.create(c.config().encoder(), c.config().decoder(DptConfig.class), c,
                 backend);
     }
 
