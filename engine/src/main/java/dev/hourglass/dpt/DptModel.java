@@ -111,6 +111,14 @@ public final class DptModel implements AutoCloseable {
         }
     }
 
+    /**
+     * The tensors of the neck and depth head this class reads, with their shapes, beside an encoder of width
+     * {@code dim} (canonical names; a random-weight model for benchmarks is made from them).
+     */
+    public static java.util.Map<String, Shape> neckShapes(int dim, DptConfig config) {
+        return DptNames.shapes(dim, config);
+    }
+
     public VitConfig encoderConfig() {
         return encoder.config();
     }

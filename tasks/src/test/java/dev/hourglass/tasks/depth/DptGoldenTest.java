@@ -59,6 +59,21 @@ class DptGoldenTest {
         }
     }
 
+    @Test
+    void neckShapesNameWhatTheCheckpointHolds() throws IOException {
+        try (ConvertedModel c = Converter.open(ROOT.resolve("dpt_tiny.pt"), PT)) {
+            java.util.Map<String, dev.hourglass.tensor.Shape> shapes = DptModel.neckShapes(
+                    c.config().encoder().embedDim(), c.config().decoder(DptConfig.class));
+            // Taps 7 + 7 + 5 + 7 (readout 2, 1x1 2, resize 2 but none for x1, layer_rn 1), fusion 6 + 3 x 10 (refinenet4
+            // without its unused first unit), head 6.
+            assertEquals(68, shapes.size(), shapes.keySet().toString());
+            shapes.forEach((name, shape) -> {
+                assertTrue(c.contains(name), name);
+                assertEquals(shape, c.info(name).orElseThrow().shape(), name);
+            });
+        }
+    }
+
     static float[] depth(Path model, ConvertOptions options, String input) throws IOException {
         try (ConvertedModel c = Converter.open(model, options);
              CpuBackend backend = new CpuBackend(2);
