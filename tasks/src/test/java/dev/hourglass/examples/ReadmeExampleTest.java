@@ -66,6 +66,16 @@ class ReadmeExampleTest {
                 output);
     }
 
+    @Test
+    void readmeDepthExampleCompilesAndRuns(@TempDir Path tmp) throws Exception {
+        Path classes = compileExample(tmp, "EstimateDepth");
+        Path dpt = Path.of("src/test/resources/golden/dpt");
+        String output = runMain(classes, "EstimateDepth", dpt.resolve("dpt_tiny.pt").toString(), "2",
+                dpt.resolve("photo.png").toString());
+        assertTrue(output.strip().matches("157x100, network input 96x64, centre \\d+\\.\\d{4}, \\d+\\.\\d GFLOPs"),
+                output);
+    }
+
     /** Compiles the README's Java block that declares {@code public class NAME}, exactly as written. */
     private static Path compileExample(Path tmp, String name) throws IOException {
         Path readme = findReadme();
