@@ -2,6 +2,7 @@ package dev.hourglass.dpt;
 
 import java.io.IOException;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Objects;
 
 import dev.hourglass.backend.Backend;
@@ -17,9 +18,11 @@ import dev.hourglass.reduce.expedit.ExpeditSettings;
 import dev.hourglass.safetensors.TensorSource;
 import dev.hourglass.tensor.Shape;
 import dev.hourglass.tensor.Tensor;
+import dev.hourglass.vit.StageOutput;
 import dev.hourglass.vit.TensorLookup;
 import dev.hourglass.vit.VisionTransformer;
 import dev.hourglass.vit.VitConfig;
+import dev.hourglass.vit.VitVariant;
 
 /**
  * DPT for monocular depth (Ranftl et al., "Vision Transformers for Dense Prediction"), as isl-org/DPT's
@@ -33,6 +36,12 @@ import dev.hourglass.vit.VitConfig;
  * </pre>
  * The blocks after the last tap and the final LayerNorm, which the original computes and drops, are skipped.
  *
+ * <p>DPT-Hybrid ({@link DptConfig.Backbone#HYBRID}): the encoder embeds patches with a ResNetV2 stem
+ * ({@link VitVariant#HYBRID}); taps 1 and 2 are its stage 0 and stage 1 outputs (strides 4 and 8, the sizes the
+ * reassembled maps of a plain ViT have), taken straight to {@code layer1_rn} and {@code layer2_rn} (isl-org/DPT's
+ * {@code act_postprocess1/2} are identities); taps 3 and 4 are blocks {@code hooks[2]} and {@code hooks[3]} as
+ * usual. {@code hooks[0]} and {@code hooks[1]} are not read then (the original's are 0 and 1, placeholders).
+ *
  * <p>Token reduction: the blocks run through the one seam ({@link TokenReducer}); at each tap a reduced sequence is
  * brought back to the patch grid by its source map, each patch taking its token's features. For Expedit that is the
  * hard-label gather of the official Expedit-DPT ({@code NaiveUnpooling} at the reassemble taps; its kNN reconstruction
@@ -41,6 +50,9 @@ import dev.hourglass.vit.VitConfig;
  * <p>Thread-safe: every call keeps its activations to itself. Closing frees the prepared weights.
  */
 public final class DptModel implements AutoCloseable {
+    /** DPT-Hybrid's taps that read ResNet stages rather than blocks: the first two. */
+    private static final int STEM_TAPS = 2;
+
     private final VisionTransformer encoder;
     private final DptConfig config;
     private final WeightStore store;
@@ -62,7 +74,7 @@ public final class DptModel implements AutoCloseable {
      * Prepares a DPT from weights in Hourglass's canonical names (the encoder in timm's, the rest under {@code dpt.}).
      *
      * @throws IOException if a tensor is missing or has the wrong shape, or the model is one this class does not run
-     *                     (a segmentation head, a hybrid backbone), naming it
+     *                     (a segmentation head), naming it
      */
     public static DptModel create(VitConfig encoderConfig, DptConfig config, TensorSource weights, Backend backend)
             throws IOException {
@@ -72,22 +84,22 @@ public final class DptModel implements AutoCloseable {
             throw new IOException(file + ": this DPT has a " + config.head().name().toLowerCase(java.util.Locale.ROOT)
                     + " head; Hourglass runs DPT's depth head only");
         }
-        if (config.backbone() != DptConfig.Backbone.VIT) {
-            throw new IOException(file + ": DPT-Hybrid (a ResNet-50 stem before the ViT) is not supported yet;"
-                    + " DPT with a plain ViT encoder (DPT-Large, DPT-Base) is");
-        }
+        boolean hybrid = config.backbone() == DptConfig.Backbone.HYBRID;
         int[] hooks = config.hooks();
-        for (int k = 0; k < hooks.length; k++) {
-            if (hooks[k] < 0 || hooks[k] >= encoderConfig.depth() || (k > 0 && hooks[k] <= hooks[k - 1])) {
+        for (int k = hybrid ? STEM_TAPS : 0; k < hooks.length; k++) {
+            if (hooks[k] < 0 || hooks[k] >= encoderConfig.depth()
+                    || (k > (hybrid ? STEM_TAPS : 0) && hooks[k] <= hooks[k - 1])) {
                 throw new IOException(file + ": decoder.hooks " + Arrays.toString(hooks) + " must be increasing"
-                        + " block indices below the encoder's depth " + encoderConfig.depth());
+                        + " block indices below the encoder's depth " + encoderConfig.depth()
+                        + (hybrid ? " (the first two, for the ResNet stages of DPT-Hybrid, are not read)" : ""));
             }
         }
         if (!encoderConfig.classToken() && config.readout() != DptConfig.Readout.IGNORE) {
             throw new IOException(file + ": readout " + config.readout() + " needs a class token, which the encoder"
                     + " has not");
         }
-        VisionTransformer encoder = VisionTransformer.create(encoderConfig, weights, backend);
+        VisionTransformer encoder = VisionTransformer.create(encoderConfig, hybrid ? VitVariant.HYBRID
+                : VitVariant.TIMM, weights, backend);
         WeightStore store = backend.newWeightStore();
         try {
             TensorLookup names = TensorLookup.of(weights, "needed by DPT's neck and head");
@@ -95,7 +107,8 @@ public final class DptModel implements AutoCloseable {
             Reassemble[] taps = new Reassemble[4];
             FusionBlock[] fusion = new FusionBlock[4];
             for (int k = 1; k <= 4; k++) {
-                taps[k - 1] = Reassemble.load(store, names, config, k, d);
+                taps[k - 1] = hybrid && k <= STEM_TAPS ? Reassemble.stage(store, names, config, k)
+                        : Reassemble.load(store, names, config, k, d);
                 fusion[k - 1] = FusionBlock.load(store, names, k, config.fusionFeatures());
             }
             DepthHead head = DepthHead.load(store, names, config.fusionFeatures());
@@ -156,8 +169,15 @@ public final class DptModel implements AutoCloseable {
             TokenState state = vit.embed();
             int batch = state.batch();
             FeatureMap[] layers = new FeatureMap[4];
+            List<StageOutput> stages = vit.stemStages();
             int from = 0;
             for (int k = 0; k < 4; k++) {
+                if (taps[k].readsStage()) {
+                    StageOutput st = stages.get(k);
+                    layers[k] = taps[k].run(pass, new FeatureMap(st.data(), st.batch(), st.height(), st.width(),
+                            st.channels()));
+                    continue;
+                }
                 state = vit.blocks(state, from, hooks[k] + 1, reducer);
                 from = hooks[k] + 1;
                 Buffer tokens = patchGrid(pass, state, hooks[k]);
@@ -257,7 +277,7 @@ public final class DptModel implements AutoCloseable {
 
     @Override
     public String toString() {
-        return "DPT(" + encoder + ", hooks " + Arrays.toString(config.hooks()) + ", readout "
+        return "DPT(" + encoder + (config.backbone() == DptConfig.Backbone.HYBRID ? ", ResNet stem" : "") + ", hooks " + Arrays.toString(config.hooks()) + ", readout "
                 + config.readout().name().toLowerCase(java.util.Locale.ROOT) + ", fusion " + config.fusionFeatures()
                 + ")";
     }

@@ -21,7 +21,8 @@ import dev.hourglass.vit.TensorLookup;
  *     -> resize: x4 ConvTranspose k4 s4 | x2 ConvTranspose k2 s2 | x1 none | x1/2 Conv 3x3 s2 p1
  *     -> layerK_rn: Conv 3x3 p1, no bias, F -> fusion width
  * </pre>
- * Immutable once loaded.
+ * DPT-Hybrid's taps 1 and 2 ({@link #stage}) are ResNet stages: their {@code act_postprocessK} is the identity, so
+ * only {@code layerK_rn} is applied to the stage's map ({@link #run(DptPass, FeatureMap)}). Immutable once loaded.
  */
 final class Reassemble {
     private final DptConfig.Readout readout;
@@ -83,6 +84,30 @@ final class Reassemble {
                 false);
         return new Reassemble(config.readout(), project, projection, factor, upsample, kernel, downsample, toFusion,
                 dim, f);
+    }
+
+    /**
+     * DPT-Hybrid's tap {@code k} (1 or 2): a ResNet stage's map of {@code features[k - 1]} channels, taken as it is
+     * (no readout, no resize) to {@code layerK_rn}.
+     */
+    static Reassemble stage(WeightStore store, TensorLookup names, DptConfig config, int k) throws IOException {
+        int f = config.features()[k - 1];
+        ConvLayer toFusion = ConvLayer.load(store, names, DptNames.layerRn(k), f, config.fusionFeatures(), 3, 1, 1,
+                false);
+        return new Reassemble(null, null, null, config.reassembleFactors()[k - 1], null, 0, null, toFusion, 0, f);
+    }
+
+    /** Whether this tap reads a stem stage's map rather than tokens ({@link #stage}). */
+    boolean readsStage() {
+        return projection == null;
+    }
+
+    /** A stage tap's map for the fusion stage, from the stage's output ({@code features} channels). */
+    FeatureMap run(DptPass pass, FeatureMap stage) {
+        if (!readsStage() || stage.channels() != features) {
+            throw new IllegalStateException("DPT tap expects a stem stage of " + features + " channels, got " + stage);
+        }
+        return toFusion.run(pass, stage, Epilogue.NONE);
     }
 
     /**
@@ -148,6 +173,10 @@ final class Reassemble {
 
     /** Multiply-adds x 2 of this tap on an {@code h x w} token grid, one image. */
     double flops(int h, int w) {
+        if (readsStage()) {
+            double side = factor;
+            return 2.0 * (h * side) * (w * side) * features * toFusion.out() * 9;
+        }
         double patches = (double) h * w;
         double f = 0;
         if (readout == DptConfig.Readout.PROJECT) {

@@ -37,6 +37,7 @@ public final class VisionTransformer implements AutoCloseable {
     private final WeightStore store;
     private final LinearWeights patchEmbed;
     private final ConvStem stem;
+    private final ResNetStem resnet;
     private final Buffer prefix;
     private final float[] trainedPositions;
     private final Map<Long, Buffer> positionsByGrid = new ConcurrentHashMap<>();
@@ -57,6 +58,11 @@ public final class VisionTransformer implements AutoCloseable {
 
         if (variant.stem() == VitVariant.Stem.LVVIT) {
             stem = ConvStem.lvvit(store, weights, names, config.inChannels(), d, config.patchSize());
+            resnet = null;
+            patchEmbed = null;
+        } else if (variant.stem() == VitVariant.Stem.RESNET_V2) {
+            resnet = ResNetStem.load(store, weights, names, config.inChannels(), d, config.patchSize());
+            stem = null;
             patchEmbed = null;
         } else {
             Tensor conv = names.tensor("patch_embed.proj.weight",
@@ -65,6 +71,7 @@ public final class VisionTransformer implements AutoCloseable {
                     (long) config.inChannels() * config.patchSize() * config.patchSize()),
                     names.tensor("patch_embed.proj.bias", d));
             stem = null;
+            resnet = null;
         }
 
         float[] prefixValues = new float[config.prefixTokens() * d];
@@ -149,6 +156,9 @@ public final class VisionTransformer implements AutoCloseable {
     public double patchEmbeddingFlops(int height, int width) {
         if (stem != null) {
             return stem.flops(height, width);
+        }
+        if (resnet != null) {
+            return resnet.flops(height, width);
         }
         int p = config.patchSize();
         return 2.0 * (height / p) * (width / p) * config.inChannels() * p * p * config.embedDim();
@@ -282,6 +292,7 @@ public final class VisionTransformer implements AutoCloseable {
         private final int batch;
         private final List<Buffer> owned = new ArrayList<>();
         private final TransformerBlock.Scratch blockScratch = new TransformerBlock.Scratch(backend);
+        private List<StageOutput> stemStages = List.of();
 
         private Pass(Tensor images) {
             this.batch = batchOf(images);
@@ -333,12 +344,16 @@ public final class VisionTransformer implements AutoCloseable {
             int p = config.patchSize();
             int patches = (h / p) * (w / p);
             int d = config.embedDim();
-            if (stem != null) {
+            if (stem != null || resnet != null) {
                 float[] nhwc = Convolution.toChannelsLast(images.toFloatArray(), batch, c, h, w);
                 Buffer pixels = backend.upload(nhwc, 0, nhwc.length);
                 owned.add(pixels);
                 Buffer embedded = scratch((long) batch * patches * d);
-                stem.run(backend, pixels, batch, h, w, embedded);
+                if (stem != null) {
+                    stem.run(backend, pixels, batch, h, w, embedded);
+                } else {
+                    stemStages = resnet.run(backend, pixels, batch, h, w, this::scratch, embedded);
+                }
                 return embedded;
             }
             Buffer pixels = backend.upload(images);
@@ -348,6 +363,15 @@ public final class VisionTransformer implements AutoCloseable {
             Buffer embedded = scratch((long) batch * patches * d);
             backend.linear(patchRows, 0, batch * patches, patchEmbed, embedded, 0, Epilogue.NONE);
             return embedded;
+        }
+
+        /**
+         * The outputs of a ResNet stem's stages ({@link VitVariant.Stem#RESNET_V2}), stage 0 first, from this pass's
+         * last {@link #patchEmbeddings()} (or {@link #embed()}): channels-last maps at strides 4, 8, 16, owned by this
+         * pass. Empty for the other stems or before the patches are embedded.
+         */
+        public List<StageOutput> stemStages() {
+            return stemStages;
         }
 
         /**

@@ -15,6 +15,9 @@ public record VitVariant(Stem stem, float skipLam) {
     /** ViT and DeiT as timm defines them. */
     public static final VitVariant TIMM = new VitVariant(Stem.PATCH, 1f);
 
+    /** ViT-Hybrid: a ResNetV2 stem before the transformer (DPT-Hybrid). */
+    public static final VitVariant HYBRID = new VitVariant(Stem.RESNET_V2, 1f);
+
     /** The patch embedding. */
     public enum Stem {
         /** One convolution with kernel = stride = patch size ({@code patch_embed.proj}). */
@@ -25,7 +28,14 @@ public record VitVariant(Stem stem, float skipLam) {
          * {@code patch_embed.proj} with kernel = stride = half the patch size. The stem's width is read from the
          * weights.
          */
-        LVVIT
+        LVVIT,
+        /**
+         * ViT-Hybrid's ({@code vit_base_resnet50_384}, DPT-Hybrid's encoder): timm's ResNetV2 without pre-activation
+         * ({@code hybrid.stem.*}, {@code hybrid.stages.*}, see {@link ResNetNames}), then {@code patch_embed.proj}, a
+         * 1x1 convolution from the last stage's width; the patch size is the ResNet's total stride (16). A forward
+         * pass keeps every stage's output ({@link VisionTransformer.Pass#stemStages}).
+         */
+        RESNET_V2
     }
 
     public VitVariant {

@@ -22,7 +22,8 @@ import dev.hourglass.tensor.Tensor;
  * A checkpoint seen in Hourglass's canonical layout, without writing anything: canonical names, the model's
  * configuration in the metadata (as a converted file would have it), tensors read from the original files on demand.
  * A renamed tensor is the original's bytes (zero copy); a stacked one (Hugging Face's q, k, v) is concatenated once,
- * on first use. The engine loads it like a converted file; {@link Converter#write} writes it to one.
+ * on first use; a standardised convolution weight (a ViT-Hybrid's ResNet stem, {@link TensorPlan.Standardised}) is
+ * computed once, on first use, in F32. The engine loads it like a converted file; {@link Converter#write} writes it to one.
  *
  * <p>Owns the checkpoint: closing this closes the original files. Safe to read from several threads.
  */
@@ -60,8 +61,10 @@ public final class ConvertedModel implements TensorSource {
             TensorPlan.Source source = plan.canonical().get(name);
             TensorInfo raw = checkpoint.tensors().info(source.rawNames().get(0)).orElseThrow();
             Shape shape = shapes.get(name);
-            long bytes = Math.multiplyExact(shape.elementCount(), (long) rawBytesPerElement(raw));
-            TensorInfo info = new TensorInfo(name, raw.dtype(), shape, offset, offset + bytes);
+            boolean computed = source instanceof TensorPlan.Standardised;
+            long bytes = Math.multiplyExact(shape.elementCount(), computed ? (long) DType.F32.byteSize()
+                    : (long) rawBytesPerElement(raw));
+            TensorInfo info = new TensorInfo(name, computed ? "F32" : raw.dtype(), shape, offset, offset + bytes);
             offset += bytes;
             list.add(info);
             byName.put(info.name(), info);
@@ -144,7 +147,11 @@ public final class ConvertedModel implements TensorSource {
         if (cached != null) {
             return cached;
         }
-        Tensor made = stack(name, (TensorPlan.Stack) source);
+        Tensor made = switch (source) {
+            case TensorPlan.Stack st -> stack(name, st);
+            case TensorPlan.Standardised st -> standardised(name, st);
+            case TensorPlan.Rename r -> throw new IllegalStateException("unreachable");
+        };
         Tensor raced = stacked.putIfAbsent(name, made);
         return raced == null ? made : raced;
     }
@@ -164,6 +171,42 @@ public final class ConvertedModel implements TensorSource {
             at += t.data().byteSize();
         }
         return Tensor.of(byName.get(name).shape(), parts.get(0).dtype(), out);
+    }
+
+    /**
+     * timm's {@code StdConv2d} weight standardisation, per output channel: the mean and the biased variance over the
+     * rest are summed in double (as PyTorch's CPU {@code std_mean} accumulates float32), rounded to float, and
+     * {@code (w - mean) / (std + eps)} is computed in float, as the original does at every forward.
+     */
+    private Tensor standardised(String name, TensorPlan.Standardised s) throws SafetensorsException {
+        Tensor t = checkpoint.tensors().tensor(s.raw());
+        Shape shape = t.shape();
+        if (shape.rank() < 2 || shape.elementCount() == 0) {
+            throw new SafetensorsException(path(), "tensor \"" + s.raw() + "\" " + shape + " is not a convolution"
+                    + " weight [out, in, kh, kw] (needed to standardise " + name + ")");
+        }
+        float[] w = t.toFloatArray();
+        int out = shape.intDim(0);
+        int per = w.length / out;
+        for (int o = 0; o < out; o++) {
+            int from = o * per;
+            double sum = 0;
+            for (int i = from; i < from + per; i++) {
+                sum += w[i];
+            }
+            double mean = sum / per;
+            double squares = 0;
+            for (int i = from; i < from + per; i++) {
+                double d = w[i] - mean;
+                squares += d * d;
+            }
+            float m = (float) mean;
+            float denominator = (float) Math.sqrt(squares / per) + s.eps();
+            for (int i = from; i < from + per; i++) {
+                w[i] = (w[i] - m) / denominator;
+            }
+        }
+        return Tensor.ofFloats(w, shape);
     }
 
     @Override

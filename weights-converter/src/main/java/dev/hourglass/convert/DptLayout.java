@@ -18,6 +18,7 @@ import dev.hourglass.model.DptConfig;
 import dev.hourglass.model.ModelFamily;
 import dev.hourglass.ops.Resize;
 import dev.hourglass.tensor.Shape;
+import dev.hourglass.vit.ResNetNames;
 import dev.hourglass.vit.TimmVitConfig;
 import dev.hourglass.vit.VitConfig;
 
@@ -27,10 +28,24 @@ import dev.hourglass.vit.VitConfig;
  * {@code DPTForDepthEstimation} / {@code DPTForSemanticSegmentation} ({@code dpt.*}, {@code neck.*}, {@code head.*}),
  * mapped back onto the original names, which are canonical under {@code dpt.}: {@code dpt.act_postprocessK.*},
  * {@code dpt.scratch.*} (and {@code dpt.auxlayer.*} for segmentation). The encoder becomes timm's names.
+ *
+ * <p>DPT-Hybrid (isl-org's {@code dpt_hybrid-*.pt}: {@code pretrained.model.patch_embed.backbone.*}, timm 0.4.5's
+ * ResNetV2 with {@code StdConv2dSame}): the ResNet goes to {@code hybrid.*} ({@link ResNetNames}), its convolution
+ * weights standardised here with the source's rule, timm 0.4.5's {@code (w - mean) / (std + 1e-5)}, so the canonical
+ * layout holds plain weights. {@code patch_embed.proj} stays, a 1x1 convolution on the last stage; the encoder's
+ * patch size is the ResNet's total stride and its input channels the stem's. The decoder gets {@code backbone
+ * "hybrid"}, the widths of taps 1 and 2 from {@code layer1_rn}/{@code layer2_rn} (the stages'), and hooks whose first
+ * two are placeholders (see {@link #hybridHooks}). A Hugging Face DPT-Hybrid (BiT backbone, whose standardisation is
+ * {@code (w - mean) / sqrt(var + 1e-8)}) is refused.
  */
 final class DptLayout extends Layout {
     private static final Pattern FUSION = Pattern.compile(
             "neck\\.fusion_stage\\.layers\\.(\\d)\\.(projection|residual_layer(\\d)\\.(convolution|batch_norm)(\\d))\\.(.+)");
+
+    /** timm 0.4.5's {@code StdConv2dSame} eps, which isl-org/DPT's pinned timm uses for the hybrid's ResNet. */
+    static final float STD_CONV_EPS = 1e-5f;
+    private static final String BACKBONE = "pretrained.model.patch_embed.backbone.";
+    private static final String HF_BACKBONE = "dpt.embeddings.backbone.";
 
     private final boolean huggingFace;
 
@@ -53,6 +68,23 @@ final class DptLayout extends Layout {
     Conversion convert(Checkpoint c, ConvertOptions o) throws IOException {
         Set<String> names = new java.util.LinkedHashSet<>(c.tensors().names());
         TensorPlan plan = new TensorPlan();
+        boolean hybrid = !huggingFace && names.stream().anyMatch(n -> n.startsWith(BACKBONE));
+        if (huggingFace && names.stream().anyMatch(n -> n.startsWith(HF_BACKBONE))) {
+            throw new IOException(c.fileName() + ": a Hugging Face DPT-Hybrid (" + HF_BACKBONE + "*, a BiT backbone)"
+                    + " is not supported; convert isl-org/DPT's original dpt_hybrid .pt instead");
+        }
+        if (hybrid) {
+            for (String n : names) {
+                if (n.startsWith(BACKBONE)) {
+                    String canonical = ResNetNames.canonical(n.substring(BACKBONE.length()));
+                    if (canonical != null && ResNetNames.isConvolution(canonical)) {
+                        plan.standardise(canonical, n, STD_CONV_EPS);
+                    } else if (canonical != null) {
+                        plan.rename(canonical, n);
+                    }
+                }
+            }
+        }
         if (huggingFace) {
             HfVitLayout.mapEmbeddingsAndLayers(plan, names, "dpt.");
             HfVitLayout.renameIfPresent(plan, names, "norm.weight", "dpt.layernorm.weight");
@@ -82,19 +114,20 @@ final class DptLayout extends Layout {
         Map<String, Shape> shapes = plan.shapes(c.tensors(), problems);
         Map<String, Shape> encoderShapes = new LinkedHashMap<>();
         shapes.forEach((k, v) -> {
-            if (!k.startsWith("dpt.")) {
+            if (!k.startsWith("dpt.") && !k.startsWith(ResNetNames.PREFIX)) {
                 encoderShapes.put(k, v);
             }
         });
         JsonNode cfg = c.config().orElse(null);
         TimmVitConfig.Hints hints = huggingFace ? HfVitLayout.hints(cfg) : TimmVitConfig.Hints.NONE;
-        TimmVitConfig.Inferred encoder = dptPositions(encoder(encoderShapes, withOptions(hints, o), c.fileName(),
-                problems));
         List<String> notes = new ArrayList<>();
+        TimmVitConfig.Inferred encoder = dptPositions(hybrid
+                ? hybridEncoder(shapes, encoderShapes, withOptions(hints, o), c.fileName(), notes, problems)
+                : encoder(encoderShapes, withOptions(hints, o), c.fileName(), problems));
         DptConfig decoder = null;
         ObjectNode preprocessing = null;
         if (encoder != null) {
-            decoder = decoder(shapes, encoder.config(), cfg, notes, problems);
+            decoder = decoder(shapes, encoder.config(), hybrid, cfg, notes, problems);
             preprocessing = HfVitLayout.preprocessing(c.preprocessorConfig().orElse(null),
                     encoder.config().imageHeight(), encoder.config().imageWidth(), new ArrayList<>());
             preprocessing.put("interpolation", "bicubic");
@@ -103,6 +136,59 @@ final class DptLayout extends Layout {
         }
         return conclude(c, name(), ModelFamily.DPT, plan, shapes, encoder, preprocessing, List.of(), decoder, notes,
                 problems);
+    }
+
+    /**
+     * A ViT-Hybrid's encoder: the transformer inferred as timm's ({@link #encoder}) with {@code patch_embed.proj}
+     * standing for the patch convolution it replaces ({@code [dim, in, patch, patch]}, the patch the ResNet's total
+     * stride: 4 from the stem, 2 per stage after the first, 16 for DPT-Hybrid's three), so the image size comes from
+     * the position-embedding grid times that stride; then the ResNet's and the 1x1 projection's shapes are checked
+     * ({@link ResNetNames#expectedShapes}).
+     */
+    private static TimmVitConfig.Inferred hybridEncoder(Map<String, Shape> shapes, Map<String, Shape> encoderShapes,
+                                                        TimmVitConfig.Hints hints, String file, List<String> notes,
+                                                        List<String> problems) {
+        Shape proj = shapes.get("patch_embed.proj.weight");
+        Shape stemConv = shapes.get(ResNetNames.STEM_CONV + ".weight");
+        int stages = ResNetNames.stages(shapes.keySet());
+        if (proj == null || proj.rank() != 4 || stemConv == null || stemConv.rank() != 4 || stages == 0) {
+            problems.add("missing: DPT-Hybrid's patch_embed.proj.weight (rank 4), " + BACKBONE + "stem.conv.weight"
+                    + " or its first stage");
+            return null;
+        }
+        int patch = 4 << (stages - 1);
+        int inChannels = stemConv.intDim(1);
+        Map<String, Shape> asPatches = new LinkedHashMap<>(encoderShapes);
+        asPatches.put("patch_embed.proj.weight", Shape.of(proj.dim(0), inChannels, patch, patch));
+        TimmVitConfig.Inferred inferred = encoder(asPatches, hints, file, problems);
+        if (inferred == null) {
+            return null;
+        }
+        Map<String, Shape> stem = new LinkedHashMap<>();
+        shapes.forEach((k, v) -> {
+            if (k.startsWith(ResNetNames.PREFIX) || k.startsWith("patch_embed.proj.")) {
+                stem.put(k, v);
+            }
+        });
+        Map<String, Shape> expected = ResNetNames.expectedShapes(shapes, inChannels, proj.intDim(0));
+        checkShapes(expected, stem, problems);
+        checkNoExtra(expected.keySet(), stem, problems);
+        notes.add("DPT-Hybrid: patch size " + patch + " = the ResNet stem's total stride (" + stages + " stages),"
+                + " in_channels " + inChannels + " from its first convolution; patch_embed.proj is a 1x1 convolution"
+                + " on the last stage, not a patch convolution");
+        notes.add("DPT-Hybrid: the ResNet's convolution weights standardised at conversion as timm 0.4.5's"
+                + " StdConv2dSame, (w - mean) / (std + " + STD_CONV_EPS + "); GroupNorm 32 groups, eps 1e-5");
+        return inferred;
+    }
+
+    /**
+     * DPT-Hybrid's hooks for an encoder of {@code depth} blocks: {@code [0, 1, 3 depth / 4 - 1, depth - 1]} ({@code
+     * [0, 1, 8, 11]} for ViT-B, isl-org/DPT's {@code _make_pretrained_vitb_rn50_384}). The first two are placeholders:
+     * taps 1 and 2 read the ResNet's stages 0 and 1, never a block; the last two are the blocks tapped, as for a plain
+     * ViT ({@code 3 depth / 4 - 1} is the plain rule's third hook).
+     */
+    static int[] hybridHooks(int depth) {
+        return new int[] {0, 1, 3 * depth / 4 - 1, depth - 1};
     }
 
     /**
@@ -160,11 +246,16 @@ final class DptLayout extends Layout {
      * DPT's settings: which blocks it taps, the reassemble widths, the fusion width, the head; null (with the reason
      * in {@code problems}) when the weights do not say.
      */
-    private static DptConfig decoder(Map<String, Shape> shapes, VitConfig enc, JsonNode cfg, List<String> notes,
-                                     List<String> problems) {
+    private static DptConfig decoder(Map<String, Shape> shapes, VitConfig enc, boolean hybrid, JsonNode cfg,
+                                     List<String> notes, List<String> problems) {
         int[] hooks = new int[DptConfig.STAGES];
         JsonNode given = cfg == null ? null : cfg.get("backbone_out_indices");
-        if (given != null) {
+        if (hybrid) {
+            hooks = hybridHooks(enc.depth());
+            notes.add("DPT-Hybrid hooks " + Arrays.toString(hooks).replace(" ", "") + " (isl-org/DPT's rule; the weights"
+                    + " do not say): taps 1 and 2 are the ResNet's stages 0 and 1 (hooks[0], hooks[1] are not read),"
+                    + " taps 3 and 4 blocks " + hooks[2] + " and " + hooks[3]);
+        } else if (given != null) {
             if (!given.isArray() || given.size() != DptConfig.STAGES) {
                 problems.add("config.json: backbone_out_indices must be " + DptConfig.STAGES + " block indices, got "
                         + UntrustedText.quote(given.toString()));
@@ -188,11 +279,22 @@ final class DptLayout extends Layout {
             notes.add("DPT hooks " + Arrays.toString(hooks).replace(" ", "")
                     + " (four evenly spaced blocks; the weights do not say)");
         }
-        DptConfig.Readout readout = shapes.containsKey("dpt.act_postprocess1.0.project.0.weight")
+        // DPT-Hybrid's act_postprocess1/2 are identities: those taps' widths are the stages', layerK_rn's input.
+        int firstTokenTap = hybrid ? 3 : 1;
+        DptConfig.Readout readout = shapes.containsKey("dpt.act_postprocess" + firstTokenTap + ".0.project.0.weight")
                 ? DptConfig.Readout.PROJECT : DptConfig.Readout.IGNORE;
         int[] features = new int[DptConfig.STAGES];
         boolean complete = true;
-        for (int k = 1; k <= DptConfig.STAGES; k++) {
+        for (int k = 1; k < firstTokenTap; k++) {
+            Shape s = shapes.get("dpt.scratch.layer" + k + "_rn.weight");
+            if (s == null || s.rank() != 4) {
+                problems.add("missing: dpt.scratch.layer" + k + "_rn.weight (DPT-Hybrid's stage " + (k - 1) + " tap)");
+                complete = false;
+            } else {
+                features[k - 1] = (int) s.dim(1);
+            }
+        }
+        for (int k = firstTokenTap; k <= DptConfig.STAGES; k++) {
             Shape s = shapes.get("dpt.act_postprocess" + k + ".3.weight");
             if (s == null) {
                 problems.add("missing: dpt.act_postprocess" + k + ".3.weight (DPT reassemble projection)");
@@ -219,8 +321,8 @@ final class DptLayout extends Layout {
         boolean batchNorm = shapes.keySet().stream().anyMatch(k -> k.contains(".bn1."));
         try {
             return new DptConfig(hooks, readout, features, (int) fusion.dim(0), new double[] {4, 2, 1, 0.5},
-                    depth ? DptConfig.Head.DEPTH : DptConfig.Head.SEGMENTATION, batchNorm, DptConfig.Backbone.VIT,
-                    depth ? 0 : (int) out.dim(0));
+                    depth ? DptConfig.Head.DEPTH : DptConfig.Head.SEGMENTATION, batchNorm,
+                    hybrid ? DptConfig.Backbone.HYBRID : DptConfig.Backbone.VIT, depth ? 0 : (int) out.dim(0));
         } catch (IllegalArgumentException e) {
             problems.add(e.getMessage());
             return null;

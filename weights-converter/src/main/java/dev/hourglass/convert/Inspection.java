@@ -37,7 +37,8 @@ public record Inspection(String file, String layout, ModelConfig config, List<En
         List<Entry> entries = new ArrayList<>();
         conv.plan().canonical().forEach((name, src) -> {
             Shape shape = conv.shapes().get(name);
-            String dtype = c.tensors().info(src.rawNames().get(0)).map(TensorInfo::dtype).orElse("?");
+            String dtype = src instanceof TensorPlan.Standardised ? "F32"
+                    : c.tensors().info(src.rawNames().get(0)).map(TensorInfo::dtype).orElse("?");
             entries.add(new Entry(name, src.rawNames(), dtype, shape));
         });
         return new Inspection(c.fileName(), conv.layout(), conv.config(), List.copyOf(entries),

@@ -7,6 +7,7 @@ import java.util.Map;
 import java.util.Set;
 
 import dev.hourglass.model.ModelConfig;
+import dev.hourglass.model.DptConfig;
 import dev.hourglass.model.ModelFamily;
 import dev.hourglass.model.ModelFormat;
 import dev.hourglass.safetensors.TensorInfo;
@@ -74,8 +75,10 @@ final class Layouts {
         Map<String, Shape> shapes = plan.shapes(c.tensors(), problems);
         Map<String, Shape> expected = new java.util.LinkedHashMap<>(
                 dev.hourglass.vit.TimmVitLayout.expectedShapes(config.encoder()));
-        if (config.family() == ModelFamily.LVVIT) {
-            // LV-ViT's projection follows its convolutional stem, not the encoder's patch size.
+        if (config.family() == ModelFamily.LVVIT || config.decoder() instanceof DptConfig d
+                && d.backbone() == DptConfig.Backbone.HYBRID) {
+            // LV-ViT's projection follows its convolutional stem, DPT-Hybrid's its ResNet: not the encoder's patch
+            // size.
             expected.remove("patch_embed.proj.weight");
             expected.remove("patch_embed.proj.bias");
         }

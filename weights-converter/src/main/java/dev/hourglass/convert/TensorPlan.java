@@ -22,7 +22,7 @@ import dev.hourglass.tensor.Shape;
 final class TensorPlan {
 
     /** Where one canonical tensor comes from. */
-    sealed interface Source permits Rename, Stack {
+    sealed interface Source permits Rename, Stack, Standardised {
         List<String> rawNames();
     }
 
@@ -42,11 +42,27 @@ final class TensorPlan {
         }
     }
 
+    /**
+     * A convolution weight {@code [out, in, kh, kw]} standardised per output channel as timm's {@code StdConv2d}
+     * computes it at every forward: {@code w' = (w - mean) / (std + eps)}, mean and biased std over
+     * {@code (in, kh, kw)}; served as F32 ({@link ConvertedModel}), so the engine runs a plain convolution.
+     */
+    record Standardised(String raw, float eps) implements Source {
+        @Override
+        public List<String> rawNames() {
+            return List.of(raw);
+        }
+    }
+
     private final Map<String, Source> canonical = new LinkedHashMap<>();
     private final Map<String, String> dropped = new LinkedHashMap<>();
 
     void rename(String canonicalName, String raw) {
         put(canonicalName, new Rename(raw));
+    }
+
+    void standardise(String canonicalName, String raw, float eps) {
+        put(canonicalName, new Standardised(raw, eps));
     }
 
     void stack(String canonicalName, String... raws) {
