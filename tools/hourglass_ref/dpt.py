@@ -358,8 +358,11 @@ class DPTModel(nn.Module):
             self.scratch.output_conv = segmentation_head(fusion, num_classes, True)
             self.auxlayer = segmentation_head(fusion, num_classes, False)
 
-    def encoder_taps(self, x):
-        """The four reassembled feature maps [B, features[k], ...] (strides 4, 8, 16, 32)."""
+    def encoder_taps(self, x, expedit=None, details=None):
+        """The four reassembled feature maps [B, features[k], ...] (strides 4, 8, 16, 32).
+
+        expedit: an expedit.ExpeditSettings for Expedit-DPT (see `expedit_cluster`); details, a dict
+        that receives the clustering's outputs (hard_labels, centres, the tokens it clustered)."""
         vit = self.pretrained.model
         B, _, H, W = x.shape
         gh, gw = H // PATCH, W // PATCH
@@ -373,11 +376,16 @@ class DPTModel(nn.Module):
             t = vit.patch_embed.proj(x)
         t = t.flatten(2).transpose(1, 2)
         t = torch.cat((vit.cls_token.expand(B, -1, -1), t), dim=1) + pos
+        labels = None
         for i, blk in enumerate(vit.blocks):
             t = blk(t)
             for k, h in enumerate(self.hooks):
                 if i == h and not (self.hybrid and k < 2):
-                    taps[k] = t
+                    # Expedit-DPT's forward hook on the block: it sees the block's output, before a
+                    # clustering after this same block.
+                    taps[k] = t if labels is None else expedit_unpool(t, labels)
+            if expedit is not None and i == expedit.alpha - 1:
+                t, labels = expedit_cluster(t, expedit, (H, W), details)
         out = []
         for k in range(4):
             seq = getattr(self.pretrained, f"act_postprocess{k + 1}")
@@ -389,9 +397,9 @@ class DPTModel(nn.Module):
             out.append(y)
         return out
 
-    def forward_raw(self, x):
+    def forward_raw(self, x, expedit=None, details=None):
         """scratch.output_conv's output: [B, 1, H, W] (depth) or [B, classes, H, W]."""
-        l1, l2, l3, l4 = self.encoder_taps(x)
+        l1, l2, l3, l4 = self.encoder_taps(x, expedit, details)
         s = self.scratch
         p = s.refinenet4(s.layer4_rn(l4))
         p = s.refinenet3(p, s.layer3_rn(l3))
@@ -399,8 +407,8 @@ class DPTModel(nn.Module):
         p = s.refinenet1(p, s.layer1_rn(l1))
         return s.output_conv(p)
 
-    def forward(self, x):
-        out = self.forward_raw(x)
+    def forward(self, x, expedit=None, details=None):
+        out = self.forward_raw(x, expedit, details)
         if self.head_kind != "depth":
             return out
         inv = out.squeeze(1)
@@ -409,6 +417,35 @@ class DPTModel(nn.Module):
         depth = self.scale * inv + self.shift
         depth = torch.where(depth < 1e-8, torch.full_like(depth, 1e-8), depth)
         return 1.0 / depth
+
+
+# ----------------------------------------------------------------------------- Expedit-DPT
+
+def expedit_cluster(tokens, settings, image_size, details=None):
+    """Expedit-DPT's `HourglassVisionTransformer.cluster` (ALGORITHMS.md 1.4.3), after block
+    settings.alpha - 1 (`clustering_location`, 0-based; alpha counts from 1): the patch tokens
+    [B, N, D] are viewed as a grid with the IMAGE's aspect ratio (`reshape_as_aspect_ratio` with
+    `get_aspect_ratio(H, W)`: the token grid whenever H/16 : W/16 is H : W), clustered by the Token
+    Clustering Layer (expedit.token_clustering: soft k-means in a window, then hard labels = the
+    unpenalised argmin over the final centres), and the class token is put back in front of the
+    M centres. Returns ([B, 1 + M, D], hard_labels [B, N])."""
+    from . import expedit as E
+    ratio = E.aspect_ratio(*image_size)
+    grid_tokens = E.reshape_as_aspect_ratio(tokens[:, 1:], ratio)
+    c = E.token_clustering(grid_tokens, settings.grid, settings.iters, settings.window, settings.tau)
+    if details is not None:
+        details.update(c)
+        details["clustered_tokens"] = tokens[:, 1:]
+    return torch.cat([tokens[:, :1], c["centres"]], dim=1), c["hard_labels"]
+
+
+def expedit_unpool(tokens, hard_labels):
+    """Expedit-DPT's reassemble hook on a clustered sequence [B, 1 + M, D]: the patch tokens are
+    un-clustered by hard-label gather (its `NaiveUnpooling`: Out[n] = Y[hard_labels[n]]; the kNN
+    reconstruction is never used on this path) and the class token re-attached: [B, 1 + N, D]."""
+    y = tokens[:, 1:]
+    index = hard_labels.unsqueeze(-1).expand(-1, -1, y.shape[-1])
+    return torch.cat([tokens[:, :1], y.gather(1, index)], dim=1)
 
 
 def resize_to_image(depth, height, width):
