@@ -9,6 +9,9 @@ Reads the committed tiny DPT-Hybrid (`../dpt_hybrid_tiny.pt`, written by make_dp
     depth.npy        [2, 64, 96] the depth with Expedit (hourglass_ref.dpt, `expedit=` settings below)
     hard_labels.npy  [2, 24] each patch's cluster (row-major over the 4x6 grid), ids as float32
     centres.npy      [2, 9, 32] the final cluster centres
+    at_tap_depth.npy, at_tap_hard_labels.npy   the same with clustering after block 2 (alpha = 3), the block
+                     tap 3 hooks: that tap sees the block's output before the clustering (the original's forward
+                     hook runs inside the block), tap 4 the un-clustered tokens
     expedit.json     the settings, the seed, the margins and the files
 
 Expedit-DPT as its official code runs it: blocks 0 .. alpha-1 on all tokens, then the patch tokens are
@@ -43,6 +46,7 @@ from make_dpt_fixtures import VIT, HOOKS, HYBRID, HYBRID_FEATURES, FUSION, save_
 DPT_DIR = os.path.join(REPO, "tasks", "src", "test", "resources", "golden", "dpt")
 DEFAULT_OUT = os.path.join(DPT_DIR, "expedit")
 SETTINGS = E.ExpeditSettings(alpha=2, grid=(3, 3), iters=5, window=3, tau=0.1, k=20, tau_r=0.1)
+AT_TAP = E.ExpeditSettings(alpha=3, grid=(3, 3), iters=5, window=3, tau=0.1, k=20, tau_r=0.1)
 BATCH = 2
 SEED_FIRST = 1405
 LABEL_GAP = 1e-2
@@ -66,12 +70,17 @@ def label_margins(details):
 
 
 @torch.no_grad()
-def run(model, seed):
+def run(model, seed, settings):
     g = torch.Generator().manual_seed(seed)
     x = torch.rand(BATCH, 3, 64, 96, generator=g) * 2 - 1
     details = {}
-    depth = model(x, SETTINGS, details)
+    depth = model(x, settings, details)
     return x, depth, details
+
+
+def spec(s):
+    return "expedit:alpha=%d,grid=%dx%d,iters=%d,window=%d,tau=%s" % (s.alpha, s.grid[0], s.grid[1], s.iters,
+                                                                      s.window, s.tau)
 
 
 def main():
@@ -83,9 +92,11 @@ def main():
     model = load_hybrid()
     seed = SEED_FIRST
     while True:
-        x, depth, details = run(model, seed)
+        x, depth, details = run(model, seed, SETTINGS)
+        _, tap_depth, tap_details = run(model, seed, AT_TAP)
         gap, rel = label_margins(details)
-        if rel.min().item() >= LABEL_GAP:
+        tap_gap, tap_rel = label_margins(tap_details)
+        if min(rel.min().item(), tap_rel.min().item()) >= LABEL_GAP:
             break
         print(f"seed {seed}: smallest relative label gap {rel.min().item():.3g} < {LABEL_GAP}, next")
         seed += 1
@@ -101,6 +112,8 @@ def main():
     npy("depth.npy", depth, "dpt_hybrid_tiny.pt with Expedit on input.npy: [B, H, W]")
     npy("hard_labels.npy", details["hard_labels"], "each patch's cluster (argmin over the final centres), [B, N]")
     npy("centres.npy", details["centres"], "the final cluster centres (row-major 3x3 grid), [B, M, D]")
+    npy("at_tap_depth.npy", tap_depth, "the same with clustering after block 2 (alpha 3, tap 3's block): [B, H, W]")
+    npy("at_tap_hard_labels.npy", tap_details["hard_labels"], "that clustering's hard labels, [B, N]")
     soft = details["assignments"].max(dim=1).values
     manifest = {
         "generator": "tools/make_dpt_expedit_fixtures.py", "torch_version": torch.__version__,
@@ -109,9 +122,10 @@ def main():
         "expedit": {"alpha": SETTINGS.alpha, "clustering_location": SETTINGS.alpha - 1,
                     "grid": list(SETTINGS.grid), "iters": SETTINGS.iters, "window": SETTINGS.window,
                     "tau": SETTINGS.tau, "unpooling": "hard-label gather at the taps (NaiveUnpooling)",
-                    "reduce_spec": "expedit:alpha=%d,grid=%dx%d,iters=%d,window=%d,tau=%s" % (
-                        SETTINGS.alpha, SETTINGS.grid[0], SETTINGS.grid[1], SETTINGS.iters, SETTINGS.window,
-                        SETTINGS.tau)},
+                    "reduce_spec": spec(SETTINGS)},
+        "at_tap": {"alpha": AT_TAP.alpha, "clustering_location": AT_TAP.alpha - 1, "reduce_spec": spec(AT_TAP),
+                   "label_gap_min_relative": tap_rel.min().item(), "label_gap_min_absolute": tap_gap.min().item(),
+                   "note": "tap 3 (block 2) reads the block's output before the clustering after it"},
         "seed": seed, "batch": BATCH,
         "margins": {"label_gap_min_relative": rel.min().item(), "label_gap_min_absolute": gap.min().item(),
                     "label_gap_required_relative": LABEL_GAP,

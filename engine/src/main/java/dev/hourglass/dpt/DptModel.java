@@ -5,6 +5,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 
+import dev.hourglass.backend.AttentionOptions;
 import dev.hourglass.backend.Backend;
 import dev.hourglass.backend.Buffer;
 import dev.hourglass.backend.HeapTooSmallException;
@@ -20,6 +21,7 @@ import dev.hourglass.tensor.Shape;
 import dev.hourglass.tensor.Tensor;
 import dev.hourglass.vit.StageOutput;
 import dev.hourglass.vit.TensorLookup;
+import dev.hourglass.vit.TransformerBlock;
 import dev.hourglass.vit.VisionTransformer;
 import dev.hourglass.vit.VitConfig;
 import dev.hourglass.vit.VitVariant;
@@ -178,9 +180,10 @@ public final class DptModel implements AutoCloseable {
                             st.channels()));
                     continue;
                 }
-                state = vit.blocks(state, from, hooks[k] + 1, reducer);
+                TapView view = new TapView(reducer, hooks[k]);
+                state = vit.blocks(state, from, hooks[k] + 1, view);
                 from = hooks[k] + 1;
-                Buffer tokens = patchGrid(pass, state, hooks[k]);
+                Buffer tokens = patchGrid(pass, view.seen, hooks[k]);
                 layers[k] = taps[k].run(pass, tokens, batch, state.prefixTokens(), grid[0], grid[1]);
             }
             FeatureMap path = fusion[3].run(pass, null, layers[3]);
@@ -191,6 +194,41 @@ public final class DptModel implements AutoCloseable {
             float[] values = new float[Math.toIntExact(depth.size())];
             encoder.backend().download(depth.data(), 0, values, 0, values.length);
             return Tensor.ofFloats(values, batch, depth.height(), depth.width());
+        }
+    }
+
+    /**
+     * The reducer as the blocks see it, keeping the state that leaves the hooked block before the reducer's
+     * {@code afterBlock}: the original taps with a forward hook inside the block, so a reduction after that same
+     * block (Expedit with {@code alpha - 1} a hook) is not yet in the tap. Only the calls {@code Pass.blocks} makes
+     * are forwarded.
+     */
+    private static final class TapView implements TokenReducer {
+        private final TokenReducer reducer;
+        private final int tap;
+        private TokenState seen;
+
+        TapView(TokenReducer reducer, int tap) {
+            this.reducer = reducer;
+            this.tap = tap;
+        }
+
+        @Override
+        public AttentionOptions attention(int block, TokenState state) {
+            return reducer.attention(block, state);
+        }
+
+        @Override
+        public TokenState afterAttention(int block, TokenState state, TransformerBlock.Scratch scratch) {
+            return reducer.afterAttention(block, state, scratch);
+        }
+
+        @Override
+        public TokenState afterBlock(int block, TokenState state) {
+            if (block == tap) {
+                seen = state;
+            }
+            return reducer.afterBlock(block, state);
         }
     }
 

@@ -64,6 +64,30 @@ class DptExpeditGoldenTest {
         }
     }
 
+    /**
+     * Clustering after the block tap 3 hooks (alpha 3): that tap reads the block's output before the clustering, as
+     * the original's forward hook does; tap 4 reads the un-clustered tokens.
+     */
+    @Test
+    void clusteringAtATappedBlockLeavesThatTapWhole() throws IOException {
+        JsonNode manifest = new ObjectMapper().readTree(Files.readString(EXPEDIT.resolve("expedit.json")));
+        ReductionMethod method = Reductions.parse(manifest.get("at_tap").get("reduce_spec").asText());
+        Tensor input = Npy.read(EXPEDIT.resolve("input.npy"));
+        try (ConvertedModel c = Converter.open(DptHybridGoldenTest.HYBRID, DptGoldenTest.PT);
+             CpuBackend backend = new CpuBackend(2);
+             DptModel dpt = DptGoldenTest.create(c, backend);
+             TokenReducer reducer = dpt.reducer(method, 64, 96)) {
+            float[] depth = dpt.depth(input, reducer).toFloatArray();
+            DptGoldenTest.assertClose(Npy.read(EXPEDIT.resolve("at_tap_depth.npy")).toFloatArray(), depth,
+                    "Expedit at tap 3's block");
+            float[] expected = Npy.read(EXPEDIT.resolve("at_tap_hard_labels.npy")).toFloatArray();
+            int[] labels = ((ExpeditPass) reducer).hardLabels();
+            for (int i = 0; i < labels.length; i++) {
+                assertEquals((int) expected[i], labels[i], "hard label of token " + i);
+            }
+        }
+    }
+
     @Test
     void expeditThreadCountDoesNotChangeTheBits() throws IOException {
         Tensor input = Npy.read(EXPEDIT.resolve("input.npy"));
