@@ -72,6 +72,11 @@ GroupNorm 32 groups eps 1e-5):
   conv2 3x3 (stride in the first unit) -> GN+ReLU -> conv3 1x1 -> GN (no ReLU); out = ReLU(y +
   shortcut). mid width = make_div(out * 0.25). Stage strides 1, 2, 2 (stride 16 overall).
 * patch_embed.proj: Conv2d 1x1 (with bias) 1024 -> D on the stage 2 output.
+
+Expedit-DPT (Expedit-LargeScale-Vision-Transformer/Expedit-DPT, ALGORITHMS.md 1.4.3): `forward(x, expedit=...)`
+clusters the patch tokens after block expedit.alpha - 1 (`expedit_cluster`) and un-clusters them by hard-label
+gather at every later tap (`expedit_unpool`); checked bit-identical to the official code (tools/README.md,
+`make_dpt_expedit_fixtures.py`).
 """
 import math
 
