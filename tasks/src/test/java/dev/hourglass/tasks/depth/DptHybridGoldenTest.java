@@ -40,7 +40,7 @@ class DptHybridGoldenTest {
             // Patch 16 = the ResNet's stride (stem 4, stages 1, 2, 2); the image from the 4x4 position grid.
             assertEquals(List.of(16, 3, 32, 4, 2, 64, 64, 64), List.of(e.patchSize(), e.inChannels(), e.embedDim(),
                     e.depth(), e.numHeads(), e.mlpHidden(), e.imageHeight(), e.imageWidth()));
-            DptConfig d = DptConfig.fromJson(c.config().decoder(), "decoder");
+            DptConfig d = c.config().decoder(DptConfig.class);
             assertEquals(DptConfig.Backbone.HYBRID, d.backbone());
             assertArrayEquals(new int[] {0, 1, 2, 3}, d.hooks());
             assertArrayEquals(new int[] {128, 128, 32, 32}, d.features());
@@ -131,7 +131,7 @@ class DptHybridGoldenTest {
     @Test
     void originalCheckpointGivesTheReferenceDepth() throws IOException {
         try (ConvertedModel c = Converter.open(DptGoldenTest.ROOT.resolve("dpt_hybrid_tiny.pt"), DptGoldenTest.PT)) {
-            assertEquals(DptConfig.Backbone.HYBRID, DptConfig.fromJson(c.config().decoder(), "decoder").backbone());
+            assertEquals(DptConfig.Backbone.HYBRID, c.config().decoder(DptConfig.class).backbone());
         }
         float[] depth = DptGoldenTest.depth(DptGoldenTest.ROOT.resolve("dpt_hybrid_tiny.pt"), DptGoldenTest.PT,
                 "hybrid_input.npy");
