@@ -131,6 +131,7 @@ final class DptLayout extends Layout {
             preprocessing = HfVitLayout.preprocessing(c.preprocessorConfig().orElse(null),
                     encoder.config().imageHeight(), encoder.config().imageWidth(), new ArrayList<>());
             preprocessing.put("interpolation", "bicubic");
+            dptResize(preprocessing, c.preprocessorConfig().orElse(null));
             notes.add("preprocessing: DPT resizes keeping the aspect ratio to a multiple of 32 (bicubic) and"
                     + " normalises with mean = std = 0.5");
         }
@@ -189,6 +190,24 @@ final class DptLayout extends Layout {
      */
     static int[] hybridHooks(int depth) {
         return new int[] {0, 1, 3 * depth / 4 - 1, depth - 1};
+    }
+
+    /**
+     * What DPTImageProcessor's resize adds to timm's keys, as {@code keep_aspect_ratio} and {@code ensure_multiple_of}
+     * (the task's DPT preprocessing reads them; absent: the processor's defaults, false and 1).
+     */
+    private static void dptResize(ObjectNode preprocessing, JsonNode processor) {
+        if (processor == null) {
+            return;
+        }
+        JsonNode keep = processor.get("keep_aspect_ratio");
+        if (keep != null && keep.isBoolean()) {
+            preprocessing.put("keep_aspect_ratio", keep.asBoolean());
+        }
+        JsonNode multiple = processor.get("ensure_multiple_of");
+        if (multiple != null && multiple.canConvertToInt() && multiple.asInt() >= 1) {
+            preprocessing.put("ensure_multiple_of", multiple.asInt());
+        }
     }
 
     /**

@@ -84,12 +84,15 @@ public final class DepthEstimator implements AutoCloseable {
 
     /**
      * The preprocessing of the model's source at its trained size: Hugging Face's image processor for a model
-     * converted from a Hugging Face folder, {@code run_monodepth.py}'s otherwise.
+     * converted from a Hugging Face folder (with its {@code keep_aspect_ratio}, {@code ensure_multiple_of}, mean and
+     * std), {@code run_monodepth.py}'s otherwise.
      */
     static DptPreprocessing defaultPreprocessing(ModelConfig config) {
         VitConfig e = config.encoder();
         if ("hf-dpt".equals(config.source().path("layout").asText())) {
-            return DptPreprocessing.huggingFace(e.imageWidth(), e.imageHeight(), false, 1,
+            var p = config.preprocessing();
+            return DptPreprocessing.huggingFace(e.imageWidth(), e.imageHeight(),
+                    p.path("keep_aspect_ratio").asBoolean(false), Math.max(1, p.path("ensure_multiple_of").asInt(1)),
                     channels(config, "mean"), channels(config, "std"));
         }
         return DptPreprocessing.monodepth(e.imageWidth(), e.imageHeight());

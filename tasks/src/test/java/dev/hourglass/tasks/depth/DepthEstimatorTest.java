@@ -6,9 +6,11 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import dev.hourglass.reduce.Reductions;
 import dev.hourglass.tasks.ModelOptions;
@@ -52,6 +54,26 @@ class DepthEstimatorTest {
                     "hugging face, network size");
             DptGoldenTest.assertClose(Npy.read(ROOT.resolve("hf_depth_full.npy")).toFloatArray(), depth.image(),
                     "hugging face, photo size");
+        }
+    }
+
+    @Test
+    void huggingFaceProcessorKeepingTheAspectRatio(@TempDir Path tmp) throws IOException {
+        Path folder = tmp.resolve("hf");
+        Files.createDirectories(folder);
+        for (String f : new String[] {"config.json", "model.safetensors"}) {
+            Files.copy(ROOT.resolve("hf").resolve(f), folder.resolve(f));
+        }
+        String processor = Files.readString(ROOT.resolve("hf/preprocessor_config.json"))
+                .replace("\"keep_aspect_ratio\": false", "\"keep_aspect_ratio\": true")
+                .replace("\"ensure_multiple_of\": 1", "\"ensure_multiple_of\": 32");
+        Files.writeString(folder.resolve("preprocessor_config.json"), processor);
+        try (DepthEstimator d = DepthEstimator.load(folder, new ModelOptions(2))) {
+            Depth depth = d.estimate(RgbImage.read(PHOTO));
+            assertEquals(64, depth.networkHeight());
+            assertEquals(96, depth.networkWidth());
+            DptGoldenTest.assertClose(Npy.read(ROOT.resolve("hf_aspect_depth.npy")).toFloatArray(), depth.network(),
+                    "hugging face keeping the aspect ratio");
         }
     }
 
