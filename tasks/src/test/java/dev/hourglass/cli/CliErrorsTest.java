@@ -85,8 +85,8 @@ class CliErrorsTest {
 
         CliRunner typo = CliRunner.run("clasify", "--model", "m");
         assertEquals(2, typo.exitCode());
-        assertEquals(List.of("hourglass: error: unknown command 'clasify'; the commands are classify, segment, convert,"
-                + " inspect, demo, backends, slim-search, help", "Try 'hourglass --help'."),
+        assertEquals(List.of("hourglass: error: unknown command 'clasify'; the commands are classify, segment, depth,"
+                + " convert, inspect, demo, backends, slim-search, help", "Try 'hourglass --help'."),
                 typo.err().lines().toList());
         CliRunner none = CliRunner.run();
         assertEquals(2, none.exitCode());
