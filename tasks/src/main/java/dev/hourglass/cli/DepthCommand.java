@@ -22,9 +22,7 @@ import dev.hourglass.tasks.depth.DepthEstimator;
 import dev.hourglass.tasks.depth.DepthPictures;
 import dev.hourglass.tasks.image.DptPreprocessing;
 import dev.hourglass.tasks.image.RgbImage;
-import dev.hourglass.tasks.segment.SegmentationPictures;
 import dev.hourglass.tensor.Npy;
-import dev.hourglass.tensor.Shape;
 import dev.hourglass.tensor.Tensor;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -185,7 +183,7 @@ final class DepthCommand implements Callable<Integer> {
         if (!item.tensor()) {
             image = RgbImage.read(item.file(), maxPixels);
         } else {
-            tensor = asImage(ClassifyCommand.readTensor(item.file()), item.file());
+            tensor = InputLoop.oneImage(ClassifyCommand.readTensor(item.file()), item.file());
         }
         double readMs = ClassifyCommand.millisSince(t1);
         double[] forwardMs = new double[repeat];
@@ -214,11 +212,11 @@ final class DepthCommand implements Callable<Integer> {
             float[] values = depth.image();
             int w = depth.imageWidth();
             int h = depth.imageHeight();
-            write(DepthPictures.sixteenBit(values, w, h), stem + ".depth.png", written);
+            InputLoop.writePng(out, stem + ".depth.png", DepthPictures.sixteenBit(values, w, h), written);
             java.awt.image.BufferedImage colours = DepthPictures.colours(values, w, h);
-            write(colours, stem + ".colour.png", written);
+            InputLoop.writePng(out, stem + ".colour.png", colours, written);
             if (image != null) {
-                write(DepthPictures.besideImage(image, colours), stem + ".image.png", written);
+                InputLoop.writePng(out, stem + ".image.png", DepthPictures.besideImage(image, colours), written);
             }
             Path reportFile = out.resolve(stem + ".json");
             written.add(reportFile.toString());
@@ -231,24 +229,6 @@ final class DepthCommand implements Callable<Integer> {
         }
         Depth result = depth;
         return o -> printText(o, estimator, reduction, item.file(), result, timing, written, many);
-    }
-
-    private void write(java.awt.image.BufferedImage picture, String name, List<String> written) throws IOException {
-        Path file = out.resolve(name);
-        FileErrors.writing(file, () -> SegmentationPictures.writePng(picture, file));
-        written.add(file.toString());
-    }
-
-    private static Tensor asImage(Tensor t, Path file) throws IOException {
-        Shape s = t.shape();
-        if (s.rank() == 3 && s.dim(0) == 3) {
-            return t.reshape(1, 3, s.dim(1), s.dim(2));
-        }
-        if (s.rank() != 4 || s.dim(0) != 1 || s.dim(1) != 3) {
-            throw new IOException(file + ": expected a float32 tensor [1, 3, height, width] or [3, height, width], got"
-                    + " shape " + s);
-        }
-        return t;
     }
 
     private Map<String, Object> report(DepthEstimator estimator, ReductionMethod reduction, ImageInputs.Input item,

@@ -2,12 +2,17 @@ package dev.hourglass.cli;
 
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
+import dev.hourglass.tasks.segment.SegmentationPictures;
+import dev.hourglass.tensor.Shape;
+import dev.hourglass.tensor.Tensor;
 import picocli.CommandLine;
 
 /**
@@ -135,5 +140,29 @@ final class InputLoop {
         m = m == null ? e.getClass().getSimpleName() : m.strip().replaceAll("\\s*\\R\\s*", " ");
         String file = input.file().toString();
         return m.contains(file) ? m : file + ": " + m;
+    }
+
+    /**
+     * One image's tensor from {@code --input-tensor}: {@code [1, 3, H, W]} as it is, {@code [3, H, W]} given its batch
+     * axis; any other shape is refused naming the file.
+     */
+    static Tensor oneImage(Tensor t, Path file) throws IOException {
+        Shape s = t.shape();
+        if (s.rank() == 3 && s.dim(0) == 3) {
+            return t.reshape(1, 3, s.dim(1), s.dim(2));
+        }
+        if (s.rank() != 4 || s.dim(0) != 1 || s.dim(1) != 3) {
+            throw new IOException(file + ": expected a float32 tensor [1, 3, height, width] or [3, height, width], got"
+                    + " shape " + s);
+        }
+        return t;
+    }
+
+    /** Writes {@code picture} as {@code folder/name} (whole or not at all) and adds the file to {@code written}. */
+    static void writePng(Path folder, String name, java.awt.image.BufferedImage picture, List<String> written)
+            throws IOException {
+        Path file = folder.resolve(name);
+        FileErrors.writing(file, () -> SegmentationPictures.writePng(picture, file));
+        written.add(file.toString());
     }
 }

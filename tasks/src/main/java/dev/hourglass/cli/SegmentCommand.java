@@ -23,7 +23,6 @@ import dev.hourglass.tasks.segment.Segmentation;
 import dev.hourglass.tasks.segment.SegmentationPictures;
 import dev.hourglass.tasks.segment.SemanticSegmenter;
 import dev.hourglass.tensor.Npy;
-import dev.hourglass.tensor.Shape;
 import dev.hourglass.tensor.Tensor;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -205,7 +204,7 @@ final class SegmentCommand implements Callable<Integer> {
             image = RgbImage.read(item.file(), maxPixels);
             tensor = segmenter.normalize(image);
         } else {
-            tensor = asImage(ClassifyCommand.readTensor(item.file()), item.file());
+            tensor = InputLoop.oneImage(ClassifyCommand.readTensor(item.file()), item.file());
         }
         double preprocessMs = ClassifyCommand.millisSince(t1);
 
@@ -229,12 +228,14 @@ final class SegmentCommand implements Callable<Integer> {
         String stem = item.stem();
         FileErrors.createOutputFolder("--out", out);
         List<String> written = new ArrayList<>();
-        write(SegmentationPictures.classIndices(result), stem + ".classes.png", written);
-        write(SegmentationPictures.colours(result, colours), stem + ".colour.png", written);
+        InputLoop.writePng(out, stem + ".classes.png", SegmentationPictures.classIndices(result), written);
+        InputLoop.writePng(out, stem + ".colour.png", SegmentationPictures.colours(result, colours), written);
         if (image != null) {
-            write(SegmentationPictures.overlay(image, result, colours), stem + ".overlay.png", written);
+            InputLoop.writePng(out, stem + ".overlay.png", SegmentationPictures.overlay(image, result, colours),
+                    written);
             if (result.clusters() != null) {
-                write(SegmentationPictures.clusterOutlines(image, result), stem + ".clusters.png", written);
+                InputLoop.writePng(out, stem + ".clusters.png", SegmentationPictures.clusterOutlines(image, result),
+                        written);
             }
         }
         Path reportFile = out.resolve(stem + ".json");
@@ -248,12 +249,6 @@ final class SegmentCommand implements Callable<Integer> {
         }
         Segmentation segmented = result;
         return o -> printText(o, segmenter, settings, item.file(), segmented, timing, written, many);
-    }
-
-    private void write(java.awt.image.BufferedImage picture, String name, List<String> written) throws IOException {
-        Path file = out.resolve(name);
-        FileErrors.writing(file, () -> SegmentationPictures.writePng(picture, file));
-        written.add(file.toString());
     }
 
     /** The colours of a {@code --palette} file, in order; a line that is not {@code R G B} in 0..255 is refused. */
@@ -293,18 +288,6 @@ final class SegmentCommand implements Callable<Integer> {
             throw new IOException(file + ": " + colours.size() + " colours for a model of " + classes + " classes");
         }
         return colours.stream().mapToInt(Integer::intValue).toArray();
-    }
-
-    private static Tensor asImage(Tensor t, Path file) throws IOException {
-        Shape s = t.shape();
-        if (s.rank() == 3 && s.dim(0) == 3) {
-            return t.reshape(1, 3, s.dim(1), s.dim(2));
-        }
-        if (s.rank() != 4 || s.dim(0) != 1 || s.dim(1) != 3) {
-            throw new IOException(file + ": expected a float32 tensor [1, 3, height, width] or [3, height, width], got"
-                    + " shape " + s);
-        }
-        return t;
     }
 
     private Map<String, Object> report(SemanticSegmenter segmenter, ReductionMethod settings, ImageInputs.Input item,
