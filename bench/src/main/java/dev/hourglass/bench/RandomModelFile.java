@@ -5,6 +5,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Optional;
 
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
 import dev.hourglass.bench.jmh.RandomTensors;
 import dev.hourglass.model.ModelConfig;
 import dev.hourglass.model.ModelFormat;
@@ -23,7 +26,32 @@ final class RandomModelFile {
     /** Metadata key naming the generator and seed of a file {@link #ensure} wrote. */
     static final String METADATA_KEY = "hourglass.bench.random_weights";
 
+    private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
+
     private RandomModelFile() {
+    }
+
+    /**
+     * The {@code preprocessing} of a random model as the converter writes one (timm's key names): an input of
+     * {@code height x width}, squashed, normalised with mean = std = 0.5 as Segmenter's and DPT's ViTs are.
+     */
+    static ObjectNode preprocessing(int height, int width, String interpolation) {
+        ObjectNode p = NODES.objectNode();
+        p.putArray("input_size").add(3).add(height).add(width);
+        p.put("interpolation", interpolation);
+        p.put("crop_pct", 1.0);
+        p.put("crop_mode", "squash");
+        p.putArray("mean").add(0.5).add(0.5).add(0.5);
+        p.putArray("std").add(0.5).add(0.5).add(0.5);
+        return p;
+    }
+
+    /** The {@code source} of a random model: layout {@code random} and what it stands for. */
+    static ObjectNode source(String description) {
+        ObjectNode source = NODES.objectNode();
+        source.put("layout", "random");
+        source.put("description", description);
+        return source;
     }
 
     /**

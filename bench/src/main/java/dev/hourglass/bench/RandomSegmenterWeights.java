@@ -4,9 +4,6 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
 
-import com.fasterxml.jackson.databind.node.JsonNodeFactory;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-
 import dev.hourglass.bench.jmh.RandomTensors;
 import dev.hourglass.bench.jmh.RandomVitWeights;
 import dev.hourglass.model.ModelConfig;
@@ -29,8 +26,6 @@ import dev.hourglass.vit.VitConfig;
 final class RandomSegmenterWeights extends RandomTensors {
     /** Bump when the values a seed gives change, so that files written by an older generator are made again. */
     static final String GENERATOR = "dev.hourglass.bench.RandomSegmenterWeights v1";
-
-    private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
 
     /**
      * @param encoder the encoder; its classifier head, if any, is generated too (Segmenter's checkpoints keep an
@@ -77,19 +72,11 @@ final class RandomSegmenterWeights extends RandomTensors {
      */
     static ModelConfig segmenterConfig(VitConfig encoder, int classes, int layers, int dModel, int heads,
                                        int mlpHidden, double decoderEps, int window, int stride, String description) {
-        ObjectNode p = NODES.objectNode();
-        p.putArray("input_size").add(3).add(window).add(window);
-        p.put("interpolation", "bilinear");
-        p.put("crop_pct", 1.0);
-        p.put("crop_mode", "squash");
-        p.putArray("mean").add(0.5).add(0.5).add(0.5);
-        p.putArray("std").add(0.5).add(0.5).add(0.5);
         SegmenterDecoderConfig d = new SegmenterDecoderConfig(classes, window, stride,
                 new SegmenterDecoderConfig.MaskTransformer(layers, dModel, heads, mlpHidden, (float) decoderEps), 0);
-        ObjectNode source = NODES.objectNode();
-        source.put("layout", "random");
-        source.put("description", description);
-        return new ModelConfig(ModelFamily.SEGMENTER, encoder, p, List.of(), d, source, List.of("random weights"));
+        return new ModelConfig(ModelFamily.SEGMENTER, encoder,
+                RandomModelFile.preprocessing(window, window, "bilinear"), List.of(), d,
+                RandomModelFile.source(description), List.of("random weights"));
     }
 
     /**
