@@ -99,6 +99,18 @@ final class SegmenterFlops {
         return 2 * 2 * tokens * tokens * dim;
     }
 
+    /**
+     * Expedit's clustering of {@code patches} tokens of width {@code dim}: per round {@code 2 N λ² D} for the distances
+     * to the window's centres and as much for the weighted means (an upper bound: tokens near the border have fewer
+     * than λ² cells in their window); with {@code hardLabels}, the tokens x clusters distance pass that gives each
+     * token its nearest final centre.
+     */
+    static double clustering(double patches, double dim, ExpeditSettings expedit, boolean hardLabels) {
+        double lambda2 = (double) expedit.window() * expedit.window();
+        double perRound = 2 * patches * lambda2 * dim * 2;
+        return expedit.iterations() * perRound + (hardLabels ? linear(patches, dim, expedit.clusters()) : 0);
+    }
+
     /** One pre-LN transformer block: qkv, attention, proj, fc1, fc2. */
     static double block(double tokens, double dim, double hidden) {
         return linear(tokens, dim, 3 * dim) + attention(tokens, dim) + linear(tokens, dim, dim)
@@ -128,9 +140,7 @@ final class SegmenterFlops {
         parts.put("patch_embed", linear(n, enc.inChannels() * p * p, d));
         parts.put("encoder_blocks_full", dense * block(prefix + n, d, enc.mlpHidden()));
         if (expedit != null) {
-            double lambda2 = (double) expedit.window() * expedit.window();
-            double perRound = 2 * n * lambda2 * d * 2;
-            parts.put("clustering", expedit.iterations() * perRound + (clusterMap ? linear(n, d, m) : 0));
+            parts.put("clustering", clustering(n, d, expedit, clusterMap));
             parts.put("encoder_blocks_clustered", (depth - dense) * block(prefix + m, d, enc.mlpHidden()));
         }
         double k = dec.classes();
