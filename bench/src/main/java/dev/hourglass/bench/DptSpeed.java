@@ -39,7 +39,7 @@ import dev.hourglass.vit.VitConfig;
  * <pre>
  * bench/run-depth.sh speed [--preset dpt-large | dpt-hybrid | tiny] [--threads 2,1] [--warmup 1] [--iterations 6]
  *     [--blocks 3] [--expedit alpha=10,grid=16x16] [--image photo.jpg] [--size 384]
- *     [--model bench-out/dpt-large-random-seed1234.safetensors] [--seed 1234] [--wait-idle SECONDS]
+ *     [--model bench-out/depth-dpt-large-random-seed1234.safetensors] [--seed 1234] [--wait-idle SECONDS]
  *     [--out bench-out/depth-speed.json] [--no-peak]
  * bench/run-depth.sh speed --prepare      (only write the model file)
  * </pre>
@@ -386,9 +386,11 @@ public final class DptSpeed {
     /** Expedit-DPT's README (ALGORITHMS.md §1.6): DPT-Hybrid only. */
     private static Map<String, Object> paper() {
         Map<String, Object> p = new LinkedHashMap<>();
-        p.put("source", "Expedit-DPT README (Liang et al. 2022), DPT-Hybrid, \"GFLOPs\" by torchprofile (a"
-                + " multiply-add count: compare with gmacs) at each dataset's evaluation input, not 384x384; its"
-                + " alpha is Expedit-DPT's 0-based -l, alpha + 1 here. The official code has no DPT-Large setting.");
+        p.put("source", "Expedit-DPT README (Liang et al. 2022) as ALGORITHMS.md 1.6 quotes it: DPT-Hybrid,"
+                + " \"GFLOPs\" by torchprofile (a multiply-add counter: compare with gmacs) at each dataset's"
+                + " evaluation input (the two baselines differ, so not one fixed size): compare reductions, not"
+                + " totals, with a 384x384 count. Its alpha is Expedit-DPT's 0-based -l, alpha + 1 here. The official"
+                + " code has no DPT-Large setting.");
         p.put("kitti", List.of(row("baseline", 0, "", 810.0, 810.0), row("expedit", 6, "28x28", 723.4, 810.0),
                 row("expedit", 4, "20x20", 631.8, 810.0), row("expedit", 4, "16x16", 613.6, 810.0)));
         p.put("nyu_v2", List.of(row("baseline", 0, "", 560.2, 560.2), row("expedit", 6, "24x24", 504.2, 560.2),
