@@ -48,7 +48,7 @@ import dev.hourglass.vit.VitConfig;
  * LayerNorm eps 1e-6, the position embedding resized bilinearly without antialias), taps after blocks 5, 11, 17, 23
  * (0-based), readout {@code project}, reassembled widths 256, 512, 1024, 1024, fusion width 256, no BatchNorm.
  * {@code dpt-hybrid} is DPT-Hybrid (ViT-B/16 after a ResNet-50 stem, taps 0, 1, 8, 11, widths 256, 512, 768, 768);
- * it runs once the engine's {@link DptModel} runs hybrid backbones and fails with one line before that.
+ * its random ResNet-50 stem comes from {@link RandomDptWeights}.
  * {@code tiny} is the DPT-Large layout at toy widths, for trying the harness in seconds; its numbers mean nothing.
  * The weights ({@link RandomDptWeights}) are written once as an F32 Hourglass file and reused while its
  * configuration, generator and seed match.

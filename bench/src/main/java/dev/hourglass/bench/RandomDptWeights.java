@@ -2,7 +2,9 @@ package dev.hourglass.bench;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 import dev.hourglass.bench.jmh.RandomTensors;
 import dev.hourglass.bench.jmh.RandomVitWeights;
@@ -11,6 +13,7 @@ import dev.hourglass.model.DptConfig;
 import dev.hourglass.model.ModelConfig;
 import dev.hourglass.model.ModelFamily;
 import dev.hourglass.tensor.Shape;
+import dev.hourglass.vit.ResNetNames;
 import dev.hourglass.vit.VitConfig;
 
 /**
@@ -31,7 +34,32 @@ final class RandomDptWeights extends RandomTensors {
     RandomDptWeights(VitConfig encoder, DptConfig dpt, long seed) {
         super("random-dpt.safetensors", seed);
         addVit(encoder);
+        if (dpt.backbone() == DptConfig.Backbone.HYBRID) {
+            // The ResNet-50 stem (replacing the encoder's patch convolution with its 1x1 projection), drawn as
+            // convolutions and GroupNorm gains: the converter has standardised a real checkpoint's weights already.
+            ResNetNames.expectedShapes(resNet50(encoder.inChannels()), encoder.inChannels(), encoder.embedDim())
+                    .forEach(this::addNeck);
+        }
         DptModel.neckShapes(encoder.embedDim(), dpt).forEach(this::addNeck);
+    }
+
+    /**
+     * The structure of timm's ResNet-50 (v2, as ViT-Hybrid uses it: stem width 64, stages of 3, 4 and 9 bottleneck
+     * units of 256, 512 and 1024 channels, a quarter of that inside), as the defining tensors {@link
+     * ResNetNames#expectedShapes} reads the rest from.
+     */
+    private static Map<String, Shape> resNet50(int inChannels) {
+        Map<String, Shape> skeleton = new LinkedHashMap<>();
+        skeleton.put(ResNetNames.STEM_CONV + ".weight", Shape.of(64, inChannels, 7, 7));
+        int[] units = {3, 4, 9};
+        for (int stage = 0; stage < units.length; stage++) {
+            int out = 256 << stage;
+            for (int u = 0; u < units[stage]; u++) {
+                skeleton.put(ResNetNames.unit(stage, u) + ".conv1.weight", Shape.of(out / 4, 1, 1, 1));
+                skeleton.put(ResNetNames.unit(stage, u) + ".conv3.weight", Shape.of(out, out / 4, 1, 1));
+            }
+        }
+        return skeleton;
     }
 
     /** The weights a DPT configuration needs: its encoder and its neck and depth head. */

@@ -73,6 +73,25 @@ class RandomDptWeightsTest {
     }
 
     @Test
+    void hybridGetsAResNet50StemThatDptModelReads() throws Exception {
+        DptConfig hybrid = new DptConfig(new int[] {0, 1, 2, 3}, DptConfig.Readout.PROJECT,
+                new int[] {256, 512, 32, 32}, 16, new double[] {4, 2, 1, 0.5}, DptConfig.Head.DEPTH, false,
+                DptConfig.Backbone.HYBRID, 0);
+        RandomDptWeights weights = new RandomDptWeights(VIT, hybrid, 5);
+        assertEquals(Shape.of(64, 3, 7, 7), weights.info("hybrid.stem.conv.weight").orElseThrow().shape());
+        assertEquals(Shape.of(32, 1024, 1, 1), weights.info("patch_embed.proj.weight").orElseThrow().shape(),
+                "the 1x1 projection after the ResNet replaces the patch convolution");
+        assertTrue(weights.info("hybrid.stages.2.blocks.8.conv3.weight").isPresent(), "ResNet-50's 9 units in stage 3");
+        assertTrue(weights.info("dpt.act_postprocess1.3.weight").isEmpty(), "stage taps have no reassemble layers");
+        try (CpuBackend backend = new CpuBackend(1);
+             DptModel model = DptModel.create(VIT, hybrid, weights, backend)) {
+            for (float v : model.depth(image(64)).toFloatArray()) {
+                assertTrue(Float.isFinite(v) && v >= 0, "hybrid: " + v);
+            }
+        }
+    }
+
+    @Test
     void sameSeedSameBitsAndConvolutionsKeepTheirScale() throws Exception {
         RandomDptWeights a = RandomDptWeights.forConfig(tiny(), 3);
         RandomDptWeights b = RandomDptWeights.forConfig(tiny(), 3);

@@ -34,13 +34,19 @@ final class DptNames {
 
     /**
      * Every tensor of the neck and depth head that {@link DptModel} reads, with its shape, for an encoder of width
-     * {@code dim}: the weights a checkpoint must hold beside the encoder's (refinenet4's unused first unit left out).
+     * {@code dim}: the weights a checkpoint must hold beside the encoder's (refinenet4's unused first unit left out;
+     * a hybrid's ResNet stem is the encoder's, see {@code ResNetNames}).
      */
     static Map<String, Shape> shapes(int dim, DptConfig config) {
         Map<String, Shape> s = new LinkedHashMap<>();
         int fusion = config.fusionFeatures();
         for (int k = 1; k <= DptConfig.STAGES; k++) {
             int f = config.features()[k - 1];
+            if (config.backbone() == DptConfig.Backbone.HYBRID && k <= 2) {
+                // DPT-Hybrid's first two taps are ResNet stages: act_postprocess1/2 are identities.
+                s.put(layerRn(k) + ".weight", Shape.of(fusion, f, 3, 3));
+                continue;
+            }
             double factor = config.reassembleFactors()[k - 1];
             String base = postprocess(k);
             if (config.readout() == DptConfig.Readout.PROJECT) {

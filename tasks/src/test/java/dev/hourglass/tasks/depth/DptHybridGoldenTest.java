@@ -34,6 +34,17 @@ class DptHybridGoldenTest {
     static final String BACKBONE = "pretrained.model.patch_embed.backbone.";
 
     @Test
+    void neckShapesNameWhatTheHybridCheckpointHolds() throws IOException {
+        try (ConvertedModel c = Converter.open(HYBRID, DptGoldenTest.PT)) {
+            java.util.Map<String, dev.hourglass.tensor.Shape> shapes = DptModel.neckShapes(
+                    c.config().encoder().embedDim(), c.config().decoder(DptConfig.class));
+            assertTrue(shapes.keySet().stream().noneMatch(n -> n.startsWith("dpt.act_postprocess1")
+                    || n.startsWith("dpt.act_postprocess2")), "stage taps have no reassemble layers");
+            shapes.forEach((name, shape) -> assertEquals(shape, c.info(name).orElseThrow().shape(), name));
+        }
+    }
+
+    @Test
     void converterMapsTheResNetUnderHybridAndInfersTheEncoder() throws IOException {
         try (ConvertedModel c = Converter.open(HYBRID, DptGoldenTest.PT)) {
             VitConfig e = c.config().encoder();
