@@ -27,11 +27,11 @@ import dev.hourglass.vit.VitConfig;
  * encoder's. {@link #ensureFile} writes them as an Hourglass model file once and reuses it while it is the same model,
  * so that {@code DepthEstimator.load} can read them.
  */
-final class RandomDptWeights extends RandomTensors {
+public final class RandomDptWeights extends RandomTensors {
     /** Bump when the values a seed gives change, so that files written by an older generator are made again. */
     static final String GENERATOR = "dev.hourglass.bench.RandomDptWeights v1";
 
-    RandomDptWeights(VitConfig encoder, DptConfig dpt, long seed) {
+    public RandomDptWeights(VitConfig encoder, DptConfig dpt, long seed) {
         super("random-dpt.safetensors", seed);
         addVit(encoder);
         if (dpt.backbone() == DptConfig.Backbone.HYBRID) {
