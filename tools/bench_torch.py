@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Time PyTorch fp32 inference of the benchmark ViT-B/16 at batch 1 (the comparison point
-for the Java engine).
+for the Java engine), or of DPT-Large / DPT-Hybrid at 384 (--model dpt-large|dpt-hybrid).
 
     /usr/bin/python3 tools/bench_torch.py [--models-dir bench-out/models] [--threads 1]
                                           [--warmup 3] [--iterations 20]
@@ -72,6 +72,11 @@ ap.add_argument("--openblas-threads", default="auto",
 ap.add_argument("--warmup", type=int, default=3)
 ap.add_argument("--iterations", type=int, default=20)
 ap.add_argument("--seed", type=int, default=None, help="rebuild with this seed if no safetensors")
+ap.add_argument("--model", choices=["vit-b", "dpt-large", "dpt-hybrid"], default="vit-b",
+                help="vit-b: the benchmark ViT-B/16 at 224; dpt-large / dpt-hybrid: isl-org/DPT's DPT-Large (ViT-L/16)"
+                     " or DPT-Hybrid (ResNet-50 + ViT-B/16) at --size, random weights (tools/hourglass_ref/dpt.py),"
+                     " for bench/run-depth.sh's Java numbers")
+ap.add_argument("--size", type=int, default=384, help="DPT input side (default 384)")
 ap.add_argument("--check-threads", action="store_true",
                 help="measure whether torch/OpenBLAS honour the thread settings, then exit")
 ap.add_argument("--omp-wait-policy", choices=["auto", "default", "passive", "active"], default="auto",
@@ -246,6 +251,22 @@ def check_threads(lib):
     return rows
 
 
+def dpt_model():
+    """DPT-Large or DPT-Hybrid at eval with random weights (timing only) and a random normalised input."""
+    from hourglass_ref import dpt as R
+    large = args.model == "dpt-large"
+    vit = VisionTransformer(img_size=384, patch_size=16, embed_dim=1024 if large else 768, depth=24 if large else 12,
+                            num_heads=16 if large else 12, mlp_ratio=4.0, qkv_bias=True, num_classes=1)
+    vit.head = torch.nn.Identity()  # DPT never uses the classifier
+    model = R.DPTModel(vit, [5, 11, 17, 23] if large else [0, 1, 8, 11],
+                       [256, 512, 1024, 1024] if large else [256, 512, 768, 768], 256, readout="project",
+                       hybrid_backbone=None if large else R.ResNetV2())
+    R.init_random_dpt(model, DEFAULT_SEED if args.seed is None else args.seed)
+    g = torch.Generator().manual_seed(7)
+    return model.eval(), f"{args.model} random weights at {args.size}", torch.randn(1, 3, args.size, args.size,
+                                                                                    generator=g)
+
+
 def load_model(models_dir):
     path = os.path.join(models_dir, ARCH, "model.safetensors")
     if os.path.exists(path) and args.seed is None:
@@ -282,10 +303,14 @@ def main():
     if explicit is not None:
         lib.openblas_set_num_threads(explicit)
     models_dir = args.models_dir or os.path.join(REPO, "bench-out", "models")
-    model, source = load_model(models_dir)
-    ref_in = os.path.join(models_dir, "reference_input.npy")
     ref_out = os.path.join(models_dir, "reference_logits.npy")
-    x = torch.from_numpy(np.load(ref_in)) if os.path.exists(ref_in) else reference_input()
+    if args.model == "vit-b":
+        model, source = load_model(models_dir)
+        ref_in = os.path.join(models_dir, "reference_input.npy")
+        x = torch.from_numpy(np.load(ref_in)) if os.path.exists(ref_in) else reference_input()
+    else:
+        model, source, x = dpt_model()
+        ref_out = ""
 
     times = []
     with torch.inference_mode():
