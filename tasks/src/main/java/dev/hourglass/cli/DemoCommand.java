@@ -38,8 +38,8 @@ import picocli.CommandLine.Option;
  * {@code hourglass demo}: classifies the images shipped in the jar with the small ViT shipped in the jar (trained by
  * {@code tools/train_demo_classifier.py} on procedurally drawn shapes and textures), checks every logit against the
  * PyTorch reference stored beside them, and writes a JSON report and a contact sheet; then segments the shipped
- * 512x512 scenes with the shipped Segmenter without and with Expedit ({@link SegmentationDemo}). Needs nothing
- * downloaded.
+ * 512x512 scenes with the shipped Segmenter without and with Expedit ({@link SegmentationDemo}) and estimates depth
+ * on the shipped photos with the shipped DPT ({@link DepthDemo}). Needs nothing downloaded.
  */
 @Command(name = "demo",
         mixinStandardHelpOptions = true,
@@ -50,7 +50,10 @@ import picocli.CommandLine.Option;
                 "Then segments the shipped scenes with a small Segmenter without and with Expedit (mIoU against the"
                 + " ground truth, time, agreement with PyTorch), writing to DIR/segmentation one NAME.sheet.png per"
                 + " scene (the scene, its ground truth, the predictions without and with Expedit, Expedit's clusters"
-                + " outlined, a legend of the classes' colours) and segmentation.json."})
+                + " outlined, a legend of the classes' colours) and segmentation.json.",
+                "Then estimates depth on the shipped photos with a small DPT without and with Expedit (the network"
+                + " input and the depth checked against PyTorch's), writing to DIR/depth one NAME.sheet.png per photo"
+                + " (the photo, its depth, its depth with Expedit) and depth.json."})
 final class DemoCommand implements Callable<Integer> {
     static final String MODEL = "dev/hourglass/demo/shapes-vit";
     static final String EXPECTED = "dev/hourglass/demo/expected.json";
@@ -93,7 +96,7 @@ final class DemoCommand implements Callable<Integer> {
         ModelOptions options = new ModelOptions(Threads.resolve(spec.commandLine(), threads))
                 .withBackend(backend.name);
         FileErrors.checkOutputFolder(spec.commandLine(), "--out", out,
-                "classification.json, contact-sheet.png, cfvit/, segmentation/");
+                "classification.json, contact-sheet.png, cfvit/, segmentation/, depth/");
         PrintWriter log = spec.commandLine().getOut();
         JsonNode expected = readResourceJson(EXPECTED);
 
@@ -152,6 +155,12 @@ final class DemoCommand implements Callable<Integer> {
         if (!segmentationAgrees) {
             spec.commandLine().getErr().println("hourglass demo: error: the segmentation differs from PyTorch's by"
                     + " more pixels than its near-ties explain");
+            return 1;
+        }
+        log.println();
+        if (!new DepthDemo(log, out, options, repeat).run()) {
+            spec.commandLine().getErr().println("hourglass demo: error: the depth differs from PyTorch's by more than "
+                    + DepthDemo.TOLERANCE + " of its range, or the network input is not PyTorch's");
             return 1;
         }
         return 0;

@@ -33,9 +33,10 @@ import picocli.CommandLine.Option;
         mixinStandardHelpOptions = true,
         description = {"Estimates relative depth with DPT (isl-org/DPT's .pt, a Hugging Face DPTForDepthEstimation"
                 + " folder, or an Hourglass file), exactly as the original computes it, optionally with Expedit"
-                + " (--reduce expedit:alpha=5,grid=16x16: the tokens leaving the alpha-th block are clustered, and each"
-                + " patch takes its cluster's features at the later taps, as Expedit-DPT does). The output is DPT's:"
-                + " inverse relative depth, larger is nearer.",
+                + " (--reduce expedit:alpha=5,grid=16x16,tau=1.0, Expedit-DPT's KITTI setting: the tokens leaving the"
+                + " alpha-th block are clustered, and each patch takes its cluster's features at the later taps, as"
+                + " Expedit-DPT does; give tau=1.0, Expedit-DPT's, since the default is Segmenter's 0.02). The output"
+                + " is DPT's: inverse relative depth, larger is nearer.",
                 "With --out, for each image: <name>.depth.png (16 bits, the map's range scaled to 0..65535 as"
                 + " run_monodepth.py writes it), <name>.colour.png (dark far, bright near) and <name>.image.png (the"
                 + " image beside the colour map), and <name>.json (settings, timings, GFLOPs). Several --image files"
@@ -48,8 +49,9 @@ final class DepthCommand implements Callable<Integer> {
     CommandLine.Model.CommandSpec spec;
 
     @Option(names = "--model", required = true, paramLabel = "MODEL",
-            description = {"A DPT: isl-org/DPT's .pt (give --heads: the file does not say), a Hugging Face",
-                    "DPTForDepthEstimation folder, or an Hourglass file (hourglass convert)."})
+            description = "A DPT: isl-org/DPT's .pt (give --heads: the file does not say; 16 for DPT-Large, 12 for"
+                    + " DPT-Hybrid), a Hugging Face DPTForDepthEstimation folder, or an Hourglass file (hourglass"
+                    + " convert).")
     Path model;
 
     @CommandLine.Mixin

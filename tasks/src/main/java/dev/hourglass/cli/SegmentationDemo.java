@@ -222,7 +222,7 @@ final class SegmentationDemo {
         FileErrors.writing(file, () -> SegmentationPictures.writePng(picture, file));
     }
 
-    private static BufferedImage readImage(String name) throws IOException {
+    static BufferedImage readImage(String name) throws IOException {
         try (InputStream in = DemoCommand.resource(name)) {
             BufferedImage image = ImageIO.read(in);
             if (image == null) {

@@ -48,8 +48,8 @@ class DemoCommandTest {
         assertEquals(4 * 160, sheet.getWidth());
         assertEquals(2 * 200, sheet.getHeight());
         try (var files = Files.list(out)) {
-            assertEquals(4, files.count(), "the report, the sheet, the cfvit and segmentation folders; no temporary"
-                    + " files");
+            assertEquals(5, files.count(), "the report, the sheet, the cfvit, segmentation and depth folders; no"
+                    + " temporary files");
         }
 
         // CF-ViT: the shipped model's stages and logits are PyTorch's, every image gets its picture.
@@ -112,6 +112,28 @@ class DemoCommandTest {
                 assertEquals(palette[i], picture.getRGB(s.x + s.width / 2, s.y + s.height / 2) & 0xFFFFFF,
                         stem + ": the swatch of " + classes.get(i));
             }
+        }
+
+        // Depth: every photo's network input is PyTorch's to the bit and its depth within 1e-4 of the range.
+        assertTrue(r.out().contains("monocular depth with DPT, without and with Expedit"), r.out());
+        JsonNode depth = new ObjectMapper().readTree(out.resolve("depth/depth.json").toFile());
+        JsonNode depthExpected;
+        try (var in = DemoCommandTest.class.getClassLoader()
+                .getResourceAsStream("dev/hourglass/demo/depth/expected.json")) {
+            depthExpected = new ObjectMapper().readTree(in);
+        }
+        assertEquals(depthExpected.get("photos").size(), depth.get("photos").size());
+        for (JsonNode photo : depth.get("photos")) {
+            String file = photo.get("file").asText();
+            assertTrue(photo.get("input_identical_to_pytorch").asBoolean(), file);
+            assertTrue(photo.get("max_abs_difference_vs_pytorch").asDouble()
+                    <= 1e-4 * photo.get("pytorch_range").asDouble(), photo.toString());
+            assertTrue(photo.get("expedit_gflops").asDouble() < photo.get("gflops").asDouble(), photo.toString());
+            BufferedImage sheetPicture = ImageIO.read(out.resolve("depth")
+                    .resolve(file.replaceFirst("\\.png$", ".sheet.png")).toFile());
+            BufferedImage photoPicture = ImageIO.read(DemoCommandTest.class.getClassLoader()
+                    .getResource("dev/hourglass/demo/depth/" + file));
+            assertTrue(sheetPicture.getWidth() >= 3 * photoPicture.getWidth(), file + ": photo and two depth maps");
         }
     }
 }
