@@ -354,8 +354,8 @@ public final class DptSpeed {
         int w = input.shape().intDim(3);
         int patches = (h / enc.patchSize()) * (w / enc.patchSize());
         int[] tokens = plain.tokensAfterBlock();
-        double encoderPlain = ReductionTrace.encoderGflops(enc, tokens, tokens);
-        double neck = plain.unreducedGflops() - encoderPlain;
+        double blocksPlain = ReductionTrace.blockGflops(enc, tokens, tokens);
+        double rest = plain.unreducedGflops() - blocksPlain;
         double clustering = SegmenterFlops.clustering(patches, enc.embedDim(), expedit, true) / 1e9;
         Map<String, Object> f = new LinkedHashMap<>();
         f.put("network_input", w + "x" + h);
@@ -369,15 +369,15 @@ public final class DptSpeed {
         f.put("expedit_gmacs", Stats.round(fast.gflops() / 2));
         f.put("reduction", Stats.round(1 - fast.gflops() / plain.unreducedGflops()));
         Map<String, Object> parts = new LinkedHashMap<>();
-        parts.put("encoder_plain", Stats.round(encoderPlain));
-        parts.put("encoder_expedit", Stats.round(fast.gflops() - neck));
-        parts.put("neck_and_head", Stats.round(neck));
+        parts.put("blocks_plain", Stats.round(blocksPlain));
+        parts.put("blocks_expedit", Stats.round(fast.gflops() - rest));
+        parts.put("embedding_neck_and_head", Stats.round(rest));
         f.put("gflops_by_part", parts);
         f.put("expedit_clustering_gflops_not_in_the_totals", Stats.round(clustering));
         f.put("reduction_with_clustering", Stats.round(1 - (fast.gflops() + clustering) / plain.unreducedGflops()));
         f.put("counted", "2 x multiply-adds of the matrix products and convolutions (DepthEstimator's Depth.gflops:"
-                + " the encoder at its traced token counts, blocks after the last tap not run, plus the neck and"
-                + " head); the clustering (iters x 2 x 2 N window^2 D, an upper bound, plus the hard labels' N x M x D"
+                + " the blocks at their traced token counts, blocks after the last tap not run, plus the patch"
+                + " embedding (a hybrid's whole ResNet stem), the neck and the head); the clustering (iters x 2 x 2 N window^2 D, an upper bound, plus the hard labels' N x M x D"
                 + " pass) is beside it");
         f.put("paper", paper());
         return f;

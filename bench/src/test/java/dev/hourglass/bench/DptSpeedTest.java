@@ -32,8 +32,8 @@ class DptSpeedTest {
         assertEquals(17, f.path("tokens_before_clustering").asInt());
         assertEquals(5, f.path("tokens_after_clustering").asInt());
         assertTrue(f.path("expedit_gflops").asDouble() < f.path("plain_gflops").asDouble(), f.toString());
-        assertEquals(f.path("plain_gflops").asDouble(), f.path("gflops_by_part").path("encoder_plain").asDouble()
-                + f.path("gflops_by_part").path("neck_and_head").asDouble(), 2e-3);
+        assertEquals(f.path("plain_gflops").asDouble(), f.path("gflops_by_part").path("blocks_plain").asDouble()
+                + f.path("gflops_by_part").path("embedding_neck_and_head").asDouble(), 2e-3);
         JsonNode run = r.path("runs").get(0);
         assertEquals(1, run.path("threads").asInt());
         assertEquals(2, run.path("plain").path("samples").asInt());

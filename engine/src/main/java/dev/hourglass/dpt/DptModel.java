@@ -299,6 +299,14 @@ public final class DptModel implements AutoCloseable {
         return f + head.flops(8 * h, 8 * w);
     }
 
+    /**
+     * Multiply-adds x 2 of the patch embedding of one {@code height x width} image: one convolution for a plain ViT,
+     * the whole ResNet stem and its projection for a hybrid.
+     */
+    public double embeddingFlops(int height, int width) {
+        return encoder.patchEmbeddingFlops(height, width);
+    }
+
     /** The last block the depth needs (the blocks after it are not run). */
     public int lastBlock() {
         return config.hooks()[3];

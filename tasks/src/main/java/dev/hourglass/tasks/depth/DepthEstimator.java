@@ -168,8 +168,12 @@ public final class DepthEstimator implements AutoCloseable {
             for (int i = 0; i <= model.lastBlock(); i++) {
                 full[i] = perImage;
             }
-            double unreduced = ReductionTrace.encoderGflops(e, full, full) + neck;
-            return new Depth(depth, h, w, depth, h, w, tokens, trace.gflops(e) + neck, unreduced);
+            // The blocks as they ran, plus the embedding (a hybrid's ResNet stem included) and the neck and head.
+            double fixed = neck + model.embeddingFlops(h, w) / 1e9;
+            double unreduced = ReductionTrace.blockGflops(e, full, full) + fixed;
+            double reduced = ReductionTrace.blockGflops(e, trace.attentionTokens(), trace.queryTokens(),
+                    trace.mlpTokens()) + fixed;
+            return new Depth(depth, h, w, depth, h, w, tokens, reduced, unreduced);
         } finally {
             loaded.exit();
         }
