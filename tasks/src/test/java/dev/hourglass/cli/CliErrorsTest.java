@@ -116,7 +116,7 @@ class CliErrorsTest {
                 "classify", "--out " + file + ": is a file; it names a folder (one NAME.cfvit.png per image)");
         assertUsageError(CliRunner.run("demo", "--out", file.toString()), "demo",
                 "--out " + file + ": is a file; it names a folder (classification.json, contact-sheet.png, cfvit/,"
-                        + " segmentation/)");
+                        + " segmentation/, depth/)");
         assertUsageError(CliRunner.run("convert", model, tmp.toString()), "convert",
                 "OUT " + tmp + ": is a folder; give a file name");
         // What the file system lacks is not the argument's kind: exit code 1.
