@@ -70,7 +70,8 @@ interface KernelSupport {
      * {@code s = exp(scale' * (x - m))} in place; the factor {@code exp(scale' * (old - m))}, exactly 1 where the
      * maximum did not grow; the sum {@code sum * factor + the block's sum in key order}. On the {@code first} block
      * there is no old maximum or sum (the factor is not written). The maximum ignores NaN (a NaN score still makes its
-     * column NaN through its exponential).
+     * column NaN through its exponential). Every exponential is {@link Exp#exp2Product}{@code (x - m, c)} with
+     * {@code c = scale' * log2(e)} rounded to float.
      */
     void softmaxBlock(float[] s, int sOffset, int keys, int columns, float scale, float[] bias, int biasOffset,
                       float[] stats, int statsOffset, boolean first);

@@ -253,7 +253,7 @@ final class PanamaKernelSupport implements KernelSupport {
      * Lane c of a vector is column c: the maxima and sums are lane-wise, with no reduction across lanes. The block's
      * maximum is taken in four chains (a maximum does not depend on the order), the sums in key order. Columns past the
      * last whole vector, and the factors of columns whose maximum grew (rare after the first blocks), use the scalar
-     * {@link Exp#exp}, which gives the same bits as the vector one.
+     * {@link Exp#exp2Product}, which gives the same bits as the vector one.
      */
     @Override
     public void softmaxBlock(float[] s, int sOffset, int keys, int columns, float scale, float[] bias, int biasOffset,
@@ -276,7 +276,8 @@ final class PanamaKernelSupport implements KernelSupport {
             }
             expScale = 1f;
         }
-        FloatVector es = FloatVector.broadcast(S, expScale);
+        float log2Scale = expScale * Exp.LOG2E;
+        FloatVector es = FloatVector.broadcast(S, log2Scale);
         int maxima = statsOffset;
         int sums = statsOffset + columns;
         int factors = statsOffset + 2 * columns;
@@ -310,7 +311,7 @@ final class PanamaKernelSupport implements KernelSupport {
             FloatVector sum = FloatVector.zero(S);
             for (k = 0; k < keys; k++) {
                 int i = sOffset + k * columns + c;
-                FloatVector e = PanamaMath.expNoOverflow(FloatVector.fromArray(S, s, i).sub(max).mul(es));
+                FloatVector e = PanamaMath.exp2Product(FloatVector.fromArray(S, s, i).sub(max), es);
                 e.intoArray(s, i);
                 sum = sum.add(e);
             }
@@ -324,7 +325,7 @@ final class PanamaKernelSupport implements KernelSupport {
                 sum.intoArray(stats, statsOffset + 3 * columns + c);
                 for (int j = c; j < c + L; j++) {
                     ScalarKernelSupport.finishColumn(stats, statsOffset, columns, j, stats[factors + j],
-                            stats[statsOffset + 3 * columns + j], expScale);
+                            stats[statsOffset + 3 * columns + j], log2Scale);
                 }
             } else {
                 FloatVector.fromArray(S, stats, sums + c).add(sum).intoArray(stats, sums + c);
@@ -332,7 +333,7 @@ final class PanamaKernelSupport implements KernelSupport {
             }
         }
         for (; c < columns; c++) {
-            ScalarKernelSupport.softmaxColumn(s, sOffset, keys, columns, c, expScale, stats, statsOffset, first);
+            ScalarKernelSupport.softmaxColumn(s, sOffset, keys, columns, c, log2Scale, stats, statsOffset, first);
         }
     }
 

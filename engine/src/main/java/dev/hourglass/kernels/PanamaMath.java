@@ -68,7 +68,7 @@ final class PanamaMath {
 
     /**
      * {@link #exp} without its test for overflow: the same bits for every lane at most {@link Exp#OVERFLOW} (and NaN),
-     * two operations fewer. For a softmax's exponents, which are at most 0.
+     * two operations fewer.
      */
     static FloatVector expNoOverflow(FloatVector x) {
         FloatVector t = x.fma(Exp.LOG2E, Exp.SHIFTER);
@@ -84,6 +84,24 @@ final class PanamaMath {
         FloatVector scale = t.reinterpretAsInts().add(Exp.EXPONENT_BIAS_MINUS_SHIFTER)
                 .lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
         return y.mul(scale).blend(0f, x.lt(Exp.UNDERFLOW));
+    }
+
+    /**
+     * {@link Exp#exp2Product} on every lane, {@code c} shared: the same operations, so each lane equals the scalar
+     * result bit for bit.
+     */
+    static FloatVector exp2Product(FloatVector d, FloatVector c) {
+        FloatVector t = d.fma(c, FloatVector.broadcast(S, Exp.SHIFTER));
+        FloatVector f = d.fma(c, FloatVector.broadcast(S, Exp.SHIFTER).sub(t));
+        FloatVector p = f.fma(Exp.Q6, Exp.Q5);
+        p = p.fma(f, FloatVector.broadcast(S, Exp.Q4));
+        p = p.fma(f, FloatVector.broadcast(S, Exp.Q3));
+        p = p.fma(f, FloatVector.broadcast(S, Exp.Q2));
+        p = p.fma(f, FloatVector.broadcast(S, Exp.Q1));
+        FloatVector y = p.fma(f, FloatVector.broadcast(S, 1f));
+        FloatVector scale = t.reinterpretAsInts().add(Exp.EXPONENT_BIAS_MINUS_SHIFTER)
+                .lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+        return y.mul(scale).blend(0f, t.lt(Exp.SHIFTED_UNDERFLOW));
     }
 
     /** {@link Erf#erf} on every lane, with the same operations. */

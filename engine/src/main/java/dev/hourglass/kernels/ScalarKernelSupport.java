@@ -142,16 +142,18 @@ final class ScalarKernelSupport implements KernelSupport {
             }
             expScale = 1f;
         }
+        float log2Scale = expScale * Exp.LOG2E;
         for (int c = 0; c < columns; c++) {
-            softmaxColumn(s, sOffset, keys, columns, c, expScale, stats, statsOffset, first);
+            softmaxColumn(s, sOffset, keys, columns, c, log2Scale, stats, statsOffset, first);
         }
     }
 
     /**
      * Column {@code c} of {@link KernelSupport#softmaxBlock} once the bias is added: also the Panama kernel's columns
-     * past its last whole vector.
+     * past its last whole vector. {@code log2Scale} is the exponent's scale times {@code log2(e)}: every exponential
+     * is {@link Exp#exp2Product}{@code (x - max, log2Scale)}.
      */
-    static void softmaxColumn(float[] s, int sOffset, int keys, int columns, int c, float expScale, float[] stats,
+    static void softmaxColumn(float[] s, int sOffset, int keys, int columns, int c, float log2Scale, float[] stats,
                               int statsOffset, boolean first) {
         float max = Float.NEGATIVE_INFINITY;
         for (int k = 0; k < keys; k++) {
@@ -165,7 +167,7 @@ final class ScalarKernelSupport implements KernelSupport {
         float sum = 0f;
         for (int k = 0; k < keys; k++) {
             int i = sOffset + k * columns + c;
-            float e = Exp.exp((s[i] - max) * expScale);
+            float e = Exp.exp2Product(s[i] - max, log2Scale);
             s[i] = e;
             sum += e;
         }
@@ -173,22 +175,22 @@ final class ScalarKernelSupport implements KernelSupport {
             stats[statsOffset + c] = max;
             stats[statsOffset + columns + c] = sum;
         } else {
-            finishColumn(stats, statsOffset, columns, c, max, sum, expScale);
+            finishColumn(stats, statsOffset, columns, c, max, sum, log2Scale);
         }
     }
 
     /**
      * Column {@code c} of a block after the first, given its new maximum and the block's sum: the running maximum, the
-     * factor and the running sum ({@link KernelSupport#softmaxBlock}).
+     * factor and the running sum ({@link KernelSupport#softmaxBlock}); {@code log2Scale} as in {@link #softmaxColumn}.
      */
     static void finishColumn(float[] stats, int statsOffset, int columns, int c, float max, float blockSum,
-                             float expScale) {
+                             float log2Scale) {
         float previous = stats[statsOffset + c];
         int sum = statsOffset + columns + c;
         int factor = statsOffset + 2 * columns + c;
         stats[statsOffset + c] = max;
         if (max > previous) {
-            float f = Exp.exp((previous - max) * expScale);
+            float f = Exp.exp2Product(previous - max, log2Scale);
             stats[sum] = Math.fma(stats[sum], f, blockSum);
             stats[factor] = f;
         } else {

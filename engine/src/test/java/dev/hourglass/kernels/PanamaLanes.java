@@ -15,4 +15,14 @@ final class PanamaLanes {
         }
         return bound;
     }
+
+    /** {@code d[i] = 2^(d[i] c)} for the whole vectors of {@code d}; returns how many values were done. */
+    static int exp2Product(float[] d, float c) {
+        int bound = PanamaSpecies.FLOAT.loopBound(d.length);
+        FloatVector cv = FloatVector.broadcast(PanamaSpecies.FLOAT, c);
+        for (int i = 0; i < bound; i += PanamaSpecies.FLOAT.length()) {
+            PanamaMath.exp2Product(FloatVector.fromArray(PanamaSpecies.FLOAT, d, i), cv).intoArray(d, i);
+        }
+        return bound;
+    }
 }

@@ -63,6 +63,45 @@ class VectorMathAccuracyTest {
         assertEquals(Float.POSITIVE_INFINITY, Exp.exp(1e30f));
     }
 
+    /**
+     * The softmax's exponential against {@code 2^(d c)} of the exact product, correctly rounded, for the scales the
+     * kernels use ({@code log2(e) / sqrt(headDim)} and {@code log2(e)}) and a few others: 1 ulp at most wherever the
+     * result is a normal float.
+     */
+    @Test
+    void exp2ProductIsWithinOneUlpOfTheCorrectlyRoundedResult() {
+        int[] normal = {0};
+        for (float scale : new float[] {0.125f, 1f / (float) Math.sqrt(48), 1f, 0.0625f, 3.7f}) {
+            float c = scale * Exp.LOG2E;
+            forSampledFloats(-130f / c, -0f, 4999, d -> {
+                if (d > 0) {
+                    return;
+                }
+                float got = Exp.exp2Product(d, c);
+                double exact = StrictMath.pow(2, (double) d * c);
+                float want = (float) exact;
+                if (want >= Float.MIN_NORMAL) {
+                    int ulps = Math.abs(Float.floatToRawIntBits(got) - Float.floatToRawIntBits(want));
+                    assertTrue(ulps <= 1, () -> "2^(" + d + " * " + c + ") = " + got + ", correctly rounded " + want
+                            + ": " + ulps + " ulps");
+                    normal[0]++;
+                } else {
+                    assertTrue(got == 0f || Math.abs(got - exact) <= Float.MIN_NORMAL,
+                            () -> "2^(" + d + " * " + c + ") = " + got + ", exact " + exact);
+                }
+            });
+        }
+        assertTrue(normal[0] > 1_000_000, "sampled " + normal[0] + " normal results");
+        assertEquals(1f, Exp.exp2Product(0f, 0.18f));
+        assertEquals(1f, Exp.exp2Product(-0f, 0.18f));
+        assertEquals(0f, Exp.exp2Product(Float.NEGATIVE_INFINITY, 0.18f));
+        assertEquals(0f, Exp.exp2Product(-1e30f, 0.18f));
+        assertEquals(0f, Exp.exp2Product(-127f, 1f));
+        assertEquals(0x1p-126f, Exp.exp2Product(-126f, 1f));
+        assertTrue(Float.isNaN(Exp.exp2Product(Float.NaN, 0.18f)));
+        assertTrue(Float.isNaN(Exp.exp2Product(Float.NEGATIVE_INFINITY, 0f)));
+    }
+
     @Test
     void erfIsWithinItsDocumentedBound() {
         double[] worst = {0, 0};
@@ -99,6 +138,22 @@ class VectorMathAccuracyTest {
             int at = i;
             assertEquals(Float.floatToIntBits(Exp.exp(xs[i])), Float.floatToIntBits(exp[i]),
                     () -> "exp lane differs from the scalar exp at x = " + xs[at]);
+        }
+        float[] ds = new float[xs.length];
+        for (int i = 0; i < ds.length; i++) {
+            ds[i] = (float) -r.nextDouble(0, 200);
+        }
+        ds[0] = Float.NEGATIVE_INFINITY;
+        ds[1] = Float.NaN;
+        ds[2] = -0f;
+        ds[3] = 0f;
+        float c = 0.125f * Exp.LOG2E;
+        float[] exp2 = ds.clone();
+        done = PanamaLanes.exp2Product(exp2, c);
+        for (int i = 0; i < done; i++) {
+            int at = i;
+            assertEquals(Float.floatToIntBits(Exp.exp2Product(ds[i], c)), Float.floatToIntBits(exp2[i]),
+                    () -> "exp2Product lane differs from the scalar one at d = " + ds[at]);
         }
         KernelSupport panama = KernelSupportLookup.lookup("panama");
         for (int i = 0; i < xs.length; i++) {
