@@ -57,6 +57,9 @@ final class ClassifyCommand implements Callable<Integer> {
     @CommandLine.Mixin
     ReduceOption reduce;
 
+    @CommandLine.Mixin
+    RunOptions runOptions;
+
     @CommandLine.ArgGroup(multiplicity = "1")
     Input input;
 
@@ -90,17 +93,8 @@ final class ClassifyCommand implements Callable<Integer> {
             + " one per image.")
     Path saveLogits;
 
-    @Option(names = "--threads", paramLabel = "N", description = Threads.HELP)
-    Integer threads;
 
-    @Option(names = "--max-pixels", defaultValue = "" + RgbImage.DEFAULT_MAX_PIXELS, paramLabel = "N",
-            description = "Refuse images of more pixels than this, checked before decoding (default:"
-                    + " ${DEFAULT-VALUE}, Pillow's decompression-bomb limit).")
-    long maxPixels;
 
-    @Option(names = "--repeat", defaultValue = "1", paramLabel = "N",
-            description = "Run the forward pass N times and report the median (default: ${DEFAULT-VALUE}).")
-    int repeat;
 
     /** Whether a forward pass has run: a refusal after that is the image's, not {@code --reduce}'s. */
     private boolean forwarded;
@@ -114,17 +108,12 @@ final class ClassifyCommand implements Callable<Integer> {
         if (topK < 1) {
             throw new CommandLine.ParameterException(cl, "--top-k must be at least 1, got " + topK);
         }
-        if (repeat < 1) {
-            throw new CommandLine.ParameterException(cl, "--repeat must be at least 1, got " + repeat);
-        }
-        if (maxPixels < 1) {
-            throw new CommandLine.ParameterException(cl, "--max-pixels must be at least 1, got " + maxPixels);
-        }
+        int threads = runOptions.check(cl);
         ReductionMethod reduction = reduce.method(cl);
-        ModelOptions options = new ModelOptions(Threads.resolve(cl, threads)).withBackend(backend.name);
+        ModelOptions options = new ModelOptions(threads).withBackend(backend.name);
         ConvertOptions convertOptions = conversion.toOptions();
         // Inputs and outputs are checked before the model loads: a typo in a path should not cost a model load.
-        ImageInputs inputs = input.images != null ? ImageInputs.images(input.images, maxPixels)
+        ImageInputs inputs = input.images != null ? ImageInputs.images(input.images, runOptions.maxPixels)
                 : ImageInputs.tensor(input.tensor);
         checkOutputs(cl, inputs);
         long t0 = System.nanoTime();
@@ -171,7 +160,7 @@ final class ClassifyCommand implements Callable<Integer> {
         RgbImage image = null;
         Map<String, Object> inputInfo = new LinkedHashMap<>();
         if (!item.tensor()) {
-            image = RgbImage.read(item.file(), maxPixels);
+            image = RgbImage.read(item.file(), runOptions.maxPixels);
             batch = classifier.preprocess(image);
             inputInfo.put("image", item.file().toString());
             inputInfo.put("width", image.width());
@@ -183,9 +172,9 @@ final class ClassifyCommand implements Callable<Integer> {
         inputInfo.put("shape", batch.shape().dims());
         double preprocessMs = millisSince(t1);
 
-        double[] forwardMs = new double[repeat];
+        double[] forwardMs = new double[runOptions.repeat];
         ImageClassifier.Reduced run = null;
-        for (int i = 0; i < repeat; i++) {
+        for (int i = 0; i < runOptions.repeat; i++) {
             long s = System.nanoTime();
             try {
                 run = classifier.logits(batch, reduction);

@@ -63,6 +63,9 @@ final class DepthCommand implements Callable<Integer> {
     @CommandLine.Mixin
     ReduceOption reduce;
 
+    @CommandLine.Mixin
+    RunOptions runOptions;
+
     @CommandLine.ArgGroup(multiplicity = "1")
     Input input;
 
@@ -99,34 +102,19 @@ final class DepthCommand implements Callable<Integer> {
             + " line each (JSON Lines); an input that fails gets {\"input\": {...}, \"error\": \"...\"}.")
     boolean json;
 
-    @Option(names = "--threads", paramLabel = "N", description = Threads.HELP)
-    Integer threads;
 
-    @Option(names = "--max-pixels", defaultValue = "" + RgbImage.DEFAULT_MAX_PIXELS, paramLabel = "N",
-            description = "Refuse images of more pixels than this, checked before decoding (default:"
-                    + " ${DEFAULT-VALUE}).")
-    long maxPixels;
 
-    @Option(names = "--repeat", defaultValue = "1", paramLabel = "N",
-            description = "Run the network N times and report the median time (default: ${DEFAULT-VALUE}).")
-    int repeat;
 
     private boolean modelPrinted;
 
     @Override
     public Integer call() throws IOException {
         CommandLine cl = spec.commandLine();
-        if (repeat < 1) {
-            throw new CommandLine.ParameterException(cl, "--repeat must be at least 1, got " + repeat);
-        }
-        if (maxPixels < 1) {
-            throw new CommandLine.ParameterException(cl, "--max-pixels must be at least 1, got " + maxPixels);
-        }
+        int n = runOptions.check(cl);
         DptPreprocessing.Source source = source(cl);
-        int n = Threads.resolve(cl, threads);
         ReductionMethod reduction = reduce.method(cl);
         dev.hourglass.convert.ConvertOptions convertOptions = conversion.toOptions();
-        ImageInputs inputs = input.images != null ? ImageInputs.images(input.images, maxPixels)
+        ImageInputs inputs = input.images != null ? ImageInputs.images(input.images, runOptions.maxPixels)
                 : ImageInputs.tensor(input.tensor);
         if (out != null) {
             inputs.checkOutputFolder(cl, "--out", out, "NAME.depth.png, NAME.colour.png, NAME.json for each input");
@@ -183,14 +171,14 @@ final class DepthCommand implements Callable<Integer> {
         RgbImage image = null;
         Tensor tensor = null;
         if (!item.tensor()) {
-            image = RgbImage.read(item.file(), maxPixels);
+            image = RgbImage.read(item.file(), runOptions.maxPixels);
         } else {
             tensor = InputLoop.oneImage(ClassifyCommand.readTensor(item.file()), item.file());
         }
         double readMs = ClassifyCommand.millisSince(t1);
-        double[] forwardMs = new double[repeat];
+        double[] forwardMs = new double[runOptions.repeat];
         Depth depth = null;
-        for (int i = 0; i < repeat; i++) {
+        for (int i = 0; i < runOptions.repeat; i++) {
             long s = System.nanoTime();
             depth = image != null ? estimator.estimate(image, preprocessing, reduction)
                     : estimator.estimate(tensor, reduction);

@@ -61,6 +61,9 @@ final class SegmentCommand implements Callable<Integer> {
     @CommandLine.Mixin
     ReduceOption reduce;
 
+    @CommandLine.Mixin
+    RunOptions runOptions;
+
     @CommandLine.ArgGroup(multiplicity = "1")
     Input input;
 
@@ -105,17 +108,8 @@ final class SegmentCommand implements Callable<Integer> {
                     + " several images or a folder, a folder (created if missing) of NAME.logits.npy, one per image.")
     Path saveLogits;
 
-    @Option(names = "--threads", paramLabel = "N", description = Threads.HELP)
-    Integer threads;
 
-    @Option(names = "--max-pixels", defaultValue = "" + RgbImage.DEFAULT_MAX_PIXELS, paramLabel = "N",
-            description = "Refuse images of more pixels than this, checked before decoding (default:"
-                    + " ${DEFAULT-VALUE}, Pillow's decompression-bomb limit).")
-    long maxPixels;
 
-    @Option(names = "--repeat", defaultValue = "1", paramLabel = "N",
-            description = "Segment N times and report the median time (default: ${DEFAULT-VALUE}).")
-    int repeat;
 
     /** Whether the text output has said which model runs (once, before the first image's lines). */
     private boolean modelPrinted;
@@ -123,13 +117,7 @@ final class SegmentCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         CommandLine cl = spec.commandLine();
-        if (repeat < 1) {
-            throw new CommandLine.ParameterException(cl, "--repeat must be at least 1, got " + repeat);
-        }
-        if (maxPixels < 1) {
-            throw new CommandLine.ParameterException(cl, "--max-pixels must be at least 1, got " + maxPixels);
-        }
-        int n = Threads.resolve(cl, threads);
+        int n = runOptions.check(cl);
         ReductionMethod settings = reduce.method(cl);
         if (expedite != null) {
             if (settings != null) {
@@ -143,7 +131,7 @@ final class SegmentCommand implements Callable<Integer> {
         }
         dev.hourglass.convert.ConvertOptions convertOptions = conversion.toOptions();
         // Inputs, outputs and the palette are checked before the model loads: a typo in a path should not cost a load.
-        ImageInputs inputs = input.images != null ? ImageInputs.images(input.images, maxPixels)
+        ImageInputs inputs = input.images != null ? ImageInputs.images(input.images, runOptions.maxPixels)
                 : ImageInputs.tensor(input.tensor);
         inputs.checkOutputFolder(cl, "--out", out, "NAME.classes.png, NAME.json, ... for each image");
         if (saveLogits != null) {
@@ -201,17 +189,17 @@ final class SegmentCommand implements Callable<Integer> {
         RgbImage image = null;
         Tensor tensor;
         if (!item.tensor()) {
-            image = RgbImage.read(item.file(), maxPixels);
+            image = RgbImage.read(item.file(), runOptions.maxPixels);
             tensor = segmenter.normalize(image);
         } else {
             tensor = InputLoop.oneImage(ClassifyCommand.readTensor(item.file()), item.file());
         }
         double preprocessMs = ClassifyCommand.millisSince(t1);
 
-        double[] forwardMs = new double[repeat];
+        double[] forwardMs = new double[runOptions.repeat];
         Segmentation result = null;
         boolean clusterPicture = settings instanceof ExpeditSettings;
-        for (int i = 0; i < repeat; i++) {
+        for (int i = 0; i < runOptions.repeat; i++) {
             long s = System.nanoTime();
             result = image != null
                     ? segmenter.segment(image, settings, clusterPicture)
