@@ -82,7 +82,8 @@ public record SlimMasks(TokenMasks masks, Path file) implements ReductionMethod 
             if (kept[l] < masks.tokens()) {
                 throw new IllegalArgumentException("slim: " + (file == null ? "" : file + ": ") + "block " + l
                         + " keeps " + kept[l] + " of " + masks.tokens() + " tokens, and a dropped token has no"
-                        + " features left for a dense output (segmentation); Patch Slimming prunes classifiers only");
+                        + " features left for a dense output (segmentation, depth); Patch Slimming prunes classifiers"
+                        + " only");
             }
         }
     }

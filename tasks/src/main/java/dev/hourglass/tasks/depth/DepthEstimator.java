@@ -79,31 +79,44 @@ public final class DepthEstimator implements AutoCloseable {
         ModelConfig config = loaded.config();
         DptConfig dpt = config.decoder(DptConfig.class);
         DptModel model = loaded.own(DptModel.create(config.encoder(), dpt, loaded.weights(), loaded.backend()));
-        return new DepthEstimator(loaded, model, defaultPreprocessing(config));
+        return new DepthEstimator(loaded, model, defaultPreprocessing(config, loaded.name()));
     }
 
     /**
      * The preprocessing of the model's source at its trained size: Hugging Face's image processor for a model
      * converted from a Hugging Face folder (with its {@code keep_aspect_ratio}, {@code ensure_multiple_of}, mean and
-     * std), {@code run_monodepth.py}'s otherwise.
+     * std; a mean or std the file does not give is DPTImageProcessor's default, 0.5), {@code run_monodepth.py}'s
+     * otherwise.
+     *
+     * @throws IOException naming {@code name} and the field if a mean or std is not 3 numbers (a std not positive)
      */
-    static DptPreprocessing defaultPreprocessing(ModelConfig config) {
+    static DptPreprocessing defaultPreprocessing(ModelConfig config, String name) throws IOException {
         VitConfig e = config.encoder();
         if ("hf-dpt".equals(config.source().path("layout").asText())) {
             var p = config.preprocessing();
             return DptPreprocessing.huggingFace(e.imageWidth(), e.imageHeight(),
                     p.path("keep_aspect_ratio").asBoolean(false), Math.max(1, p.path("ensure_multiple_of").asInt(1)),
-                    channels(config, "mean"), channels(config, "std"));
+                    channels(config, "mean", name), channels(config, "std", name));
         }
         return DptPreprocessing.monodepth(e.imageWidth(), e.imageHeight());
     }
 
-    private static double[] channels(ModelConfig config, String field) {
+    private static double[] channels(ModelConfig config, String field, String name) throws IOException {
         var node = config.preprocessing().get(field);
-        if (node == null || !node.isArray() || node.size() != 3) {
+        if (node == null || node.isNull()) {
             return new double[] {0.5, 0.5, 0.5};
         }
-        return new double[] {node.get(0).asDouble(), node.get(1).asDouble(), node.get(2).asDouble()};
+        boolean wellFormed = node.isArray() && node.size() == 3;
+        double[] values = new double[3];
+        for (int i = 0; wellFormed && i < 3; i++) {
+            values[i] = node.get(i).asDouble();
+            wellFormed = node.get(i).isNumber() && (!field.equals("std") || values[i] > 0);
+        }
+        if (!wellFormed) {
+            throw new IOException(name + ": preprocessing." + field + " must be 3 numbers" + (field.equals("std")
+                    ? ", all positive" : "") + ", got " + node);
+        }
+        return values;
     }
 
     /** {@link DptPreprocessing} of the model's own source (see the class comment). */

@@ -93,6 +93,16 @@ public final class DptPreprocessing {
         return source;
     }
 
+    /** The per-channel mean subtracted after scaling to [0, 1] (R, G, B; a copy). */
+    public double[] mean() {
+        return mean.clone();
+    }
+
+    /** The per-channel standard deviation divided by (R, G, B; a copy). */
+    public double[] std() {
+        return std.clone();
+    }
+
     /**
      * DPT's {@code constrain_to_multiple_of} (and transformers' copy of it) without bounds: {@code x / multiple}
      * rounded half to even ({@code np.round}, Python's {@code round}), times {@code multiple}.

@@ -12,6 +12,11 @@ import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import dev.hourglass.convert.ConvertedModel;
+import dev.hourglass.convert.Converter;
+import dev.hourglass.model.ModelConfig;
 import dev.hourglass.reduce.Reductions;
 import dev.hourglass.tasks.ModelOptions;
 import dev.hourglass.tasks.image.DptPreprocessing;
@@ -75,6 +80,37 @@ class DepthEstimatorTest {
             DptGoldenTest.assertClose(Npy.read(ROOT.resolve("hf_aspect_depth.npy")).toFloatArray(), depth.network(),
                     "hugging face keeping the aspect ratio");
         }
+    }
+
+    @Test
+    void aMalformedMeanOrStdIsRefusedNamingTheField() throws IOException {
+        try (ConvertedModel c = Converter.open(ROOT.resolve("hf"), DptGoldenTest.PT)) {
+            ModelConfig config = c.config();
+            assertEquals(0.5, DepthEstimator.defaultPreprocessing(config, "m").mean()[1]);
+            ObjectNode p = config.preprocessing();
+            p.remove("mean");
+            assertEquals(0.5, DepthEstimator.defaultPreprocessing(with(config, p), "m").mean()[0],
+                    "absent: DPTImageProcessor's default");
+            p.putArray("mean").add(0.4).add(0.5);
+            IOException e = assertThrows(IOException.class,
+                    () -> DepthEstimator.defaultPreprocessing(with(config, p), "m.safetensors"));
+            assertEquals("m.safetensors: preprocessing.mean must be 3 numbers, got [0.4,0.5]", e.getMessage());
+            p.putArray("mean").add(0.4).add(0.5).add(0.6);
+            p.putArray("std").add(0.2).add(0).add(0.2);
+            e = assertThrows(IOException.class,
+                    () -> DepthEstimator.defaultPreprocessing(with(config, p), "m.safetensors"));
+            assertEquals("m.safetensors: preprocessing.std must be 3 numbers, all positive, got [0.2,0,0.2]",
+                    e.getMessage());
+            p.putArray("std").add(0.2).add("0.3").add(0.2);
+            e = assertThrows(IOException.class,
+                    () -> DepthEstimator.defaultPreprocessing(with(config, p), "m.safetensors"));
+            assertTrue(e.getMessage().startsWith("m.safetensors: preprocessing.std must be"), e.getMessage());
+        }
+    }
+
+    private static ModelConfig with(ModelConfig c, ObjectNode preprocessing) {
+        return new ModelConfig(c.family(), c.encoder(), preprocessing, c.labels(), c.decoder(), c.source(),
+                c.inferred());
     }
 
     @Test
