@@ -422,7 +422,8 @@ def dpt_to_hf_neck(neck):
     out = collections.OrderedDict()
     for table in (f_names, r_names, c_names):
         for src, dst in table.items():
-            out[dst] = neck[src]
+            if src in neck:                          # DPT-Hybrid has no act_postprocess1/2 (stage taps)
+                out[dst] = neck[src]
     # fusion layers in HF order (layer 0 first), each: projection, residual_layer1, residual_layer2
     for dst_src in sorted(((d, s) for s, d in u_names.items()),
                           key=lambda ds: (ds[0].split(".")[3], ds[0].split(".")[4] != "projection", ds[0])):

@@ -1,8 +1,9 @@
 """DPT (Ranftl et al., "Vision Transformers for Dense Prediction") at eval, float32, with
 isl-org/DPT's parameter names, written from the spec (ALGORITHMS.md §1.4.3, §1.7) and checked
 against the original code (isl-org/DPT at cd3fe90 with timm 0.4.5, the version its
-requirements.txt pins) on tiny random models; the numbers are in tools/README.md
-(`make_dpt_fixtures.py`). Nothing of the original is imported.
+requirements.txt pins) and against transformers' DPT and DPT-Hybrid classes on tiny random
+models; the numbers are in tools/README.md (`make_dpt_fixtures.py`). Nothing of the originals is
+imported.
 
 Names (DPT-Large sizes in ALGORITHMS.md §1.7):
 
@@ -61,8 +62,9 @@ DPT-Hybrid backbone (timm 0.4.5 `vit_base_resnet50_384`): ResNetV2(layers=(3, 4,
 channels (256, 512, 1024), stem_chs 64, preact=False, stem_type='same', conv_layer=StdConv2dSame,
 GroupNorm 32 groups eps 1e-5):
 * StdConv2dSame: weight standardised per output channel, w' = (w - mean) / (std + eps) with the
-  biased std over (in, kh, kw) and eps = 1e-5 (timm 0.4.5; later timm versions use 1e-8 for the
-  hybrid ViT, and Hugging Face's BiT uses (w - mean) / sqrt(var + 1e-8)); no bias. Padding is
+  biased std over (in, kh, kw) and eps = 1e-5 (timm 0.4.5; later timm versions use
+  (w - mean) / sqrt(var + 1e-8) for the hybrid ViT, as Hugging Face's BiT does: std_rule "bit"
+  below); no bias. Padding is
   TensorFlow 'SAME': for stride 1 and odd k the static symmetric (k - 1) / 2; otherwise dynamic:
   total = max((ceil(n / s) - 1) * s + k - n, 0), left/top = total // 2, the rest right/bottom,
   zeros.
@@ -72,6 +74,27 @@ GroupNorm 32 groups eps 1e-5):
   conv2 3x3 (stride in the first unit) -> GN+ReLU -> conv3 1x1 -> GN (no ReLU); out = ReLU(y +
   shortcut). mid width = make_div(out * 0.25). Stage strides 1, 2, 2 (stride 16 overall).
 * patch_embed.proj: Conv2d 1x1 (with bias) 1024 -> D on the stage 2 output.
+
+Hugging Face's DPT-Hybrid (transformers' DPTViTHybridEmbeddings over BitBackbone, config
+is_hybrid true, backbone_config a BitConfig with layer_type "bottleneck", global_padding "SAME",
+embedding_dynamic_padding true, out_features stage1..stage3) is the same network with three
+numerical differences, all of which `ResNetV2(std_rule="bit")` and `tiny_vit(norm_eps=HF_LN_EPS)`
+reproduce:
+* WeightStandardizedConv2d standardises with F.batch_norm over the weight viewed as
+  [1, out, in*kh*kw] in training mode: w' = (w - mean) / sqrt(var + eps), the biased variance,
+  eps INSIDE the square root, eps = 1e-8 for every convolution (stem, units, downsample).
+* LayerNorm eps is layer_norm_eps (1e-12), not timm's 1e-6.
+* BitMaxPool2d pads with 0, not -inf. The pool follows GroupNorm + ReLU (hidden_act "relu"), so
+  every window holds a real value >= 0 and the result is the same.
+Everything else is the same: TF-'SAME' padding (dynamic for stride 2, static otherwise), GroupNorm
+num_groups (32) eps 1e-5, the non-pre-activation bottleneck with mid width make_div(out / 4), the
+stage strides, the 1x1 projection (dpt.embeddings.projection), the taps (stage 1 and 2 outputs, i.e.
+stages 0 and 1 here; then the blocks in backbone_out_indices[2:], taken in block order), readout
+projections only for those two taps, the position-embedding resize (bilinear, align_corners=False),
+the fusion (its skip resize never fires for multiples of 32) and the head. Its embeddings refuse any
+input other than config.image_size unless called with interpolate_pos_encoding=True, which
+DPTModel never passes: Hugging Face runs DPT-Hybrid at its trained size only; at other sizes this
+reference (like isl-org's code and Hourglass) computes what that flag would.
 
 Expedit-DPT (Expedit-LargeScale-Vision-Transformer/Expedit-DPT, ALGORITHMS.md 1.4.3): `forward(x, expedit=...)`
 clusters the patch tokens after block expedit.alpha - 1 (`expedit_cluster`) and un-clusters them by hard-label
@@ -89,6 +112,7 @@ from .vit import VisionTransformer, LN_EPS
 HF_LN_EPS = 1e-12   # Hugging Face DPTConfig.layer_norm_eps
 GN_EPS = 1e-5       # timm GroupNormAct default
 STD_CONV_EPS = 1e-5  # timm 0.4.5 StdConv2dSame default (vit_base_resnet50_384 does not override it)
+BIT_STD_EPS = 1e-8   # Hugging Face WeightStandardizedConv2d as BiT builds every one of them
 PATCH = 16          # DPT hard-codes the token grid as (H // 16, W // 16)
 
 
@@ -122,17 +146,47 @@ def same_pad(x, k, s, value=0.0):
     return x
 
 
+def standardise(w, rule, eps):
+    """A convolution weight standardised per output channel over (in, kh, kw), biased statistics.
+
+    rule "timm" (timm 0.4.5): (w - mean) / (std + eps), as StdConv2dSame.forward computes it.
+    rule "bit" (Hugging Face's BiT, later timm): (w - mean) / sqrt(var + eps), computed in the order
+    and precision of PyTorch's CPU batch norm in training mode, which is how the original evaluates
+    it (so the standardised weights are the original's to the bit): mean = float(sum in double / n);
+    var = float(float(sum in double of float((w - mean)^2)) / n); invstd = float(1 / sqrt(var + eps)
+    in double); w' = w * invstd + float(-mean * invstd) as a fused multiply-add (the product is
+    exact in double)."""
+    if rule == "timm":
+        var, mean = torch.var_mean(w, dim=[1, 2, 3], keepdim=True, unbiased=False)
+        return (w - mean) / (torch.sqrt(var) + eps)
+    assert rule == "bit", rule
+    x = w.reshape(w.shape[0], -1)
+    n = x.shape[1]
+    mean = (x.double().sum(1) / n).float()
+    d = x - mean[:, None]
+    var = (d * d).double().sum(1).float() / n
+    invstd = (1.0 / torch.sqrt(var.double() + eps)).float()
+    shift = -(mean * invstd)
+    return (x.double() * invstd.double()[:, None] + shift.double()[:, None]).float().reshape(w.shape)
+
+
+STD_EPS = {"timm": STD_CONV_EPS, "bit": BIT_STD_EPS}
+
+
 class StdConv2dSame(nn.Conv2d):
     """Weight-standardised conv without bias, TF 'SAME' padding (static when stride 1, odd k)."""
 
-    def __init__(self, cin, cout, k, stride=1, eps=STD_CONV_EPS):
+    def __init__(self, cin, cout, k, stride=1, rule="timm"):
         self.static = stride == 1 and (k - 1) % 2 == 0
         super().__init__(cin, cout, k, stride=stride, padding=(k - 1) // 2 if self.static else 0, bias=False)
-        self.eps = eps
+        self.rule, self.eps = rule, STD_EPS[rule]
 
     def forward(self, x):
-        std, mean = torch.std_mean(self.weight, dim=[1, 2, 3], keepdim=True, unbiased=False)
-        w = (self.weight - mean) / (std + self.eps)
+        if self.rule == "timm":
+            std, mean = torch.std_mean(self.weight, dim=[1, 2, 3], keepdim=True, unbiased=False)
+            w = (self.weight - mean) / (std + self.eps)
+        else:
+            w = standardise(self.weight, self.rule, self.eps)
         if not self.static:
             x = same_pad(x, self.kernel_size[0], self.stride[0])
         return F.conv2d(x, w, None, self.stride, self.padding)
@@ -149,9 +203,9 @@ class GroupNormAct(nn.GroupNorm):
 
 
 class Downsample(nn.Module):
-    def __init__(self, cin, cout, stride, groups):
+    def __init__(self, cin, cout, stride, groups, rule):
         super().__init__()
-        self.conv = StdConv2dSame(cin, cout, 1, stride=stride)
+        self.conv = StdConv2dSame(cin, cout, 1, stride=stride, rule=rule)
         self.norm = GroupNormAct(cout, act=False, groups=groups)
 
     def forward(self, x):
@@ -159,15 +213,15 @@ class Downsample(nn.Module):
 
 
 class Bottleneck(nn.Module):
-    def __init__(self, cin, cout, stride, first, groups):
+    def __init__(self, cin, cout, stride, first, groups, rule):
         super().__init__()
         mid = make_div(cout * 0.25)
-        self.downsample = Downsample(cin, cout, stride, groups) if first else None
-        self.conv1 = StdConv2dSame(cin, mid, 1)
+        self.downsample = Downsample(cin, cout, stride, groups, rule) if first else None
+        self.conv1 = StdConv2dSame(cin, mid, 1, rule=rule)
         self.norm1 = GroupNormAct(mid, groups=groups)
-        self.conv2 = StdConv2dSame(mid, mid, 3, stride=stride)
+        self.conv2 = StdConv2dSame(mid, mid, 3, stride=stride, rule=rule)
         self.norm2 = GroupNormAct(mid, groups=groups)
-        self.conv3 = StdConv2dSame(mid, cout, 1)
+        self.conv3 = StdConv2dSame(mid, cout, 1, rule=rule)
         self.norm3 = GroupNormAct(cout, act=False, groups=groups)
 
     def forward(self, x):
@@ -179,19 +233,19 @@ class Bottleneck(nn.Module):
 
 
 class Stage(nn.Module):
-    def __init__(self, cin, cout, stride, depth, groups):
+    def __init__(self, cin, cout, stride, depth, groups, rule):
         super().__init__()
         self.blocks = nn.Sequential(*[Bottleneck(cin if i == 0 else cout, cout, stride if i == 0 else 1, i == 0,
-                                                 groups) for i in range(depth)])
+                                                 groups, rule) for i in range(depth)])
 
     def forward(self, x):
         return self.blocks(x)
 
 
 class Stem(nn.Module):
-    def __init__(self, cout, groups):
+    def __init__(self, cout, groups, rule):
         super().__init__()
-        self.conv = StdConv2dSame(3, cout, 7, stride=2)
+        self.conv = StdConv2dSame(3, cout, 7, stride=2, rule=rule)
         self.norm = GroupNormAct(cout, groups=groups)
 
     def forward(self, x):
@@ -201,15 +255,17 @@ class Stem(nn.Module):
 
 class ResNetV2(nn.Module):
     """timm ResNetV2(preact=False, stem_type='same', conv_layer=StdConv2dSame) without head.
-    forward returns every stage's output (DPT taps stages 0 and 1; the ViT takes the last)."""
+    forward returns every stage's output (DPT taps stages 0 and 1; the ViT takes the last).
+    std_rule: "timm" (isl-org's timm 0.4.5) or "bit" (Hugging Face's BitBackbone), see
+    `standardise`."""
 
-    def __init__(self, layers=(3, 4, 9), channels=(256, 512, 1024), stem_chs=64, groups=32):
+    def __init__(self, layers=(3, 4, 9), channels=(256, 512, 1024), stem_chs=64, groups=32, std_rule="timm"):
         super().__init__()
-        self.stem = Stem(stem_chs, groups)
+        self.stem = Stem(stem_chs, groups, std_rule)
         self.stages = nn.Sequential()
         prev = stem_chs
         for i, (d, c) in enumerate(zip(layers, channels)):
-            self.stages.add_module(str(i), Stage(prev, c, 1 if i == 0 else 2, d, groups))
+            self.stages.add_module(str(i), Stage(prev, c, 1 if i == 0 else 2, d, groups, std_rule))
             prev = c
         self.num_features = prev
 
