@@ -15,9 +15,14 @@ Writes (all float32 .npy, C order; fixtures.json describes every file):
     monodepth_*.npy             run_monodepth.py's path for that photo at net size 64
     hf_*.npy, hf_aspect_*.npy   DPTImageProcessor's path (default stretch; keep-aspect, multiple of 32)
     dpt_hybrid_tiny.pt, hybrid_input.npy, hybrid_depth.npy   a tiny DPT-Hybrid (ResNetV2 + ViT)
+    hf_hybrid/model.safetensors  a tiny Hugging Face DPT-Hybrid (BiT backbone, dpt.embeddings.backbone.bit.*)
+    hf_hybrid/config.json        DPTConfig with is_hybrid, embedding_type "hybrid" and a BiT backbone_config
+    hf_hybrid/preprocessor_config.json, hf_hybrid_depth.npy   its processor and its depth for hybrid_input.npy
+    hf_hybrid_stem_standardised.npy   its stem convolution as BiT standardises it (eps 1e-8 inside the root)
 
 The model is hourglass_ref.dpt (verified bit-identical to the original DPT code with timm 0.4.5 on
-these weights; see tools/README.md). The preprocessing is restated here from the originals'
+these weights, and against transformers' DPT-Hybrid classes for hf_hybrid/; see tools/README.md).
+The preprocessing is restated here from the originals'
 definitions: cv2 (python3-opencv) for run_monodepth's cv2.resize(INTER_CUBIC) and PIL for
 DPTImageProcessor's resize. Deterministic: the same torch/numpy/PIL/OpenCV reproduce every byte.
 """
@@ -57,6 +62,19 @@ SEED_MODEL, SEED_INPUT = 1401, 1402
 HYBRID = dict(layers=(1, 1, 1), channels=(128, 128, 128), stem=32)
 HYBRID_FEATURES = [128, 128, 32, 32]
 SEED_HYBRID, SEED_HYBRID_INPUT = 1403, 1404
+# Tiny Hugging Face DPT-Hybrid: the same smallest ResNet BiT's 32 GroupNorm groups allow (93k of its 131k
+# parameters), a narrower ViT (D 16) and neck; backbone_out_indices [0, 1, 1, 3]: Hugging Face reads only the last
+# two (taps: stage 1, stage 2, blocks 1 and 3), so the converter must take them from config.json.
+HF_HYBRID_VIT = dict(embed_dim=16, depth=4, heads=2, img_size=64, mlp_ratio=2.0)
+HF_HYBRID_HOOKS = [0, 1, 1, 3]
+HF_HYBRID_FEATURES = [128, 128, 16, 16]
+HF_HYBRID_FUSION = 8
+SEED_HF_HYBRID = 1411
+# The BiT convolutions' weights are scaled down to std ~1e-3 (standardisation undoes the scale): there BiT's eps (1e-8
+# inside the root) shrinks the standardised weights by ~0.5 % and timm 0.4.5's rule (std + 1e-5) by ~1 %, so a wrong
+# rule or eps moves the depth well past the golden tolerance; at init_random_dpt's std (~0.08) it would not.
+BIT_WEIGHT_SCALE = 0.01
+BIT_PREFIX = "dpt.embeddings.backbone.bit."
 NET = 64                          # network size for both preprocessings (DPT-Large/Hybrid use 384)
 MULTIPLE = 32
 PHOTO_SIZE = (157, 100)           # (width, height)
@@ -84,6 +102,56 @@ def build_hybrid():
     bb = R.ResNetV2(HYBRID["layers"], HYBRID["channels"], HYBRID["stem"])
     return R.DPTModel(vit, HOOKS, HYBRID_FEATURES, FUSION, readout="project", head="depth",
                       hybrid_backbone=bb).eval()
+
+
+def build_hf_hybrid():
+    """Hugging Face's DPT-Hybrid: BiT's standardisation (sqrt(var + 1e-8)), LayerNorm eps 1e-12, its fusion."""
+    v = HF_HYBRID_VIT
+    vit = R.tiny_vit(v["embed_dim"], v["depth"], v["heads"], v["img_size"], v["mlp_ratio"], norm_eps=R.HF_LN_EPS)
+    bb = R.ResNetV2(HYBRID["layers"], HYBRID["channels"], HYBRID["stem"], std_rule="bit")
+    return R.DPTModel(vit, HF_HYBRID_HOOKS, HF_HYBRID_FEATURES, HF_HYBRID_FUSION, readout="project", head="depth",
+                      hybrid_backbone=bb, hf_fusion=True).eval()
+
+
+@torch.no_grad()
+def make_hf_hybrid():
+    """hf_hybrid/'s model: random (seed SEED_HF_HYBRID), the BiT convolutions scaled by BIT_WEIGHT_SCALE."""
+    model = build_hf_hybrid()
+    R.init_random_dpt(model, SEED_HF_HYBRID, head_bias=HEAD_BIAS)
+    for p in model.pretrained.model.patch_embed.backbone.parameters():
+        if p.ndim == 4:
+            p.mul_(BIT_WEIGHT_SCALE)
+    return model
+
+
+def bit_name(resnet_name):
+    """A timm ResNetV2 name (stem.*, stages.S.blocks.U.*) as transformers' BitModel names it."""
+    if resnet_name.startswith("stem.conv."):
+        return "embedder.convolution." + resnet_name[len("stem.conv."):]
+    if resnet_name.startswith("stem.norm."):
+        return "embedder.norm." + resnet_name[len("stem.norm."):]
+    parts = resnet_name.split(".")
+    assert parts[0] == "stages" and parts[2] == "blocks", resnet_name
+    return "encoder.stages." + parts[1] + ".layers." + ".".join(parts[3:])
+
+
+def hf_hybrid_state(sd, depth):
+    """isl-org hybrid names -> Hugging Face DPTForDepthEstimation's (convert_dpt_hybrid_to_pytorch.py's renaming):
+    the ViT as for a plain DPT, the ResNet under dpt.embeddings.backbone.bit., patch_embed.proj as
+    dpt.embeddings.projection; the timm head is dropped as that script does."""
+    m = "pretrained.model."
+    vit_sd = collections.OrderedDict((k[len(m):], v) for k, v in sd.items()
+                                     if k.startswith(m) and not k.startswith(m + "patch_embed.backbone."))
+    out = hf_encoder_state(vit_sd, "dpt", depth, False)
+    for leaf in ("weight", "bias"):
+        out["dpt.embeddings.projection." + leaf] = out.pop("dpt.embeddings.patch_embeddings.projection." + leaf)
+    b = m + "patch_embed.backbone."
+    for k, v in sd.items():
+        if k.startswith(b):
+            out[BIT_PREFIX + bit_name(k[len(b):])] = v
+    neck = collections.OrderedDict((k, v) for k, v in sd.items() if not k.startswith(m))
+    out.update(dpt_to_hf_neck(neck))
+    return out
 
 
 def plain_state(model):
@@ -143,19 +211,40 @@ def hf_input(path, keep_aspect, multiple):
 
 # ------------------------------------------------------------------ writing
 
-def hf_config():
+def hf_config(vit=VIT, hooks=HOOKS, features=FEATURES, fusion=FUSION):
     return {"architectures": ["DPTForDepthEstimation"], "add_projection": False,
             "attention_probs_dropout_prob": 0.0, "auxiliary_loss_weight": 0.4, "backbone": None,
-            "backbone_config": None, "backbone_featmap_shape": None, "backbone_out_indices": HOOKS,
-            "fusion_hidden_size": FUSION, "head_in_index": -1, "hidden_act": "gelu", "hidden_dropout_prob": 0.0,
-            "hidden_size": VIT["embed_dim"], "image_size": VIT["img_size"], "initializer_range": 0.02,
-            "intermediate_size": int(VIT["embed_dim"] * VIT["mlp_ratio"]), "is_hybrid": False,
-            "layer_norm_eps": R.HF_LN_EPS, "model_type": "dpt", "neck_hidden_sizes": FEATURES,
-            "neck_ignore_stages": [], "num_attention_heads": VIT["heads"], "num_channels": 3,
-            "num_hidden_layers": VIT["depth"], "patch_size": R.PATCH, "qkv_bias": True, "readout_type": "project",
+            "backbone_config": None, "backbone_featmap_shape": None, "backbone_out_indices": hooks,
+            "fusion_hidden_size": fusion, "head_in_index": -1, "hidden_act": "gelu", "hidden_dropout_prob": 0.0,
+            "hidden_size": vit["embed_dim"], "image_size": vit["img_size"], "initializer_range": 0.02,
+            "intermediate_size": int(vit["embed_dim"] * vit["mlp_ratio"]), "is_hybrid": False,
+            "layer_norm_eps": R.HF_LN_EPS, "model_type": "dpt", "neck_hidden_sizes": features,
+            "neck_ignore_stages": [], "num_attention_heads": vit["heads"], "num_channels": 3,
+            "num_hidden_layers": vit["depth"], "patch_size": R.PATCH, "qkv_bias": True, "readout_type": "project",
             "reassemble_factors": [4, 2, 1, 0.5], "semantic_classifier_dropout": 0.1,
             "semantic_loss_ignore_index": 255, "torch_dtype": "float32", "use_auxiliary_head": True,
             "use_batch_norm_in_fusion_residual": False, "use_bias_in_fusion_residual": None}
+
+
+def hf_hybrid_config():
+    """DPTConfig(is_hybrid=True, embedding_type="hybrid", backbone_config=BitConfig(...)) as transformers writes it:
+    the hybrid fields set as convert_dpt_hybrid_to_pytorch.py and DPTConfig's hybrid defaults set them, the BiT
+    config as BitConfig.to_dict() gives it (global_padding upper-cased, out_features and out_indices both)."""
+    c = hf_config(HF_HYBRID_VIT, HF_HYBRID_HOOKS, HF_HYBRID_FEATURES, HF_HYBRID_FUSION)
+    stages = len(HYBRID["layers"])
+    c.update({
+        "backbone_config": {
+            "depths": list(HYBRID["layers"]), "drop_path_rate": 0.0, "embedding_dynamic_padding": True,
+            "embedding_size": HYBRID["stem"], "global_padding": "SAME", "hidden_act": "relu",
+            "hidden_sizes": list(HYBRID["channels"]), "layer_type": "bottleneck", "model_type": "bit",
+            "num_channels": 3, "num_groups": 32, "out_features": [f"stage{i}" for i in range(1, stages + 1)],
+            "out_indices": list(range(1, stages + 1)), "output_stride": 32,
+            "stage_names": ["stem"] + [f"stage{i}" for i in range(1, stages + 1)], "width_factor": 1},
+        "backbone_featmap_shape": [1, HYBRID["channels"][-1], HF_HYBRID_VIT["img_size"] // R.PATCH,
+                                   HF_HYBRID_VIT["img_size"] // R.PATCH],
+        "backbone_kwargs": None, "embedding_type": "hybrid", "is_hybrid": True, "neck_ignore_stages": [0, 1],
+        "reassemble_factors": [1, 1, 1, 0.5], "use_pretrained_backbone": False, "use_timm_backbone": False})
+    return c
 
 
 def hf_preprocessor(keep_aspect=False, multiple=1):
@@ -237,6 +326,23 @@ def main():
         npy("hybrid_input.npy", xh, "random input in [-1, 1), NCHW")
         npy("hybrid_depth.npy", hyb(xh), "dpt_hybrid_tiny.pt's output for hybrid_input.npy, [B, H, W]")
 
+        # --- tiny Hugging Face DPT-Hybrid (BiT backbone), its own weights
+        hfh = make_hf_hybrid()
+        os.makedirs(os.path.join(out, "hf_hybrid"), exist_ok=True)
+        hfh_state = hf_hybrid_state(plain_state(hfh), HF_HYBRID_VIT["depth"])
+        st.save_file(collections.OrderedDict(sorted(hfh_state.items())),
+                     os.path.join(out, "hf_hybrid", "model.safetensors"), metadata={"format": "pt"})
+        write_hf_json(os.path.join(out, "hf_hybrid", "config.json"), hf_hybrid_config())
+        write_hf_json(os.path.join(out, "hf_hybrid", "preprocessor_config.json"), hf_preprocessor())
+        stem = hfh.pretrained.model.patch_embed.backbone.stem.conv.weight
+        npy("hf_hybrid_stem_standardised.npy", R.standardise(stem, "bit", R.BIT_STD_EPS),
+            "hf_hybrid/'s stem convolution weight [32, 3, 7, 7] as WeightStandardizedConv2d convolves with it "
+            "(F.batch_norm over [1, out, in*k*k] in training mode, eps 1e-8; R.standardise reproduces it to the bit)")
+        d_hfh = hfh(xh)
+        npy("hf_hybrid_depth.npy", d_hfh, "hf_hybrid/'s output for hybrid_input.npy: DPTForDepthEstimation."
+            "predicted_depth with the embeddings' size check off (interpolate_pos_encoding=True), [B, H, W]")
+        hfh_positive = float((d_hfh > 0).float().mean())
+
     manifest = {
         "generator": GENERATOR, "torch_version": torch.__version__, "numpy_version": np.__version__,
         "notes": [
@@ -279,6 +385,31 @@ def main():
                         "readout": "project", "features": HYBRID_FEATURES, "fusion_features": FUSION,
                         "head": "depth", "non_negative": True},
             },
+            "hf_hybrid": {
+                "folder": "hf_hybrid", "files": ["model.safetensors", "config.json", "preprocessor_config.json"],
+                "seed": SEED_HF_HYBRID, "sha256": sha256(os.path.join(out, "hf_hybrid", "model.safetensors")),
+                "bit_conv_weight_scale": BIT_WEIGHT_SCALE,
+                "backbone": {"type": "transformers BitBackbone (layer_type bottleneck, global_padding SAME,"
+                                     " embedding_dynamic_padding, WeightStandardizedConv2d)",
+                             "stem_channels": HYBRID["stem"], "layers": list(HYBRID["layers"]),
+                             "channels": list(HYBRID["channels"]), "group_norm_groups": 32, "group_norm_eps": R.GN_EPS,
+                             "std_conv_eps": R.BIT_STD_EPS,
+                             "std_conv": "w' = (w - mean) / sqrt(var + eps), biased var over (in, kh, kw)"},
+                "encoder": {"img_size": HF_HYBRID_VIT["img_size"], "patch_size": R.PATCH,
+                            "embed_dim": HF_HYBRID_VIT["embed_dim"], "depth": HF_HYBRID_VIT["depth"],
+                            "num_heads": HF_HYBRID_VIT["heads"],
+                            "mlp_hidden": int(HF_HYBRID_VIT["embed_dim"] * HF_HYBRID_VIT["mlp_ratio"]),
+                            "norm_eps": R.HF_LN_EPS,
+                            "patch_embed": "1x1 conv (dpt.embeddings.projection) on the last BiT stage"},
+                "dpt": {"backbone_out_indices": HF_HYBRID_HOOKS,
+                        "tap_sources": ["stages.0", "stages.1", "blocks.1", "blocks.3"],
+                        "readout": "project", "features": HF_HYBRID_FEATURES, "fusion_features": HF_HYBRID_FUSION,
+                        "reassemble_factors": [1, 1, 1, 0.5], "head": "depth", "non_negative": True},
+                "note": "Hugging Face's DPTViTHybridEmbeddings refuses inputs other than image_size (64x64) unless "
+                        "interpolate_pos_encoding=True, which DPTModel never passes; the depth is what that flag "
+                        "computes (DPT's bilinear position-embedding resize, as isl-org/DPT does at every size).",
+                "depth_positive_fraction": round(hfh_positive, 4),
+            },
         },
         "preprocessing": {
             "photo": {"file": "photo.png", "width": W, "height": H, "sha256": sha256(photo),
@@ -302,7 +433,7 @@ def main():
     with open(os.path.join(out, "fixtures.json"), "w") as f:
         f.write(json.dumps(manifest, indent=1) + "\n")
     total = sum(os.path.getsize(os.path.join(dp, n)) for dp, _, ns in os.walk(out) for n in ns)
-    print(f"wrote {out}: {total} bytes; depth > 0 on {positive:.1%} of pixels; "
+    print(f"wrote {out}: {total} bytes; depth > 0 on {positive:.1%} of pixels (hf_hybrid {hfh_positive:.1%}); "
           f"monodepth input {tuple(mono.shape)}, hf {tuple(hfx.shape)}, hf aspect {tuple(hfa.shape)}")
 
 
