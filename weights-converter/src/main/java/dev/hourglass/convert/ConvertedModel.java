@@ -174,9 +174,17 @@ public final class ConvertedModel implements TensorSource {
     }
 
     /**
-     * timm's {@code StdConv2d} weight standardisation, per output channel: the mean and the biased variance over the
-     * rest are summed in double (as PyTorch's CPU {@code std_mean} accumulates float32), rounded to float, and
-     * {@code (w - mean) / (std + eps)} is computed in float, as the original does at every forward.
+     * A weight standardisation per output channel, in the order and precision the original computes it (PyTorch on
+     * the CPU), so the canonical weight is the one the original convolves with:
+     * <ul>
+     *   <li>{@link TensorPlan.StdRule#STD_PLUS_EPS} (timm 0.4.5's {@code torch.std_mean}): the mean and the biased
+     *       variance summed in double, rounded to float, and {@code (w - mean) / (std + eps)} in float;</li>
+     *   <li>{@link TensorPlan.StdRule#SQRT_VAR_PLUS_EPS} (Hugging Face's {@code F.batch_norm} in training mode):
+     *       {@code mean} = the double sum over n, rounded to float; {@code var} = the double sum of the float
+     *       {@code (w - mean)^2}, rounded to float, divided by n in float; {@code invstd = 1 / sqrt(var + eps)} in
+     *       double, rounded to float; {@code w' = fma(w, invstd, -(mean * invstd))}, as PyTorch's vectorised kernel
+     *       does on a CPU with FMA (bit-identical there, tools/README.md).</li>
+     * </ul>
      */
     private Tensor standardised(String name, TensorPlan.Standardised s) throws SafetensorsException {
         Tensor t = checkpoint.tensors().tensor(s.raw());
@@ -194,16 +202,31 @@ public final class ConvertedModel implements TensorSource {
             for (int i = from; i < from + per; i++) {
                 sum += w[i];
             }
-            double mean = sum / per;
-            double squares = 0;
-            for (int i = from; i < from + per; i++) {
-                double d = w[i] - mean;
-                squares += d * d;
-            }
-            float m = (float) mean;
-            float denominator = (float) Math.sqrt(squares / per) + s.eps();
-            for (int i = from; i < from + per; i++) {
-                w[i] = (w[i] - m) / denominator;
+            if (s.rule() == TensorPlan.StdRule.STD_PLUS_EPS) {
+                double mean = sum / per;
+                double squares = 0;
+                for (int i = from; i < from + per; i++) {
+                    double d = w[i] - mean;
+                    squares += d * d;
+                }
+                float m = (float) mean;
+                float denominator = (float) Math.sqrt(squares / per) + (float) s.eps();
+                for (int i = from; i < from + per; i++) {
+                    w[i] = (w[i] - m) / denominator;
+                }
+            } else {
+                float mean = (float) (sum / per);
+                double squares = 0;
+                for (int i = from; i < from + per; i++) {
+                    float d = w[i] - mean;
+                    squares += d * d;
+                }
+                float variance = (float) squares / per;
+                float invstd = (float) (1.0 / Math.sqrt(variance + s.eps()));
+                float shift = -(mean * invstd);
+                for (int i = from; i < from + per; i++) {
+                    w[i] = Math.fma(w[i], invstd, shift);
+                }
             }
         }
         return Tensor.ofFloats(w, shape);

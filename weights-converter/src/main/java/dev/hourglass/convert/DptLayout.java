@@ -35,15 +35,17 @@ import dev.hourglass.vit.VitConfig;
  * layout holds plain weights. {@code patch_embed.proj} stays, a 1x1 convolution on the last stage; the encoder's
  * patch size is the ResNet's total stride and its input channels the stem's. The decoder gets {@code backbone
  * "hybrid"}, the widths of taps 1 and 2 from {@code layer1_rn}/{@code layer2_rn} (the stages'), and hooks whose first
- * two are placeholders (see {@link #hybridHooks}). A Hugging Face DPT-Hybrid (BiT backbone, whose standardisation is
- * {@code (w - mean) / sqrt(var + 1e-8)}) is refused.
+ * two are placeholders (see {@link #hybridHooks}). Hugging Face's DPT-Hybrid ({@code dpt.embeddings.backbone.bit.*},
+ * transformers' BiT) becomes the same canonical layout ({@link HfDptHybrid}): its convolutions standardised with
+ * BiT's own rule, {@code (w - mean) / sqrt(var + 1e-8)}, its settings read from {@code config.json} (the BiT backbone
+ * checked against what the engine runs, the tapped blocks from {@code backbone_out_indices[2:]}).
  */
 final class DptLayout extends Layout {
     private static final Pattern FUSION = Pattern.compile(
             "neck\\.fusion_stage\\.layers\\.(\\d)\\.(projection|residual_layer(\\d)\\.(convolution|batch_norm)(\\d))\\.(.+)");
 
     /** timm 0.4.5's {@code StdConv2dSame} eps, which isl-org/DPT's pinned timm uses for the hybrid's ResNet. */
-    static final float STD_CONV_EPS = 1e-5f;
+    static final double STD_CONV_EPS = 1e-5;
     private static final String BACKBONE = "pretrained.model.patch_embed.backbone.";
     private static final String HF_BACKBONE = "dpt.embeddings.backbone.";
 
@@ -68,17 +70,15 @@ final class DptLayout extends Layout {
     Conversion convert(Checkpoint c, ConvertOptions o) throws IOException {
         Set<String> names = new java.util.LinkedHashSet<>(c.tensors().names());
         TensorPlan plan = new TensorPlan();
-        boolean hybrid = !huggingFace && names.stream().anyMatch(n -> n.startsWith(BACKBONE));
-        if (huggingFace && names.stream().anyMatch(n -> n.startsWith(HF_BACKBONE))) {
-            throw new IOException(c.fileName() + ": a Hugging Face DPT-Hybrid (" + HF_BACKBONE + "*, a BiT backbone)"
-                    + " is not supported; convert isl-org/DPT's original dpt_hybrid .pt instead");
-        }
-        if (hybrid) {
+        boolean hybrid = names.stream().anyMatch(n -> n.startsWith(huggingFace ? HF_BACKBONE : BACKBONE));
+        if (hybrid && huggingFace) {
+            HfDptHybrid.map(plan, names);
+        } else if (hybrid) {
             for (String n : names) {
                 if (n.startsWith(BACKBONE)) {
                     String canonical = ResNetNames.canonical(n.substring(BACKBONE.length()));
                     if (canonical != null && ResNetNames.isConvolution(canonical)) {
-                        plan.standardise(canonical, n, STD_CONV_EPS);
+                        plan.standardise(canonical, n, TensorPlan.StdRule.STD_PLUS_EPS, STD_CONV_EPS);
                     } else if (canonical != null) {
                         plan.rename(canonical, n);
                     }
@@ -121,13 +121,17 @@ final class DptLayout extends Layout {
         JsonNode cfg = c.config().orElse(null);
         TimmVitConfig.Hints hints = huggingFace ? HfVitLayout.hints(cfg) : TimmVitConfig.Hints.NONE;
         List<String> notes = new ArrayList<>();
+        if (hybrid && huggingFace) {
+            HfDptHybrid.check(cfg, ResNetNames.stages(shapes.keySet()), notes, problems);
+        }
         TimmVitConfig.Inferred encoder = dptPositions(hybrid
-                ? hybridEncoder(shapes, encoderShapes, withOptions(hints, o), c.fileName(), notes, problems)
+                ? hybridEncoder(shapes, encoderShapes, withOptions(hints, o), c.fileName(), huggingFace, notes,
+                        problems)
                 : encoder(encoderShapes, withOptions(hints, o), c.fileName(), problems));
         DptConfig decoder = null;
         ObjectNode preprocessing = null;
         if (encoder != null) {
-            decoder = decoder(shapes, encoder.config(), hybrid, cfg, notes, problems);
+            decoder = decoder(shapes, encoder.config(), hybrid, huggingFace, cfg, notes, problems);
             preprocessing = HfVitLayout.preprocessing(c.preprocessorConfig().orElse(null),
                     encoder.config().imageHeight(), encoder.config().imageWidth(), new ArrayList<>());
             preprocessing.put("interpolation", "bicubic");
@@ -147,14 +151,17 @@ final class DptLayout extends Layout {
      * ({@link ResNetNames#expectedShapes}).
      */
     private static TimmVitConfig.Inferred hybridEncoder(Map<String, Shape> shapes, Map<String, Shape> encoderShapes,
-                                                        TimmVitConfig.Hints hints, String file, List<String> notes,
-                                                        List<String> problems) {
+                                                        TimmVitConfig.Hints hints, String file, boolean huggingFace,
+                                                        List<String> notes, List<String> problems) {
         Shape proj = shapes.get("patch_embed.proj.weight");
         Shape stemConv = shapes.get(ResNetNames.STEM_CONV + ".weight");
         int stages = ResNetNames.stages(shapes.keySet());
         if (proj == null || proj.rank() != 4 || stemConv == null || stemConv.rank() != 4 || stages == 0) {
-            problems.add("missing: DPT-Hybrid's patch_embed.proj.weight (rank 4), " + BACKBONE + "stem.conv.weight"
-                    + " or its first stage");
+            problems.add(huggingFace
+                    ? "missing: DPT-Hybrid's dpt.embeddings.projection.weight (rank 4), " + HfDptHybrid.PREFIX
+                            + "embedder.convolution.weight or its first stage"
+                    : "missing: DPT-Hybrid's patch_embed.proj.weight (rank 4), " + BACKBONE + "stem.conv.weight"
+                            + " or its first stage");
             return null;
         }
         int patch = 4 << (stages - 1);
@@ -177,8 +184,13 @@ final class DptLayout extends Layout {
         notes.add("DPT-Hybrid: patch size " + patch + " = the ResNet stem's total stride (" + stages + " stages),"
                 + " in_channels " + inChannels + " from its first convolution; patch_embed.proj is a 1x1 convolution"
                 + " on the last stage, not a patch convolution");
-        notes.add("DPT-Hybrid: the ResNet's convolution weights standardised at conversion as timm 0.4.5's"
-                + " StdConv2dSame, (w - mean) / (std + " + STD_CONV_EPS + "); GroupNorm 32 groups, eps 1e-5");
+        String bitRule = TensorPlan.StdRule.SQRT_VAR_PLUS_EPS.formula(HfDptHybrid.STD_EPS);
+        notes.add(huggingFace
+                ? "DPT-Hybrid: the BiT ResNet's convolution weights standardised at conversion as transformers'"
+                        + " WeightStandardizedConv2d, " + bitRule + "; GroupNorm 32 groups, eps 1e-5"
+                : "DPT-Hybrid: the ResNet's convolution weights standardised at conversion as timm 0.4.5's"
+                        + " StdConv2dSame, " + TensorPlan.StdRule.STD_PLUS_EPS.formula(STD_CONV_EPS)
+                        + "; GroupNorm 32 groups, eps 1e-5");
         return inferred;
     }
 
@@ -265,11 +277,18 @@ final class DptLayout extends Layout {
      * DPT's settings: which blocks it taps, the reassemble widths, the fusion width, the head; null (with the reason
      * in {@code problems}) when the weights do not say.
      */
-    private static DptConfig decoder(Map<String, Shape> shapes, VitConfig enc, boolean hybrid, JsonNode cfg,
-                                     List<String> notes, List<String> problems) {
+    private static DptConfig decoder(Map<String, Shape> shapes, VitConfig enc, boolean hybrid, boolean huggingFace,
+                                     JsonNode cfg, List<String> notes, List<String> problems) {
         int[] hooks = new int[DptConfig.STAGES];
         JsonNode given = cfg == null ? null : cfg.get("backbone_out_indices");
-        if (hybrid) {
+        if (hybrid && huggingFace) {
+            int[] blocks = HfDptHybrid.tokenTaps(cfg, enc.depth(), notes, problems);
+            if (blocks == null) {
+                return null;
+            }
+            // The first two are placeholders, as for isl-org's hybrid: taps 1 and 2 read ResNet stages.
+            hooks = new int[] {0, 1, blocks[0], blocks[1]};
+        } else if (hybrid) {
             hooks = hybridHooks(enc.depth());
             notes.add("DPT-Hybrid hooks " + Arrays.toString(hooks).replace(" ", "") + " (isl-org/DPT's rule; the weights"
                     + " do not say): taps 1 and 2 are the ResNet's stages 0 and 1 (hooks[0], hooks[1] are not read),"

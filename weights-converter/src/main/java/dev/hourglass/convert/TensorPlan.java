@@ -43,14 +43,40 @@ final class TensorPlan {
     }
 
     /**
-     * A convolution weight {@code [out, in, kh, kw]} standardised per output channel as timm's {@code StdConv2d}
-     * computes it at every forward: {@code w' = (w - mean) / (std + eps)}, mean and biased std over
-     * {@code (in, kh, kw)}; served as F32 ({@link ConvertedModel}), so the engine runs a plain convolution.
+     * A convolution weight {@code [out, in, kh, kw]} standardised per output channel, mean and biased variance over
+     * {@code (in, kh, kw)}, as the source's weight-standardised convolution computes it at every forward
+     * ({@link StdRule}); served as F32 ({@link ConvertedModel}), so the engine runs a plain convolution.
      */
-    record Standardised(String raw, float eps) implements Source {
+    record Standardised(String raw, StdRule rule, double eps) implements Source {
+        Standardised {
+            java.util.Objects.requireNonNull(rule, "rule");
+        }
+
         @Override
         public List<String> rawNames() {
             return List.of(raw);
+        }
+    }
+
+    /** Where a weight standardisation puts its epsilon. */
+    enum StdRule {
+        /** timm 0.4.5's {@code StdConv2d}/{@code StdConv2dSame} (isl-org/DPT): {@code (w - mean) / (std + eps)}. */
+        STD_PLUS_EPS("(w - mean) / (std + eps)"),
+        /**
+         * Hugging Face's {@code WeightStandardizedConv2d} (BiT, DPT-Hybrid), and timm from 0.4.12 on:
+         * {@code (w - mean) / sqrt(var + eps)}, through PyTorch's batch norm in training mode.
+         */
+        SQRT_VAR_PLUS_EPS("(w - mean) / sqrt(var + eps)");
+
+        private final String formula;
+
+        StdRule(String formula) {
+            this.formula = formula;
+        }
+
+        /** The rule with its epsilon, e.g. {@code (w - mean) / sqrt(var + 1.0E-8)}. */
+        String formula(double eps) {
+            return formula.replace("eps", Double.toString(eps));
         }
     }
 
@@ -61,8 +87,8 @@ final class TensorPlan {
         put(canonicalName, new Rename(raw));
     }
 
-    void standardise(String canonicalName, String raw, float eps) {
-        put(canonicalName, new Standardised(raw, eps));
+    void standardise(String canonicalName, String raw, StdRule rule, double eps) {
+        put(canonicalName, new Standardised(raw, rule, eps));
     }
 
     void stack(String canonicalName, String... raws) {
