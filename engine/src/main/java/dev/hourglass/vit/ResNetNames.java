@@ -23,8 +23,9 @@ import dev.hourglass.tensor.Shape;
  *   patch_embed.proj.{weight,bias}                        [dim, out of the last stage, 1, 1], [dim]
  * </pre>
  *
- * The convolution weights are plain: a checkpoint's weight standardisation (timm's {@code StdConv2dSame}) is applied
- * by the converter, so the engine runs ordinary convolutions.
+ * The convolution weights are plain: a checkpoint's weight standardisation (timm's {@code StdConv2dSame}, or
+ * transformers' BiT {@code WeightStandardizedConv2d}, whose names the converter maps onto these) is applied by the
+ * converter, each with its own rule, so the engine runs ordinary convolutions.
  */
 public final class ResNetNames {
     /** Every stem tensor's prefix. */

@@ -15,7 +15,8 @@ import dev.hourglass.safetensors.TensorSource;
 
 /**
  * ViT-Hybrid's patch embedding ({@link VitVariant.Stem#RESNET_V2}): timm's ResNetV2 without pre-activation, as
- * {@code vit_base_resnet50_384} builds it for DPT-Hybrid, then {@code patch_embed.proj}, a 1x1 convolution with bias
+ * {@code vit_base_resnet50_384} builds it for DPT-Hybrid (transformers' BiT with {@code layer_type "bottleneck"} and
+ * {@code global_padding "SAME"} is the same network), then {@code patch_embed.proj}, a 1x1 convolution with bias
  * from the last stage's width to the token width. Channels-last throughout, on the backend's convolution, GroupNorm,
  * max-pool, ReLU and add:
  * <pre>

@@ -17,10 +17,10 @@ import picocli.CommandLine.Parameters;
 /** {@code hourglass convert}: an original checkpoint to an Hourglass model file. */
 @Command(name = "convert",
         mixinStandardHelpOptions = true,
-        description = {"Converts an original checkpoint (timm or Hugging Face ViT/DeiT/DPT folder or safetensors,",
-                "Segmenter, DPT or CF-ViT .pth) into one Hourglass model file: safetensors with canonical names and",
-                "the model's configuration in its metadata. The input is never modified; the output appears only",
-                "when complete."})
+        description = {"Converts an original checkpoint (timm or Hugging Face ViT/DeiT/DPT/DPT-Hybrid folder or",
+                "safetensors, Segmenter, DPT or CF-ViT .pth) into one Hourglass model file: safetensors with canonical",
+                "names and the model's configuration in its metadata. The input is never modified; the output",
+                "appears only when complete."})
 final class ConvertCommand implements Callable<Integer> {
 
     @CommandLine.Spec

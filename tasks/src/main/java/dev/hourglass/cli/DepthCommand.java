@@ -32,7 +32,8 @@ import picocli.CommandLine.Option;
 @Command(name = "depth",
         mixinStandardHelpOptions = true,
         description = {"Estimates relative depth with DPT (isl-org/DPT's .pt, a Hugging Face DPTForDepthEstimation"
-                + " folder, or an Hourglass file), exactly as the original computes it, optionally with Expedit"
+                + " folder, DPT-Hybrid's included, or an Hourglass file), exactly as the original computes it,"
+                + " optionally with Expedit"
                 + " (--reduce expedit:alpha=5,grid=16x16,tau=1.0, Expedit-DPT's KITTI setting: the tokens leaving the"
                 + " alpha-th block are clustered, and each patch takes its cluster's features at the later taps, as"
                 + " Expedit-DPT does; give tau=1.0, Expedit-DPT's, since the default is Segmenter's 0.02). The output"
@@ -50,8 +51,8 @@ final class DepthCommand implements Callable<Integer> {
 
     @Option(names = "--model", required = true, paramLabel = "MODEL",
             description = "A DPT: isl-org/DPT's .pt (give --heads: the file does not say; 16 for DPT-Large, 12 for"
-                    + " DPT-Hybrid), a Hugging Face DPTForDepthEstimation folder, or an Hourglass file (hourglass"
-                    + " convert).")
+                    + " DPT-Hybrid), a Hugging Face DPTForDepthEstimation folder (DPT-Large or DPT-Hybrid), or an"
+                    + " Hourglass file (hourglass convert).")
     Path model;
 
     @CommandLine.Mixin

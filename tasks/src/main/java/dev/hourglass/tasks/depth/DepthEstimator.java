@@ -55,7 +55,8 @@ public final class DepthEstimator implements AutoCloseable {
 
     /**
      * Loads a DPT: an Hourglass model file, isl-org/DPT's {@code .pt} (give the heads, which it does not record), or a
-     * Hugging Face {@code DPTForDepthEstimation} folder; originals are converted in memory, nothing is written.
+     * Hugging Face {@code DPTForDepthEstimation} folder (a plain ViT or a DPT-Hybrid's BiT); originals are converted in
+     * memory, nothing is written.
      *
      * @throws IOException naming the file and what is wrong with it, or its family if it is not a DPT
      */
