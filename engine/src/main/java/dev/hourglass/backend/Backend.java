@@ -57,6 +57,14 @@ public interface Backend extends AutoCloseable {
      */
     WeightStore newWeightStore();
 
+    /**
+     * Says that a model of about {@code flopsPerPass} (2 x multiply-adds of one forward pass) is about to run here, so
+     * that the backend can ready its kernels before the first pass: the CPU backend has the JIT compile its Vector API
+     * kernels ({@link dev.hourglass.kernels.Kernels#warmUp}). Changes no result. Default: nothing.
+     */
+    default void prepareFor(double flopsPerPass) {
+    }
+
     // ------------------------------------------------------------------ operations
 
     /** {@code out[rows, out] = epilogue(x[rows, in] W^T + b)}; with {@link Epilogue#RESIDUAL} out holds the residual. */

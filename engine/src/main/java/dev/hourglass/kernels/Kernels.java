@@ -34,6 +34,19 @@ public final class Kernels {
         return Holder.KERNELS;
     }
 
+    /**
+     * Readies the kernels for a model of {@code flopsPerPass} (2 x multiply-adds of one forward pass): the first time
+     * in this JVM that a model of at least 2 GFLOP asks, runs every Vector API kernel on small inputs for about a
+     * second, so that the JIT has compiled them before the model's first pass needs them (without it, ViT-B/16's first
+     * pass takes seconds). Changes no result. {@code -Dhourglass.kernels.warmup=auto|true|false} (default auto: the
+     * 2 GFLOP rule) sets when. Thread-safe; runs on the calling thread.
+     *
+     * @throws IllegalArgumentException if that property has another value
+     */
+    public static void warmUp(double flopsPerPass) {
+        KernelWarmUp.warmUp(kernels(), flopsPerPass);
+    }
+
     /** The implementation in use: {@code "panama"} or {@code "scalar"}. */
     public static String implementation() {
         return kernels().support().name();

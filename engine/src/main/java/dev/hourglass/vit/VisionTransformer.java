@@ -130,6 +130,7 @@ public final class VisionTransformer implements AutoCloseable {
         Objects.requireNonNull(backend, "backend");
         WeightStore store = backend.newWeightStore();
         try {
+            backend.prepareFor(config.flops(config.imageHeight(), config.imageWidth()));
             return new VisionTransformer(config, variant, weights, backend, store);
         } catch (HeapTooSmallException e) {
             store.close();

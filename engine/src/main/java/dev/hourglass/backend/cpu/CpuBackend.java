@@ -52,6 +52,12 @@ public final class CpuBackend implements Backend, ExpeditKernels {
         return "CPU, " + pool.threads() + (pool.threads() == 1 ? " thread, " : " threads, ") + Kernels.description();
     }
 
+    /** {@link Kernels#warmUp}: once per JVM, for a model of at least 2 GFLOP per pass. */
+    @Override
+    public void prepareFor(double flopsPerPass) {
+        Kernels.warmUp(flopsPerPass);
+    }
+
     // ------------------------------------------------------------------ memory
 
     @Override

@@ -217,13 +217,14 @@ public final class DepthEstimator implements AutoCloseable {
         return loaded.backendSummary();
     }
 
-    /** The model in words, e.g. {@code "dpt_large.pt: DPT depth on ViT 24 blocks, width 1024, ..."}. */
+    /** The model in words, e.g. {@code "dpt_large.pt: DPT depth on a ViT (24 blocks, width 1024, ..."}. */
     public String describe() {
         VitConfig e = model.encoderConfig();
         DptConfig d = model.config();
-        return String.format(Locale.ROOT, "%s: DPT depth on a ViT (%d blocks, width %d, %d heads, patch %d, taps %s,"
-                        + " readout %s, fusion width %d), trained at %dx%d", loaded.name(), e.depth(), e.embedDim(),
-                e.numHeads(), e.patchSize(), java.util.Arrays.toString(d.hooks()),
+        String backbone = d.backbone() == DptConfig.Backbone.HYBRID ? "a ResNet + ViT hybrid" : "a ViT";
+        return String.format(Locale.ROOT, "%s: DPT depth on %s (%d blocks, width %d, %d heads, patch %d, taps %s,"
+                        + " readout %s, fusion width %d), trained at %dx%d", loaded.name(), backbone, e.depth(),
+                e.embedDim(), e.numHeads(), e.patchSize(), java.util.Arrays.toString(d.hooks()),
                 d.readout().name().toLowerCase(Locale.ROOT), d.fusionFeatures(), e.imageWidth(), e.imageHeight());
     }
 

@@ -35,6 +35,7 @@ class DepthEstimatorTest {
     void photoThroughRunMonodepth() throws IOException {
         try (DepthEstimator d = DepthEstimator.load(ROOT.resolve("dpt_tiny.pt"), options())) {
             assertEquals(DptPreprocessing.Source.MONODEPTH, d.preprocessing().source(), "a .pt is run_monodepth's");
+            assertTrue(d.describe().startsWith("dpt_tiny.pt: DPT depth on a ViT (4 blocks,"), d.describe());
             Depth depth = d.estimate(RgbImage.read(PHOTO));
             assertEquals(64, depth.networkHeight());
             assertEquals(96, depth.networkWidth());

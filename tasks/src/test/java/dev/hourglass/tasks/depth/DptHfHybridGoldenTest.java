@@ -41,6 +41,7 @@ class DptHfHybridGoldenTest {
     void folderGivesTheReferenceDepth() throws IOException {
         try (DepthEstimator d = DepthEstimator.load(FOLDER, new ModelOptions(2))) {
             assertEquals(DptPreprocessing.Source.HUGGING_FACE, d.preprocessing().source());
+            assertTrue(d.describe().contains(": DPT depth on a ResNet + ViT hybrid ("), d.describe());
             Depth depth = d.estimate(Npy.read(DptGoldenTest.ROOT.resolve("hybrid_input.npy")), null);
             DptGoldenTest.assertClose(Npy.read(DptGoldenTest.ROOT.resolve("hf_hybrid_depth.npy")).toFloatArray(),
                     depth.network(), "hf_hybrid/");
