@@ -307,6 +307,12 @@ final class DptLayout extends Layout {
                     return null;
                 }
                 hooks[k] = h.asInt();
+                if (k > 0 && hooks[k] <= hooks[k - 1]) {
+                    // transformers collects the tapped blocks as the encoder runs: in block order, each once.
+                    problems.add("config.json: backbone_out_indices must be increasing (transformers takes the blocks"
+                            + " in the encoder's order), got " + UntrustedText.quote(given.toString()));
+                    return null;
+                }
             }
         } else {
             // DPT taps four evenly spaced blocks: [5, 11, 17, 23] of ViT-L, [2, 5, 8, 11] of ViT-B.

@@ -38,6 +38,9 @@ class ConfigValuesTest {
             + " has 11 class names for a model of 10 classes; give the right ones with --labels",
         "hf_vit|config.json|\"id2label\": {|\"id2label\": [1], \"x\": {|config.json: id2label is \"[1]\", not an object"
             + " mapping class indices to names",
+        // A DPT's taps out of block order: transformers would take them in block order.
+        "hf_dpt|config.json|    0,\\n    1,|    1,\\n    0,|config.json: backbone_out_indices must be increasing"
+            + " (transformers takes the blocks in the encoder's order), got \"[1,0,2,3]\"",
         // Segmenter's variant.yml: a ClassCastException or NullPointerException, or values read as something else.
         "segmenter_pth|variant.yml|  - 32\\n  - 32|  - 32\\n  - null|variant.yml: net_kwargs.image_size is [32, null],"
             + " not [height, width] in pixels",
