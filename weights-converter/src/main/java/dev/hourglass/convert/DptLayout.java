@@ -327,6 +327,12 @@ final class DptLayout extends Layout {
         int firstTokenTap = hybrid ? 3 : 1;
         DptConfig.Readout readout = shapes.containsKey("dpt.act_postprocess" + firstTokenTap + ".0.project.0.weight")
                 ? DptConfig.Readout.PROJECT : DptConfig.Readout.IGNORE;
+        if (huggingFace && !hybrid && cfg != null) {
+            readout = hfReadout(cfg, readout, problems);
+            if (readout == null) {
+                return null;
+            }
+        }
         int[] features = new int[DptConfig.STAGES];
         boolean complete = true;
         for (int k = 1; k < firstTokenTap; k++) {
@@ -371,5 +377,45 @@ final class DptLayout extends Layout {
             problems.add(e.getMessage());
             return null;
         }
+    }
+
+    /**
+     * A plain Hugging Face DPT's {@code readout_type} (DPTConfig's default {@code "project"}), checked against the
+     * weights ({@code found}: project when they hold the readout projections), and the head settings the engine runs
+     * only at their defaults ({@code head_in_index} -1, {@code add_projection} false); null with the reason in
+     * {@code problems} otherwise.
+     */
+    private static DptConfig.Readout hfReadout(JsonNode cfg, DptConfig.Readout found, List<String> problems) {
+        JsonNode head = cfg.get("head_in_index");
+        if (head != null && !head.isNull() && !(head.canConvertToInt() && head.asInt() == -1)) {
+            problems.add("config.json: head_in_index must be -1 (the head reads the last fusion stage, the only one"
+                    + " Hourglass runs it on), got " + UntrustedText.quote(head.toString()));
+            return null;
+        }
+        JsonNode projection = cfg.get("add_projection");
+        if (projection != null && !projection.isNull() && !(projection.isBoolean() && !projection.asBoolean())) {
+            problems.add("config.json: add_projection must be false (a projection before the head is not supported),"
+                    + " got " + UntrustedText.quote(projection.toString()));
+            return null;
+        }
+        JsonNode type = cfg.get("readout_type");
+        String given = type == null || type.isNull() ? "project" : type.isTextual() ? type.asText() : null;
+        DptConfig.Readout readout = given == null ? null : switch (given) {
+            case "project" -> DptConfig.Readout.PROJECT;
+            case "add" -> DptConfig.Readout.ADD;
+            case "ignore" -> DptConfig.Readout.IGNORE;
+            default -> null;
+        };
+        if (readout == null) {
+            problems.add("config.json: readout_type must be \"project\", \"add\" or \"ignore\", got "
+                    + UntrustedText.quote(type.toString()));
+            return null;
+        }
+        if ((readout == DptConfig.Readout.PROJECT) != (found == DptConfig.Readout.PROJECT)) {
+            problems.add("config.json: readout_type is \"" + given + "\" but the weights " + (found
+                    == DptConfig.Readout.PROJECT ? "have" : "have no") + " neck.reassemble_stage.readout_projects");
+            return null;
+        }
+        return readout;
     }
 }

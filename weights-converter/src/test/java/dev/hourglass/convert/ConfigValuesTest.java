@@ -41,6 +41,15 @@ class ConfigValuesTest {
         // A DPT's taps out of block order: transformers would take them in block order.
         "hf_dpt|config.json|    0,\\n    1,|    1,\\n    0,|config.json: backbone_out_indices must be increasing"
             + " (transformers takes the blocks in the encoder's order), got \"[1,0,2,3]\"",
+        // Head and readout settings the engine does not run: refused, not run as the default.
+        "hf_dpt|config.json|\"head_in_index\": -1|\"head_in_index\": 2|config.json: head_in_index must be -1 (the"
+            + " head reads the last fusion stage, the only one Hourglass runs it on), got \"2\"",
+        "hf_dpt|config.json|\"head_in_index\": -1|\"head_in_index\": -1, \"add_projection\": true|config.json:"
+            + " add_projection must be false (a projection before the head is not supported), got \"true\"",
+        "hf_dpt|config.json|\"readout_type\": \"project\"|\"readout_type\": \"add\"|config.json: readout_type is"
+            + " \"add\" but the weights have neck.reassemble_stage.readout_projects",
+        "hf_dpt|config.json|\"readout_type\": \"project\"|\"readout_type\": \"concat\"|config.json:"
+            + " readout_type must be \"project\", \"add\" or \"ignore\", got \"\\\"concat\\\"\"",
         // Segmenter's variant.yml: a ClassCastException or NullPointerException, or values read as something else.
         "segmenter_pth|variant.yml|  - 32\\n  - 32|  - 32\\n  - null|variant.yml: net_kwargs.image_size is [32, null],"
             + " not [height, width] in pixels",
