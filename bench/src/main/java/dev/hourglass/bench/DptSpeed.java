@@ -10,6 +10,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Supplier;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
@@ -20,7 +21,6 @@ import dev.hourglass.kernels.Kernels;
 import dev.hourglass.model.DptConfig;
 import dev.hourglass.model.ModelConfig;
 import dev.hourglass.ops.Resize;
-import dev.hourglass.reduce.ReductionMethod;
 import dev.hourglass.reduce.ReductionTrace;
 import dev.hourglass.reduce.expedit.ExpeditSettings;
 import dev.hourglass.tasks.ModelOptions;
@@ -425,49 +425,16 @@ public final class DptSpeed {
     private record Timed(double[][] ms, double[][] others, Depth[] last, double waitedSeconds) {
     }
 
-    /**
-     * Warm-up calls (plain then Expedit, {@code warmup} times), then {@code blocks} blocks: each runs one setting's
-     * share of the timed calls back to back and then the other's, the order alternating from block to block. With
-     * {@code waitIdle > 0}, waits before each block until other processes leave the machine alone for 20 s (at most
-     * {@code waitIdle} seconds each time). Records how many cores other processes kept busy during each call.
-     */
+    /** {@link Alternating#watched} over the plain and the Expedit setting. */
     private static Timed interleave(DepthEstimator estimator, Tensor input, ExpeditSettings expedit, int warmup,
                                     int iterations, int blocks, double waitIdle) {
-        ReductionMethod[] methods = {null, expedit};
-        for (int i = 0; i < warmup; i++) {
-            double[] t = new double[2];
-            for (int s = 0; s < 2; s++) {
-                long start = System.nanoTime();
-                estimator.estimate(input, methods[s]);
-                t[s] = (System.nanoTime() - start) / 1e6;
-            }
-            System.err.printf("warm-up %d: plain %.1f ms, expedit %.1f ms%n", i + 1, t[0], t[1]);
-        }
-        double[][] ms = new double[2][iterations];
-        double[][] others = new double[2][iterations];
-        Depth[] last = new Depth[2];
-        double waited = 0;
-        int done = 0;
-        for (int blk = 0; blk < blocks; blk++) {
-            if (waitIdle > 0) {
-                waited += Machine.waitForIdle(waitIdle, 0.15, 4);
-            }
-            int count = (iterations - done) / (blocks - blk);
-            for (int turn = 0; turn < 2; turn++) {
-                int s = blk % 2 == 0 ? turn : 1 - turn;
-                for (int i = done; i < done + count; i++) {
-                    Machine.CpuTimes c0 = Machine.CpuTimes.now();
-                    long start = System.nanoTime();
-                    last[s] = estimator.estimate(input, methods[s]);
-                    ms[s][i] = (System.nanoTime() - start) / 1e6;
-                    others[s][i] = Machine.CpuTimes.now().othersBusyCores(c0);
-                    System.err.printf("block %d: %-7s %.1f ms (others busy %.2f cores)%n", blk + 1, SETTINGS[s],
-                            ms[s][i], others[s][i]);
-                }
-            }
-            done += count;
-        }
-        return new Timed(ms, others, last, waited);
+        double[] waited = {0};
+        List<Alternating.Watched<Depth>> w = Alternating.watched(List.of(SETTINGS),
+                List.<Supplier<Depth>>of(() -> estimator.estimate(input, null), () -> estimator.estimate(input, expedit)),
+                warmup, iterations, blocks, waitIdle, (s, i, r) -> { }, waited);
+        return new Timed(new double[][] {w.get(0).ms(), w.get(1).ms()},
+                new double[][] {w.get(0).othersBusyCores(), w.get(1).othersBusyCores()},
+                new Depth[] {w.get(0).last(), w.get(1).last()}, waited[0]);
     }
 
     /**

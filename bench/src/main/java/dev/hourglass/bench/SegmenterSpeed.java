@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.SplittableRandom;
+import java.util.function.Supplier;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
@@ -261,63 +262,19 @@ public final class SegmenterSpeed {
     }
 
     /**
-     * Warm-up calls (baseline then Expedit, {@code warmup} times), then {@code blocks} blocks of timed calls: each
-     * block runs one setting's share back to back and then the other's, the order alternating from block to block.
-     * With {@code waitIdle > 0}, waits before the timed blocks and before each block until other processes leave the
-     * machine alone for 20 s (at most {@code waitIdle} seconds each time). Records how many cores other processes
-     * kept busy during each call.
+     * {@link Alternating#watched} over the baseline and the Expedit setting, keeping each call's forward time (the
+     * segmentation without its pre- and post-processing).
      */
     private static Timed interleave(SemanticSegmenter segmenter, Tensor input, ExpeditSettings expedit, int warmup,
                                     int iterations, int blocks, double waitIdle) {
-        for (int i = 0; i < warmup; i++) {
-            long s = System.nanoTime();
-            segmenter.segment(input, null);
-            long e = System.nanoTime();
-            segmenter.segment(input, expedit);
-            System.err.printf("warm-up %d: baseline %.1f ms, expedit %.1f ms%n", i + 1, (e - s) / 1e6,
-                    (System.nanoTime() - e) / 1e6);
-        }
-        double[] base = new double[iterations];
-        double[] exp = new double[iterations];
-        double[] baseFwd = new double[iterations];
-        double[] expFwd = new double[iterations];
-        double[] baseOthers = new double[iterations];
-        double[] expOthers = new double[iterations];
-        Segmentation lastBase = null;
-        Segmentation lastExp = null;
-        double waited = 0;
-        int done = 0;
-        for (int blk = 0; blk < blocks; blk++) {
-            if (waitIdle > 0) {
-                waited += Machine.waitForIdle(waitIdle, 0.15, 4);
-            }
-            int count = (iterations - done) / (blocks - blk);
-            for (int j = 0; j < 2; j++) {
-                boolean expeditTurn = (blk % 2 == 0) == (j == 1);
-                for (int i = 0; i < count; i++) {
-                    Machine.CpuTimes c0 = Machine.CpuTimes.now();
-                    long s = System.nanoTime();
-                    Segmentation r = segmenter.segment(input, expeditTurn ? expedit : null);
-                    double ms = (System.nanoTime() - s) / 1e6;
-                    double others = Machine.CpuTimes.now().othersBusyCores(c0);
-                    if (expeditTurn) {
-                        exp[done + i] = ms;
-                        expFwd[done + i] = r.forwardNanos() / 1e6;
-                        expOthers[done + i] = others;
-                        lastExp = r;
-                    } else {
-                        base[done + i] = ms;
-                        baseFwd[done + i] = r.forwardNanos() / 1e6;
-                        baseOthers[done + i] = others;
-                        lastBase = r;
-                    }
-                    System.err.printf("block %d: %s %.1f ms (others busy %.2f cores)%n", blk + 1,
-                            expeditTurn ? "expedit " : "baseline", ms, others);
-                }
-            }
-            done += count;
-        }
-        return new Timed(base, exp, baseFwd, expFwd, baseOthers, expOthers, waited, lastBase, lastExp);
+        double[][] forward = new double[2][iterations];
+        double[] waited = {0};
+        List<Alternating.Watched<Segmentation>> w = Alternating.watched(List.of("baseline", "expedit"),
+                List.<Supplier<Segmentation>>of(() -> segmenter.segment(input, null),
+                        () -> segmenter.segment(input, expedit)),
+                warmup, iterations, blocks, waitIdle, (s, i, r) -> forward[s][i] = r.forwardNanos() / 1e6, waited);
+        return new Timed(w.get(0).ms(), w.get(1).ms(), forward[0], forward[1], w.get(0).othersBusyCores(),
+                w.get(1).othersBusyCores(), waited[0], w.get(0).last(), w.get(1).last());
     }
 
     /**
