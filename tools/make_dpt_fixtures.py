@@ -15,6 +15,8 @@ Writes (all float32 .npy, C order; fixtures.json describes every file):
     monodepth_*.npy             run_monodepth.py's path for that photo at net size 64
     hf_*.npy, hf_aspect_*.npy   DPTImageProcessor's path (default stretch; keep-aspect, multiple of 32)
     dpt_hybrid_tiny.pt, hybrid_input.npy, hybrid_depth.npy   a tiny DPT-Hybrid (ResNetV2 + ViT)
+    hybrid_depth_kitti.npy      the same model built as run_monodepth.py builds dpt_hybrid_kitti (scale 0.00006016,
+                                shift 0.00579, invert=True): metric depth for hybrid_input.npy
     hf_hybrid/model.safetensors  a tiny Hugging Face DPT-Hybrid (BiT backbone, dpt.embeddings.backbone.bit.*)
     hf_hybrid/config.json        DPTConfig with is_hybrid, embedding_type "hybrid" and a BiT backbone_config
     hf_hybrid/preprocessor_config.json, hf_hybrid_depth.npy   its processor and its depth for hybrid_input.npy
@@ -75,6 +77,8 @@ SEED_HF_HYBRID = 1411
 # rule or eps moves the depth well past the golden tolerance; at init_random_dpt's std (~0.08) it would not.
 BIT_WEIGHT_SCALE = 0.01
 BIT_PREFIX = "dpt.embeddings.backbone.bit."
+# run_monodepth.py's dpt_hybrid_kitti: DPTDepthModel(scale=0.00006016, shift=0.00579, invert=True).
+KITTI = dict(scale=0.00006016, shift=0.00579)
 NET = 64                          # network size for both preprocessings (DPT-Large/Hybrid use 384)
 MULTIPLE = 32
 PHOTO_SIZE = (157, 100)           # (width, height)
@@ -325,6 +329,10 @@ def main():
         xh = torch.rand(1, 3, 64, 96, generator=g) * 2 - 1
         npy("hybrid_input.npy", xh, "random input in [-1, 1), NCHW")
         npy("hybrid_depth.npy", hyb(xh), "dpt_hybrid_tiny.pt's output for hybrid_input.npy, [B, H, W]")
+        hyb.scale, hyb.shift, hyb.invert = KITTI["scale"], KITTI["shift"], True
+        d_kitti = hyb(xh)
+        npy("hybrid_depth_kitti.npy", d_kitti, "dpt_hybrid_tiny.pt with KITTI's scale, shift and invert (run_monodepth"
+            ".py's dpt_hybrid_kitti) for hybrid_input.npy: 1 / max(scale * x + shift, 1e-8), metric depth, [B, H, W]")
 
         # --- tiny Hugging Face DPT-Hybrid (BiT backbone), its own weights
         hfh = make_hf_hybrid()
@@ -384,6 +392,11 @@ def main():
                 "dpt": {"hooks": HOOKS, "tap_sources": ["stages.0", "stages.1", "blocks.2", "blocks.3"],
                         "readout": "project", "features": HYBRID_FEATURES, "fusion_features": FUSION,
                         "head": "depth", "non_negative": True},
+                "metric_kitti": {"file": "hybrid_depth_kitti.npy", "scale": KITTI["scale"], "shift": KITTI["shift"],
+                                 "invert": True,
+                                 "formula": "depth = scale * x + shift (scale and shift rounded to float32, two "
+                                            "roundings); depth < 1e-8 set to 1e-8; 1.0 / depth (IEEE division)",
+                                 "depth_min": float(d_kitti.min()), "depth_max": float(d_kitti.max())},
             },
             "hf_hybrid": {
                 "folder": "hf_hybrid", "files": ["model.safetensors", "config.json", "preprocessor_config.json"],
