@@ -10,7 +10,8 @@ import dev.hourglass.vit.TensorLookup;
  * DPT's depth head ({@code scratch.output_conv} of {@code DPTDepthModel}, Hugging Face's {@code
  * DPTDepthEstimationHead}): conv 3x3 F -> F/2, bilinear x2 (align_corners=True), conv 3x3 F/2 -> 32, ReLU,
  * conv 1x1 32 -> 1, ReLU (the models' {@code non_negative=True}). Its output is inverse relative depth at the input's
- * size, one channel. Immutable once loaded.
+ * size, one channel; {@link DptModel} makes it metric depth afterwards when the configuration says so
+ * ({@link MetricDepth}). Immutable once loaded.
  */
 final class DepthHead {
     /** The head's fixed hidden width before the last convolution (32 in every DPT). */

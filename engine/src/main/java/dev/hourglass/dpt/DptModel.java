@@ -35,6 +35,7 @@ import dev.hourglass.vit.VitVariant;
  *   path4 = refinenet4(layer4)               each: rcu, bilinear x2 (align_corners), 1x1
  *   path3 = refinenet3(path4, layer3) ... path1 = refinenet1(path2, layer1)           [B, H/2, W/2, fusion]
  *   depth = head(path1)                                                               [B, H, W]  (>= 0)
+ *   metric output (DptConfig.metric, the KITTI and NYU checkpoints): depth = 1 / max(scale depth + shift, 1e-8)
  * </pre>
  * The blocks after the last tap and the final LayerNorm, which the original computes and drops, are skipped.
  *
@@ -148,8 +149,9 @@ public final class DptModel implements AutoCloseable {
     }
 
     /**
-     * Inverse relative depth, {@code [batch, H, W]}, of images {@code [batch, 3, H, W]} already normalised as the
-     * model expects; {@code H} and {@code W} must be multiples of twice the patch size (the fusion stage doubles the
+     * Relative inverse depth (larger is nearer), or metric depth in metres (larger is farther) when the configuration
+     * has a {@link DptConfig#metric() metric output}, {@code [batch, H, W]}, of images {@code [batch, 3, H, W]} already
+     * normalised as the model expects; {@code H} and {@code W} must be multiples of twice the patch size (the fusion stage doubles the
      * deepest tap, which halved the token grid).
      */
     public Tensor depth(Tensor images) {
@@ -193,6 +195,9 @@ public final class DptModel implements AutoCloseable {
             FeatureMap depth = head.run(pass, path);
             float[] values = new float[Math.toIntExact(depth.size())];
             encoder.backend().download(depth.data(), 0, values, 0, values.length);
+            if (config.metric() != null) {
+                MetricDepth.apply(config.metric(), values);
+            }
             return Tensor.ofFloats(values, batch, depth.height(), depth.width());
         }
     }

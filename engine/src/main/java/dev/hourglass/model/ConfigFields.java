@@ -39,6 +39,15 @@ final class ConfigFields {
         return v.asDouble();
     }
 
+    /** A finite number. */
+    static double finiteNumber(JsonNode node, String field, String where) throws IOException {
+        JsonNode v = node.get(field);
+        if (v == null || !v.isNumber() || !Double.isFinite(v.asDouble())) {
+            throw new IOException(where + "." + field + " must be a finite number, got " + v);
+        }
+        return v.asDouble();
+    }
+
     static boolean bool(JsonNode node, String field, String where) throws IOException {
         JsonNode v = node.get(field);
         if (v == null || !v.isBoolean()) {

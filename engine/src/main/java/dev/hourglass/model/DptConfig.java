@@ -17,7 +17,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
  * { "hooks": [2, 5, 8, 11], "readout": "ignore" | "add" | "project", "features": [96, 192, 384, 768],
  *   "fusion_features": 256, "reassemble_factors": [4, 2, 1, 0.5], "head": "depth" | "segmentation",
  *   "use_bn": false, "backbone": "vit" | "hybrid",   (absent in files written before it: vit)
- *   "classes": 150 }                                  (segmentation only)
+ *   "classes": 150,                                   (segmentation only)
+ *   "metric": { "scale": 6.016e-05, "shift": 0.00579 } }   (absent: relative inverse depth; depth only)
  * }</pre>
  *
  * <p>{@link #toJson()} and {@link #fromJson} are the only code that writes and reads this object. The arrays are
@@ -33,9 +34,35 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
  * @param useBatchNorm      whether the fusion's residual units have BatchNorm ({@code use_bn}, {@code bn1}/{@code bn2})
  * @param backbone          a plain ViT, or ViT-Hybrid (a ResNet-50 stem: the first two maps come from it)
  * @param classes           a segmentation head's classes; 0 for depth
+ * @param metric            null: the depth head's output as it is, relative inverse depth (larger is nearer);
+ *                          otherwise the head's output {@code x} becomes metric depth {@code 1 / (scale x + shift)}
+ *                          in metres (larger is farther), as isl-org/DPT's {@code DPTDepthModel(invert=True)} does
+ *                          for the KITTI and NYU checkpoints
  */
 public record DptConfig(int[] hooks, Readout readout, int[] features, int fusionFeatures, double[] reassembleFactors,
-                        Head head, boolean useBatchNorm, Backbone backbone, int classes) implements DecoderConfig {
+                        Head head, boolean useBatchNorm, Backbone backbone, int classes, Metric metric)
+        implements DecoderConfig {
+
+    /**
+     * Metric depth from the head's output {@code x >= 0}, as {@code DPTDepthModel.forward} computes it with
+     * {@code invert=True}: {@code depth = scale * x + shift}, values below {@code 1e-8} set to {@code 1e-8}, then
+     * {@code 1 / depth}. isl-org's {@code run_monodepth.py} uses scale 0.00006016, shift 0.00579 for
+     * {@code dpt_hybrid_kitti} and 0.000305, 0.1378 for {@code dpt_hybrid_nyu}; the checkpoints record neither.
+     *
+     * @param scale multiplies the head's output; finite, above 0 (so metric depth falls as the output rises)
+     * @param shift added after the scale; finite
+     */
+    public record Metric(double scale, double shift) {
+        /** @throws IllegalArgumentException if scale is not finite and above 0, or shift is not finite */
+        public Metric {
+            if (!(scale > 0) || Double.isInfinite(scale)) {
+                throw new IllegalArgumentException("dpt: metric.scale must be a finite number above 0, got " + scale);
+            }
+            if (!Double.isFinite(shift)) {
+                throw new IllegalArgumentException("dpt: metric.shift must be a finite number, got " + shift);
+            }
+        }
+    }
 
     /** How the class token enters each reassembled map (DPT's {@code readout}). */
     public enum Readout {
@@ -72,7 +99,7 @@ public record DptConfig(int[] hooks, Readout readout, int[] features, int fusion
     /**
      * @throws IllegalArgumentException naming the setting when one is out of range: not four hooks, features and
      *     factors, a negative hook, a width or factor not positive, classes not positive for segmentation or not 0
-     *     for depth
+     *     for depth, a metric output for a segmentation head
      */
     public DptConfig {
         Objects.requireNonNull(readout, "readout");
@@ -99,6 +126,22 @@ public record DptConfig(int[] hooks, Readout readout, int[] features, int fusion
             throw new IllegalArgumentException("dpt: classes must be " + (head == Head.SEGMENTATION
                     ? "positive for a segmentation head" : "0 for a depth head") + ", got " + classes);
         }
+        if (metric != null && head != Head.DEPTH) {
+            throw new IllegalArgumentException("dpt: a metric output needs a depth head, got a "
+                    + ConfigFields.jsonName(head) + " head");
+        }
+    }
+
+    /** Relative inverse depth (no metric output), as every DPT file written before the metric output. */
+    public DptConfig(int[] hooks, Readout readout, int[] features, int fusionFeatures, double[] reassembleFactors,
+                     Head head, boolean useBatchNorm, Backbone backbone, int classes) {
+        this(hooks, readout, features, fusionFeatures, reassembleFactors, head, useBatchNorm, backbone, classes, null);
+    }
+
+    /** This configuration with {@code metric} as its output (null: relative inverse depth). */
+    public DptConfig withMetric(Metric metric) {
+        return new DptConfig(hooks, readout, features, fusionFeatures, reassembleFactors, head, useBatchNorm, backbone,
+                classes, metric);
     }
 
     /** A depth model on a plain ViT. */
@@ -165,6 +208,11 @@ public record DptConfig(int[] hooks, Readout readout, int[] features, int fusion
         if (head == Head.SEGMENTATION) {
             d.put("classes", classes);
         }
+        if (metric != null) {
+            ObjectNode m = d.putObject("metric");
+            m.put("scale", metric.scale());
+            m.put("shift", metric.shift());
+        }
         return d;
     }
 
@@ -192,7 +240,22 @@ public record DptConfig(int[] hooks, Readout readout, int[] features, int fusion
         } else if (node.has("classes")) {
             throw new IOException(where + ".classes must be absent for a depth head, got " + node.get("classes"));
         }
-        return new DptConfig(hooks, readout, features, fusion, factors, head, bn, backbone, classes);
+        Metric metric = null;
+        JsonNode m = node.get("metric");
+        if (m != null) {
+            String at = where + ".metric";
+            if (head != Head.DEPTH) {
+                throw new IOException(at + " must be absent for a " + ConfigFields.jsonName(head) + " head (a metric"
+                        + " output is depth's), got " + m);
+            }
+            if (!m.isObject()) {
+                throw new IOException(at + " must be {\"scale\": number, \"shift\": number}, got " + m);
+            }
+            double scale = ConfigFields.positiveNumber(m, "scale", at);
+            double shift = ConfigFields.finiteNumber(m, "shift", at);
+            metric = new Metric(scale, shift);
+        }
+        return new DptConfig(hooks, readout, features, fusion, factors, head, bn, backbone, classes, metric);
     }
 
     @Override
@@ -200,13 +263,14 @@ public record DptConfig(int[] hooks, Readout readout, int[] features, int fusion
         return o instanceof DptConfig d && Arrays.equals(hooks, d.hooks) && readout == d.readout
                 && Arrays.equals(features, d.features) && fusionFeatures == d.fusionFeatures
                 && Arrays.equals(reassembleFactors, d.reassembleFactors) && head == d.head
-                && useBatchNorm == d.useBatchNorm && backbone == d.backbone && classes == d.classes;
+                && useBatchNorm == d.useBatchNorm && backbone == d.backbone && classes == d.classes
+                && Objects.equals(metric, d.metric);
     }
 
     @Override
     public int hashCode() {
         return Objects.hash(Arrays.hashCode(hooks), readout, Arrays.hashCode(features), fusionFeatures,
-                Arrays.hashCode(reassembleFactors), head, useBatchNorm, backbone, classes);
+                Arrays.hashCode(reassembleFactors), head, useBatchNorm, backbone, classes, metric);
     }
 
     @Override
@@ -214,6 +278,6 @@ public record DptConfig(int[] hooks, Readout readout, int[] features, int fusion
         return "DptConfig[hooks=" + Arrays.toString(hooks) + ", readout=" + readout + ", features="
                 + Arrays.toString(features) + ", fusionFeatures=" + fusionFeatures + ", reassembleFactors="
                 + Arrays.toString(reassembleFactors) + ", head=" + head + ", useBatchNorm=" + useBatchNorm
-                + ", backbone=" + backbone + ", classes=" + classes + "]";
+                + ", backbone=" + backbone + ", classes=" + classes + ", metric=" + metric + "]";
     }
 }

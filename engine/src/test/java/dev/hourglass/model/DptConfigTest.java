@@ -2,6 +2,9 @@ package dev.hourglass.model;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.io.IOException;
@@ -48,6 +51,56 @@ class DptConfigTest {
         assertEquals(150, json.get("classes").asInt());
         assertEquals(seg, DptConfig.fromJson(json, WHERE));
         assertEquals(seg.hashCode(), DptConfig.fromJson(json, WHERE).hashCode());
+    }
+
+    @Test
+    void aMetricOutputIsWrittenAndReadBackAndItsAbsenceIsRelativeDepth() throws IOException {
+        DptConfig relative = DptConfig.fromJson(JSON.readTree(WRITTEN_BEFORE), WHERE);
+        assertNull(relative.metric(), "missing = relative inverse depth");
+        assertFalse(relative.toJson().has("metric"), "a relative model's JSON is what it always was");
+
+        DptConfig kitti = relative.withMetric(new DptConfig.Metric(0.00006016, 0.00579));
+        ObjectNode json = kitti.toJson();
+        assertEquals(JSON.readTree("{\"scale\":0.00006016,\"shift\":0.00579}"), json.get("metric"));
+        DptConfig back = DptConfig.fromJson(JSON.readTree(json.toString()), WHERE);
+        assertEquals(kitti, back);
+        assertEquals(kitti.hashCode(), back.hashCode());
+        assertEquals(0.00006016, back.metric().scale(), 0.0, "the scale survives the text exactly");
+        assertEquals(0.00579, back.metric().shift(), 0.0);
+        assertNotEquals(relative, kitti);
+    }
+
+    @Test
+    void aMalformedMetricIsNamedAndASegmentationHeadHasNone() throws IOException {
+        String[][] cases = {
+            {"0.5", WHERE + ".metric must be {\"scale\": number, \"shift\": number}, got 0.5"},
+            {"{\"shift\":0.1}", WHERE + ".metric.scale must be a positive number, got null"},
+            {"{\"scale\":0,\"shift\":0.1}", WHERE + ".metric.scale must be a positive number, got 0"},
+            {"{\"scale\":-1e-4,\"shift\":0.1}", WHERE + ".metric.scale must be a positive number, got -1.0E-4"},
+            {"{\"scale\":1e-4}", WHERE + ".metric.shift must be a finite number, got null"},
+            {"{\"scale\":1e-4,\"shift\":\"0.1\"}", WHERE + ".metric.shift must be a finite number, got \"0.1\""},
+        };
+        for (String[] c : cases) {
+            ObjectNode node = (ObjectNode) JSON.readTree(WRITTEN_BEFORE);
+            node.set("metric", JSON.readTree(c[0]));
+            assertEquals(c[1], assertThrows(IOException.class, () -> DptConfig.fromJson(node, WHERE), c[0])
+                    .getMessage());
+        }
+        ObjectNode seg = (ObjectNode) JSON.readTree(WRITTEN_BEFORE);
+        seg.put("head", "segmentation");
+        seg.put("classes", 3);
+        seg.set("metric", JSON.readTree("{\"scale\":1e-4,\"shift\":0.1}"));
+        assertEquals(WHERE + ".metric must be absent for a segmentation head (a metric output is depth's), got"
+                + " {\"scale\":1.0E-4,\"shift\":0.1}",
+                assertThrows(IOException.class, () -> DptConfig.fromJson(seg, WHERE)).getMessage());
+        seg.remove("metric");
+        DptConfig segmentation = DptConfig.fromJson(seg, WHERE);
+        assertEquals("dpt: a metric output needs a depth head, got a segmentation head",
+                assertThrows(IllegalArgumentException.class,
+                        () -> segmentation.withMetric(new DptConfig.Metric(1e-4, 0.1))).getMessage());
+        assertThrows(IllegalArgumentException.class, () -> new DptConfig.Metric(Double.NaN, 0.1));
+        assertThrows(IllegalArgumentException.class, () -> new DptConfig.Metric(Double.POSITIVE_INFINITY, 0.1));
+        assertThrows(IllegalArgumentException.class, () -> new DptConfig.Metric(1e-4, Double.NaN));
     }
 
     @Test
