@@ -203,6 +203,14 @@ public final class DptModel implements AutoCloseable {
     }
 
     /**
+     * Makes the depth head's output ({@code values}, relative inverse depth) metric depth in place, as {@link #depth}
+     * does for a configuration with {@code metric}: {@code 1 / max(scale x + shift, 1e-8)} in PyTorch's float32 bits.
+     */
+    public static void metricDepth(DptConfig.Metric metric, float[] values) {
+        MetricDepth.apply(java.util.Objects.requireNonNull(metric, "metric"), values);
+    }
+
+    /**
      * The reducer as the blocks see it, keeping the state that leaves the hooked block before the reducer's
      * {@code afterBlock}: the original taps with a forward hook inside the block, so a reduction after that same
      * block (Expedit with {@code alpha - 1} a hook) is not yet in the tap. Only the calls {@code Pass.blocks} makes

@@ -52,6 +52,8 @@ public final class InferenceOptions implements Serializable {
     private final ArrayList<String> labels;
     private final ArrayList<Double> mean;
     private final ArrayList<Double> std;
+    /** {@link ConvertOptions#dptOutput()} by its enum name (kept so that the job refuses it as the CLI does). */
+    private final String dptOutput;
 
     private InferenceOptions(String model, int topK, Integer threads, String backend, String reduce, long maxPixels,
                              int batch, String imageColumn, String pathColumn, ConvertOptions conversion) {
@@ -70,6 +72,7 @@ public final class InferenceOptions implements Serializable {
         this.labels = conversion.labels() == null ? null : new ArrayList<>(conversion.labels());
         this.mean = conversion.mean() == null ? null : new ArrayList<>(conversion.mean());
         this.std = conversion.std() == null ? null : new ArrayList<>(conversion.std());
+        this.dptOutput = conversion.dptOutput() == null ? null : conversion.dptOutput().name();
     }
 
     /**
@@ -254,7 +257,8 @@ public final class InferenceOptions implements Serializable {
     }
 
     public ConvertOptions conversion() {
-        return new ConvertOptions(family, heads, decoderHeads, labels, mean, std);
+        return new ConvertOptions(family, heads, decoderHeads, labels, mean, std,
+                dptOutput == null ? null : dev.hourglass.convert.DptOutput.valueOf(dptOutput));
     }
 
     @Override

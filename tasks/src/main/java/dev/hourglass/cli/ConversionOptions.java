@@ -4,6 +4,7 @@ import java.util.Iterator;
 import java.util.List;
 
 import dev.hourglass.convert.ConvertOptions;
+import dev.hourglass.convert.DptOutput;
 import picocli.CommandLine.Option;
 
 /**
@@ -51,17 +52,32 @@ public final class ConversionOptions {
             description = "Class names, one per line, one per class (Segmenter checkpoints carry none).")
     java.nio.file.Path labels;
 
+    @Option(names = "--dpt-output", paramLabel = "OUTPUT", completionCandidates = DptOutputs.class,
+            description = "What a DPT depth model outputs, which isl-org's .pt files do not record: relative (the"
+                    + " default: relative inverse depth, larger is nearer), kitti or nyu (metric depth in metres,"
+                    + " larger is farther, as run_monodepth.py runs dpt_hybrid_kitti-cb926ef4.pt: 1 / (0.00006016 x"
+                    + " + 0.00579) at net 1216x352, and dpt_hybrid_nyu-2ce69ec7.pt: 1 / (0.000305 x + 0.1378) at"
+                    + " 640x480). Refused for other models and for Hugging Face folders.")
+    String dptOutput;
+
     /**
      * One line on stderr listing the settings of {@code model} that were guessed rather than read (none: nothing
-     * printed), so that a result from guessed settings is not taken silently for an exact one.
+     * printed), so that a result from guessed settings is not taken silently for an exact one; the note that a DPT's
+     * output was left relative although its file name looks like a metric checkpoint gets a line of its own.
      */
     void reportGuesses(java.nio.file.Path model, java.util.List<String> guesses) {
         if (guesses.isEmpty()) {
             return;
         }
         java.io.PrintWriter err = command.commandLine().getErr();
-        err.println(command.qualifiedName() + ": warning: " + model + ": guessed, not read from the checkpoint: "
-                + String.join("; ", guesses) + " (a config.json beside the weights says them exactly)");
+        // A config.json cannot say a DPT's output, only --dpt-output can: that note has its own line.
+        java.util.List<String> settings = guesses.stream().filter(g -> !g.startsWith(DptOutput.GUESS)).toList();
+        if (!settings.isEmpty()) {
+            err.println(command.qualifiedName() + ": warning: " + model + ": guessed, not read from the checkpoint: "
+                    + String.join("; ", settings) + " (a config.json beside the weights says them exactly)");
+        }
+        guesses.stream().filter(g -> g.startsWith(DptOutput.GUESS)).forEach(g ->
+                err.println(command.qualifiedName() + ": warning: " + model + ": " + g));
         err.flush();
     }
 
@@ -91,7 +107,7 @@ public final class ConversionOptions {
     }
 
     /**
-     * The options for the converter. An unknown {@code --family}, a head count below 1, and a {@code --mean} or
+     * The options for the converter. An unknown {@code --family} or {@code --dpt-output}, a head count below 1, and a {@code --mean} or
      * {@code --std} that is not three finite numbers (std above 0), or is given without the other, are usage errors
      * (exit 2); a missing or unreadable {@code --labels} file is named with the option (exit 1).
      */
@@ -129,7 +145,15 @@ public final class ConversionOptions {
                         + " name per line");
             }
         }
-        return new ConvertOptions(family, heads, decoderHeads, names, meanValues, stdValues);
+        DptOutput output = null;
+        if (dptOutput != null) {
+            output = DptOutput.parse(dptOutput);
+            if (output == null) {
+                throw new picocli.CommandLine.ParameterException(command.commandLine(), "--dpt-output must be one of "
+                        + String.join(", ", DptOutput.names()) + ", got '" + dptOutput + "'");
+            }
+        }
+        return new ConvertOptions(family, heads, decoderHeads, names, meanValues, stdValues, output);
     }
 
     /** {@code R,G,B} as three finite numbers ({@code positive}: above 0), or null if the option is not given. */
@@ -158,6 +182,14 @@ public final class ConversionOptions {
             values.add(v);
         }
         return values;
+    }
+
+    /** {@link DptOutput#names()} for picocli's shell completion. */
+    static final class DptOutputs implements Iterable<String> {
+        @Override
+        public Iterator<String> iterator() {
+            return DptOutput.names().iterator();
+        }
     }
 
     /** {@link #FAMILIES} for picocli's help ({@code ${COMPLETION-CANDIDATES}}) and shell completion. */

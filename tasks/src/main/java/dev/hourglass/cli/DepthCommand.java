@@ -31,15 +31,18 @@ import picocli.CommandLine.Option;
 /** {@code hourglass depth}: monocular depth of images with DPT, optionally with a token reduction (Expedit-DPT). */
 @Command(name = "depth",
         mixinStandardHelpOptions = true,
-        description = {"Estimates relative depth with DPT (isl-org/DPT's .pt, a Hugging Face DPTForDepthEstimation"
+        description = {"Estimates depth with DPT (isl-org/DPT's .pt, a Hugging Face DPTForDepthEstimation"
                 + " folder, DPT-Hybrid's included, or an Hourglass file), exactly as the original computes it,"
                 + " optionally with Expedit"
                 + " (--reduce expedit:alpha=5,grid=16x16,tau=1.0, Expedit-DPT's KITTI setting: the tokens leaving the"
                 + " alpha-th block are clustered, and each patch takes its cluster's features at the later taps, as"
                 + " Expedit-DPT does; give tau=1.0, Expedit-DPT's, since the default is Segmenter's 0.02). The output"
-                + " is DPT's: inverse relative depth, larger is nearer.",
+                + " is DPT's: relative inverse depth, larger is nearer; isl-org's KITTI and NYU DPT-Hybrid checkpoints"
+                + " give metric depth in metres, larger is farther, with --dpt-output kitti or nyu (as"
+                + " run_monodepth.py runs them, at its net sizes 1216x352 and 640x480; the files do not say it).",
                 "With --out, for each image: <name>.depth.png (16 bits, the map's range scaled to 0..65535 as"
-                + " run_monodepth.py writes it), <name>.colour.png (dark far, bright near) and <name>.image.png (the"
+                + " run_monodepth.py writes it: for metric depth, brighter is farther), <name>.colour.png (dark far, bright near;"
+                + " metric depth is drawn as its inverse) and <name>.image.png (the"
                 + " image beside the colour map), and <name>.json (settings, timings, GFLOPs). Several --image files"
                 + " or a folder run in one process, e.g.",
                 "  hourglass depth --model dpt_large-midas-2f21e586.pt --heads 16 --image photos/ --out depth/"})
@@ -204,7 +207,7 @@ final class DepthCommand implements Callable<Integer> {
             int w = depth.imageWidth();
             int h = depth.imageHeight();
             InputLoop.writePng(out, stem + ".depth.png", DepthPictures.sixteenBit(values, w, h), written);
-            java.awt.image.BufferedImage colours = DepthPictures.colours(values, w, h);
+            java.awt.image.BufferedImage colours = DepthPictures.colours(values, w, h, depth.quantity());
             InputLoop.writePng(out, stem + ".colour.png", colours, written);
             if (image != null) {
                 InputLoop.writePng(out, stem + ".image.png", DepthPictures.besideImage(image, colours), written);
@@ -249,7 +252,13 @@ final class DepthCommand implements Callable<Integer> {
             min = Math.min(min, v);
             max = Math.max(max, v);
         }
-        r.put("depth", Map.of("min", min, "max", max));
+        Map<String, Object> d = new LinkedHashMap<>();
+        d.put("quantity", depth.quantity().words());
+        d.put("unit", depth.quantity().unit());
+        d.put("larger_is", depth.quantity().largerIsFarther() ? "farther" : "nearer");
+        d.put("min", min);
+        d.put("max", max);
+        r.put("depth", d);
         r.put("timing_ms", timing.toMap());
         r.put("outputs", written);
         return r;
@@ -265,6 +274,15 @@ final class DepthCommand implements Callable<Integer> {
                 + depth.networkWidth() + "x" + depth.networkHeight());
         o.println("reduce   " + (reduction == null ? "off" : reduction.spec() + ": tokens after each block "
                 + Arrays.toString(depth.tokensAfterBlock())));
+        float[] values = depth.image();
+        double min = Double.POSITIVE_INFINITY;
+        double max = Double.NEGATIVE_INFINITY;
+        for (float v : values) {
+            min = Math.min(min, v);
+            max = Math.max(max, v);
+        }
+        String unit = depth.quantity().unit() == null ? "" : " " + depth.quantity().unit();
+        o.printf(Locale.ROOT, "depth    %s: %.4g%s to %.4g%s%n", depth.quantity().describe(), min, unit, max, unit);
         o.printf(Locale.ROOT, "gflops   %.2f (%.2f without reduction)%n", depth.gflops(), depth.unreducedGflops());
         if (many) {
             o.printf(Locale.ROOT, "time     read %.1f ms, depth %.1f ms (median of %d)%n", timing.preprocessMs(),

@@ -12,9 +12,12 @@ import java.util.List;
  * @param mean         the normalisation's mean, R, G, B (with {@code std}, or both null), replacing what the
  *                     checkpoint gives or its layout would assume
  * @param std          the normalisation's standard deviation, R, G, B, each above 0
+ * @param dptOutput    what a DPT depth model outputs (isl-org's {@code .pt} files do not say): relative inverse depth,
+ *                     or metric depth as {@code run_monodepth.py} runs the KITTI or NYU checkpoint; refused for
+ *                     every other model
  */
 public record ConvertOptions(String layout, Integer heads, Integer decoderHeads, List<String> labels,
-                             List<Double> mean, List<Double> std) {
+                             List<Double> mean, List<Double> std, DptOutput dptOutput) {
     public static final ConvertOptions NONE = new ConvertOptions(null, null, null);
 
     /** The names {@link #layout} accepts, in the order the help lists them. */
@@ -28,6 +31,11 @@ public record ConvertOptions(String layout, Integer heads, Integer decoderHeads,
 
     public ConvertOptions(String layout, Integer heads, Integer decoderHeads, List<String> labels) {
         this(layout, heads, decoderHeads, labels, null, null);
+    }
+
+    public ConvertOptions(String layout, Integer heads, Integer decoderHeads, List<String> labels, List<Double> mean,
+                          List<Double> std) {
+        this(layout, heads, decoderHeads, labels, mean, std, null);
     }
 
     /**
@@ -52,7 +60,12 @@ public record ConvertOptions(String layout, Integer heads, Integer decoderHeads,
 
     /** These options with the normalisation given (both null: none given). */
     public ConvertOptions withNormalisation(List<Double> mean, List<Double> std) {
-        return new ConvertOptions(layout, heads, decoderHeads, labels, mean, std);
+        return new ConvertOptions(layout, heads, decoderHeads, labels, mean, std, dptOutput);
+    }
+
+    /** These options with a DPT's output given (null: not given, the model's default). */
+    public ConvertOptions withDptOutput(DptOutput output) {
+        return new ConvertOptions(layout, heads, decoderHeads, labels, mean, std, output);
     }
 
     /** Whether the normalisation is given ({@link #mean} and {@link #std}). */

@@ -138,6 +138,9 @@ final class DptLayout extends Layout {
             dptResize(preprocessing, c.preprocessorConfig().orElse(null));
             notes.add("preprocessing: DPT resizes keeping the aspect ratio to a multiple of 32 (bicubic) and"
                     + " normalises with mean = std = 0.5");
+            if (decoder != null) {
+                decoder = output(c.fileName(), o.dptOutput(), decoder, preprocessing, notes, problems);
+            }
         }
         return conclude(c, name(), ModelFamily.DPT, plan, shapes, encoder, preprocessing, List.of(), decoder, notes,
                 problems);
@@ -202,6 +205,47 @@ final class DptLayout extends Layout {
      */
     static int[] hybridHooks(int depth) {
         return new int[] {0, 1, 3 * depth / 4 - 1, depth - 1};
+    }
+
+    /**
+     * The decoder with the output the user gave ({@link ConvertOptions#dptOutput()}): a metric output and
+     * run_monodepth.py's network size ({@code net_width}, {@code net_height} in the preprocessing block) for KITTI or
+     * NYU, refused (in {@code problems}) for a Hugging Face folder, whose DPTForDepthEstimation has no such setting, or
+     * a segmentation head. Not given, isl-org's KITTI or NYU file name gets a note suggesting the option; the output
+     * stays relative inverse depth.
+     */
+    private DptConfig output(String file, DptOutput given, DptConfig decoder, ObjectNode preprocessing,
+                             List<String> notes, List<String> problems) {
+        if (given == null) {
+            DptOutput suggested = huggingFace ? null : DptOutput.suggestedBy(file);
+            if (suggested != null && decoder.head() == DptConfig.Head.DEPTH) {
+                notes.add(Guesses.PREFIX + DptOutput.GUESS + ": " + file + " looks like isl-org's "
+                        + suggested.name() + " checkpoint, which run_monodepth.py runs as metric depth at "
+                        + suggested.netWidth() + "x" + suggested.netHeight() + "; give --dpt-output "
+                        + suggested.optionName() + " for that");
+            }
+            return decoder;
+        }
+        if (given.metric() == null) {
+            return decoder;
+        }
+        if (huggingFace) {
+            problems.add("--dpt-output " + given.optionName() + ": a Hugging Face DPTForDepthEstimation has no metric"
+                    + " output (its predicted_depth is the head's relative inverse depth); it is isl-org's .pt"
+                    + " setting (run_monodepth.py)");
+            return decoder;
+        }
+        if (decoder.head() != DptConfig.Head.DEPTH) {
+            problems.add("--dpt-output " + given.optionName() + ": this DPT has a segmentation head; a metric output"
+                    + " is depth's");
+            return decoder;
+        }
+        preprocessing.put("net_width", given.netWidth());
+        preprocessing.put("net_height", given.netHeight());
+        notes.add("output: metric depth in metres (--dpt-output " + given.optionName() + ", run_monodepth.py's "
+                + given.name() + " setting): 1 / max(" + given.metric().scale() + " x + " + given.metric().shift()
+                + ", 1e-8), network size " + given.netWidth() + "x" + given.netHeight());
+        return decoder.withMetric(given.metric());
     }
 
     /**

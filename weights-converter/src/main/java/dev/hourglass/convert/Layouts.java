@@ -30,7 +30,32 @@ final class Layouts {
      * normalisation the options give in place of the layout's.
      */
     static Conversion convert(Checkpoint c, ConvertOptions o) throws IOException {
-        return Normalisation.given(layoutConversion(c, o), o);
+        Conversion conv = layoutConversion(c, o);
+        checkDptOutput(c, conv, o.dptOutput());
+        return Normalisation.given(conv, o);
+    }
+
+    /**
+     * Refuses {@code --dpt-output} for a model that is not a DPT, and for an Hourglass file whose output it would change
+     * (the file keeps what it was converted with). DPT layouts apply it themselves ({@link DptLayout}).
+     */
+    private static void checkDptOutput(Checkpoint c, Conversion conv, DptOutput given) throws IOException {
+        if (given == null || conv.config() == null) {
+            return;
+        }
+        ModelConfig config = conv.config();
+        if (config.family() != ModelFamily.DPT) {
+            throw new IOException(c.fileName() + ": --dpt-output applies to DPT depth models; this is a "
+                    + config.family().jsonName() + " model (" + conv.layout() + " layout)");
+        }
+        if (conv.layout().equals("hourglass")) {
+            DptConfig.Metric has = config.decoder(DptConfig.class).metric();
+            if (!java.util.Objects.equals(has, given.metric())) {
+                throw new IOException(c.fileName() + ": --dpt-output " + given.optionName() + ": this Hourglass file"
+                        + " was converted with " + (has == null ? "relative inverse depth" : "a metric output " + has)
+                        + " and keeps it; convert the original .pt again with the option");
+            }
+        }
     }
 
     private static Conversion layoutConversion(Checkpoint c, ConvertOptions o) throws IOException {

@@ -3,8 +3,8 @@ package dev.hourglass.tasks.depth;
 import java.util.Objects;
 
 /**
- * One depth estimate: DPT's output (relative inverse depth: larger is nearer, non-negative) at the network's input
- * size and, for a photo, resized to the photo as the original's {@code run_monodepth.py} does it. Immutable; the arrays
+ * One depth estimate: DPT's output ({@code quantity}: relative inverse depth, larger is nearer, non-negative; or, for
+ * a model converted with a metric output, metric depth in metres, larger is farther) at the network's input size and, for a photo, resized to the photo as the original's {@code run_monodepth.py} does it. Immutable; the arrays
  * are copied in and out.
  *
  * @param network          {@code [networkHeight, networkWidth]}, row-major
@@ -14,11 +14,14 @@ import java.util.Objects;
  *                         the last tap, which DPT does not need)
  * @param gflops           multiply-adds x 2 of this call in GFLOPs: the encoder as it ran plus the neck and head
  * @param unreducedGflops  the same without a token reduction
+ * @param quantity         what the values are
  */
 public record Depth(float[] network, int networkHeight, int networkWidth, float[] image, int imageHeight,
-                    int imageWidth, int[] tokensAfterBlock, double gflops, double unreducedGflops) {
+                    int imageWidth, int[] tokensAfterBlock, double gflops, double unreducedGflops,
+                    DepthQuantity quantity) {
 
     public Depth {
+        Objects.requireNonNull(quantity, "quantity");
         Objects.requireNonNull(network, "network");
         Objects.requireNonNull(image, "image");
         if ((long) networkHeight * networkWidth != network.length || (long) imageHeight * imageWidth != image.length) {
@@ -29,6 +32,13 @@ public record Depth(float[] network, int networkHeight, int networkWidth, float[
         network = network.clone();
         image = image.clone();
         tokensAfterBlock = tokensAfterBlock.clone();
+    }
+
+    /** A relative inverse depth estimate (the form before the quantity was recorded). */
+    public Depth(float[] network, int networkHeight, int networkWidth, float[] image, int imageHeight, int imageWidth,
+                 int[] tokensAfterBlock, double gflops, double unreducedGflops) {
+        this(network, networkHeight, networkWidth, image, imageHeight, imageWidth, tokensAfterBlock, gflops,
+                unreducedGflops, DepthQuantity.RELATIVE_INVERSE);
     }
 
     @Override

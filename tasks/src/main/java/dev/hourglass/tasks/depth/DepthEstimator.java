@@ -23,10 +23,12 @@ import dev.hourglass.tensor.Tensor;
 import dev.hourglass.vit.VitConfig;
 
 /**
- * Monocular depth with DPT: a photo in, relative inverse depth out at the photo's size, optionally with a token
+ * Monocular depth with DPT: a photo in, depth out at the photo's size ({@link #quantity()}: relative inverse depth,
+ * or metric depth in metres for isl-org's KITTI and NYU checkpoints converted with their metric output), optionally with a token
  * reduction in the encoder (Expedit, as Expedit-DPT applies it; ToMe). The photo is prepared as the model's source
  * prepares it ({@link DptPreprocessing}): isl-org/DPT's {@code run_monodepth.py} for an original {@code .pt}
- * (keep the aspect ratio, a multiple of 32 near the trained size, OpenCV's bicubic), Hugging Face's
+ * (keep the aspect ratio, a multiple of 32 near the trained size, or near the model's {@code net_width} x {@code
+ * net_height} where its preprocessing block gives one: KITTI's 1216x352, NYU's 640x480; OpenCV's bicubic), Hugging Face's
  * {@code DPTImageProcessor} for a Hugging Face folder; either can be asked for.
  *
  * <p>Thread-safe: concurrent calls keep their activations to themselves and share the compute threads. Close it to
@@ -42,10 +44,14 @@ public final class DepthEstimator implements AutoCloseable {
     private final DptModel model;
     private final DptPreprocessing preprocessing;
 
-    private DepthEstimator(LoadedModel loaded, DptModel model, DptPreprocessing preprocessing) {
+    private final DptPreprocessing monodepth;
+
+    private DepthEstimator(LoadedModel loaded, DptModel model, DptPreprocessing preprocessing,
+                           DptPreprocessing monodepth) {
         this.loaded = loaded;
         this.model = model;
         this.preprocessing = preprocessing;
+        this.monodepth = monodepth;
     }
 
     /** Loads a DPT with one thread per processor on the best backend here. */
@@ -80,14 +86,17 @@ public final class DepthEstimator implements AutoCloseable {
         ModelConfig config = loaded.config();
         DptConfig dpt = config.decoder(DptConfig.class);
         DptModel model = loaded.own(DptModel.create(config.encoder(), dpt, loaded.weights(), loaded.backend()));
-        return new DepthEstimator(loaded, model, defaultPreprocessing(config, loaded.name()));
+        int[] net = monodepthSize(config, loaded.name());
+        return new DepthEstimator(loaded, model, defaultPreprocessing(config, loaded.name()),
+                DptPreprocessing.monodepth(net[0], net[1]));
     }
 
     /**
      * The preprocessing of the model's source at its trained size: Hugging Face's image processor for a model
      * converted from a Hugging Face folder (with its {@code keep_aspect_ratio}, {@code ensure_multiple_of}, mean and
      * std; a mean or std the file does not give is DPTImageProcessor's default, 0.5), {@code run_monodepth.py}'s
-     * otherwise.
+     * otherwise, at the preprocessing block's {@code net_width} x {@code net_height} if it gives them (the converter's
+     * KITTI and NYU outputs), else at the encoder's trained size.
      *
      * @throws IOException naming {@code name} and the field if a mean or std is not 3 numbers (a std not positive)
      */
@@ -99,7 +108,30 @@ public final class DepthEstimator implements AutoCloseable {
                     p.path("keep_aspect_ratio").asBoolean(false), Math.max(1, p.path("ensure_multiple_of").asInt(1)),
                     channels(config, "mean", name), channels(config, "std", name));
         }
-        return DptPreprocessing.monodepth(e.imageWidth(), e.imageHeight());
+        int[] net = monodepthSize(config, name);
+        return DptPreprocessing.monodepth(net[0], net[1]);
+    }
+
+    /**
+     * run_monodepth.py's network size, width then height: the preprocessing block's {@code net_width} and
+     * {@code net_height}, or the encoder's trained size when it gives neither.
+     *
+     * @throws IOException naming {@code name} and the field if only one is given, or one is not a positive integer
+     */
+    private static int[] monodepthSize(ModelConfig config, String name) throws IOException {
+        VitConfig e = config.encoder();
+        var w = config.preprocessing().get("net_width");
+        var h = config.preprocessing().get("net_height");
+        if (w == null && h == null) {
+            return new int[] {e.imageWidth(), e.imageHeight()};
+        }
+        for (var node : new com.fasterxml.jackson.databind.JsonNode[] {w, h}) {
+            if (node == null || !node.isIntegralNumber() || !node.canConvertToInt() || node.asInt() < 1) {
+                throw new IOException(name + ": preprocessing.net_width and net_height must both be positive"
+                        + " integers, got " + w + " and " + h);
+            }
+        }
+        return new int[] {w.asInt(), h.asInt()};
     }
 
     private static double[] channels(ModelConfig config, String field, String name) throws IOException {
@@ -125,11 +157,14 @@ public final class DepthEstimator implements AutoCloseable {
         return preprocessing;
     }
 
-    /** The preprocessing of {@code source} at the model's trained size. */
+    /**
+     * The preprocessing of {@code source} at the model's trained size (run_monodepth.py's: at its network size, see
+     * {@link #defaultPreprocessing}).
+     */
     public DptPreprocessing preprocessing(DptPreprocessing.Source source) {
         VitConfig e = model.encoderConfig();
         return switch (Objects.requireNonNull(source, "source")) {
-            case MONODEPTH -> DptPreprocessing.monodepth(e.imageWidth(), e.imageHeight());
+            case MONODEPTH -> monodepth;
             case HUGGING_FACE -> preprocessing.source() == DptPreprocessing.Source.HUGGING_FACE ? preprocessing
                     : DptPreprocessing.huggingFace(e.imageWidth(), e.imageHeight(), false, 1,
                     new double[] {0.5, 0.5, 0.5}, new double[] {0.5, 0.5, 0.5});
@@ -152,7 +187,7 @@ public final class DepthEstimator implements AutoCloseable {
         float[] full = DptPreprocessing.depthToImage(net.network(), p.height(), p.width(), p.imageHeight(),
                 p.imageWidth());
         return new Depth(net.network(), p.height(), p.width(), full, p.imageHeight(), p.imageWidth(),
-                net.tokensAfterBlock(), net.gflops(), net.unreducedGflops());
+                net.tokensAfterBlock(), net.gflops(), net.unreducedGflops(), net.quantity());
     }
 
     /**
@@ -187,7 +222,7 @@ public final class DepthEstimator implements AutoCloseable {
             double unreduced = ReductionTrace.blockGflops(e, full, full) + fixed;
             double reduced = ReductionTrace.blockGflops(e, trace.attentionTokens(), trace.queryTokens(),
                     trace.mlpTokens()) + fixed;
-            return new Depth(depth, h, w, depth, h, w, tokens, reduced, unreduced);
+            return new Depth(depth, h, w, depth, h, w, tokens, reduced, unreduced, quantity());
         } finally {
             loaded.exit();
         }
@@ -207,6 +242,11 @@ public final class DepthEstimator implements AutoCloseable {
         return model.config();
     }
 
+    /** What this model's depth maps hold: relative inverse depth, or metric depth in metres. */
+    public DepthQuantity quantity() {
+        return DepthQuantity.of(model.config());
+    }
+
     /** The backend in words, e.g. {@code "CPU, 2 threads, Vector API 512-bit"}. */
     public String backendDescription() {
         return loaded.backend().description();
@@ -223,9 +263,11 @@ public final class DepthEstimator implements AutoCloseable {
         DptConfig d = model.config();
         String backbone = d.backbone() == DptConfig.Backbone.HYBRID ? "a ResNet + ViT hybrid" : "a ViT";
         return String.format(Locale.ROOT, "%s: DPT depth on %s (%d blocks, width %d, %d heads, patch %d, taps %s,"
-                        + " readout %s, fusion width %d), trained at %dx%d", loaded.name(), backbone, e.depth(),
-                e.embedDim(), e.numHeads(), e.patchSize(), java.util.Arrays.toString(d.hooks()),
-                d.readout().name().toLowerCase(Locale.ROOT), d.fusionFeatures(), e.imageWidth(), e.imageHeight());
+                        + " readout %s, fusion width %d), trained at %dx%d; output %s%s", loaded.name(), backbone,
+                e.depth(), e.embedDim(), e.numHeads(), e.patchSize(), java.util.Arrays.toString(d.hooks()),
+                d.readout().name().toLowerCase(Locale.ROOT), d.fusionFeatures(), e.imageWidth(), e.imageHeight(),
+                quantity().describe(), d.metric() == null ? "" : String.format(Locale.ROOT, " (1 / (%s x + %s))",
+                        d.metric().scale(), d.metric().shift()));
     }
 
     @Override

@@ -8,7 +8,10 @@ import dev.hourglass.tasks.image.RgbImage;
 /**
  * Pictures of a depth map: the 16-bit PNG that DPT's {@code run_monodepth.py} writes, and a colour-mapped one for
  * people. Both scale the map's own range (minimum to maximum) to the full output range, as {@code write_depth} does:
- * DPT's output is relative inverse depth, so brighter is nearer. Stateless and thread-safe.
+ * DPT's output is relative inverse depth, so brighter is nearer; a metric model's colour picture is drawn from the
+ * inverse of its depth, so brighter is nearer there too, and its 16-bit PNG is its metric depth's range scaled (as
+ * run_monodepth.py's {@code write_depth} scales whatever it is given: there brighter is farther). Stateless and
+ * thread-safe.
  */
 public final class DepthPictures {
     /**
@@ -47,9 +50,28 @@ public final class DepthPictures {
         return image;
     }
 
-    /** The map in colour (inferno-like, see {@link #ANCHORS}): the farthest point dark, the nearest pale yellow. */
+    /**
+     * The map of relative inverse depth in colour (inferno-like, see {@link #ANCHORS}): the farthest point dark, the
+     * nearest pale yellow.
+     */
     public static BufferedImage colours(float[] depth, int width, int height) {
+        return colours(depth, width, height, DepthQuantity.RELATIVE_INVERSE);
+    }
+
+    /**
+     * The map in colour, near bright and far dark whatever the quantity: metric depth (larger is farther) is drawn as
+     * its inverse, {@code 1 / d}, so a metric model's picture looks like a relative one's (distant sky does not squeeze
+     * the near scene into one colour, as a reversed linear scale would).
+     */
+    public static BufferedImage colours(float[] depth, int width, int height, DepthQuantity quantity) {
         requireMap(depth, width, height);
+        if (quantity.largerIsFarther()) {
+            float[] inverse = new float[depth.length];
+            for (int i = 0; i < depth.length; i++) {
+                inverse[i] = 1f / depth[i];
+            }
+            depth = inverse;
+        }
         double[] range = range(depth);
         double span = range[1] - range[0];
         int[] table = table(1024);

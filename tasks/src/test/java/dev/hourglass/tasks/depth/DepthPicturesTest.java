@@ -21,6 +21,18 @@ class DepthPicturesTest {
         assertArrayEquals(new int[] {0, 32767, 65535, 16383, 8191, 49151}, values);
     }
 
+    /** Metric depth (larger is farther) is drawn as its inverse: near bright, like a relative model's picture. */
+    @Test
+    void metricDepthKeepsNearBright() {
+        float[] metres = {1f, 2f, 4f, 8f};
+        int[] metric = DepthPictures.colours(metres, 2, 2, DepthQuantity.METRIC).getRGB(0, 0, 2, 2, null, 0, 2);
+        int[] inverse = DepthPictures.colours(new float[] {1f, 0.5f, 0.25f, 0.125f}, 2, 2).getRGB(0, 0, 2, 2, null,
+                0, 2);
+        assertArrayEquals(inverse, metric);
+        assertTrue(DepthPictures.Oklab.fromRgb(metric[0])[0] > DepthPictures.Oklab.fromRgb(metric[3])[0],
+                "1 m is brighter than 8 m");
+    }
+
     @Test
     void aFlatMapIsAllZeros() {
         BufferedImage png = DepthPictures.sixteenBit(new float[] {3f, 3f, 3f, 3f}, 2, 2);
