@@ -82,11 +82,11 @@ final class Alternating {
 
     /**
      * Times the settings of one model (plain, with a token reduction) for a long-running benchmark that reports how
-     * busy the machine was: {@code warmup} rounds (each setting once, printed), then {@code blocks} blocks, each running
-     * every setting's share of the {@code iterations} timed calls back to back, the settings' order reversed from one
-     * block to the next. With {@code waitIdle > 0}, waits before each block until other processes leave the machine
-     * alone for 20 s (at most {@code waitIdle} seconds each time). For each call it records how many cores other
-     * processes kept busy ({@link Machine.CpuTimes}), prints a line on standard error and calls {@code onCall}.
+     * busy the machine was: {@code warmup} rounds (each setting once, printed), then {@code blocks} blocks, each
+     * running every setting's share of the {@code iterations} timed calls back to back, the settings' order reversed
+     * from one block to the next. With {@code waitIdle > 0}, waits before each block until other processes leave the
+     * machine alone for 20 s (at most {@code waitIdle} seconds each time). For each call it records how many cores
+     * other processes kept busy ({@link Machine.CpuTimes}), prints a line on standard error and calls {@code onCall}.
      *
      * @return each setting's calls, in the order of {@code names}; {@code waited} receives the seconds spent waiting
      */

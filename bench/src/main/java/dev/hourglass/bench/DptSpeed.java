@@ -430,7 +430,8 @@ public final class DptSpeed {
                                     int iterations, int blocks, double waitIdle) {
         double[] waited = {0};
         List<Alternating.Watched<Depth>> w = Alternating.watched(List.of(SETTINGS),
-                List.<Supplier<Depth>>of(() -> estimator.estimate(input, null), () -> estimator.estimate(input, expedit)),
+                List.<Supplier<Depth>>of(() -> estimator.estimate(input, null),
+                        () -> estimator.estimate(input, expedit)),
                 warmup, iterations, blocks, waitIdle, (s, i, r) -> { }, waited);
         return new Timed(new double[][] {w.get(0).ms(), w.get(1).ms()},
                 new double[][] {w.get(0).othersBusyCores(), w.get(1).othersBusyCores()},

@@ -151,8 +151,8 @@ public final class DptModel implements AutoCloseable {
     /**
      * Relative inverse depth (larger is nearer), or metric depth in metres (larger is farther) when the configuration
      * has a {@link DptConfig#metric() metric output}, {@code [batch, H, W]}, of images {@code [batch, 3, H, W]} already
-     * normalised as the model expects; {@code H} and {@code W} must be multiples of twice the patch size (the fusion stage doubles the
-     * deepest tap, which halved the token grid).
+     * normalised as the model expects; {@code H} and {@code W} must be multiples of twice the patch size (the fusion
+     * stage doubles the deepest tap, which halved the token grid).
      */
     public Tensor depth(Tensor images) {
         return depth(images, TokenReducer.NONE);

@@ -72,7 +72,8 @@ final class KernelWarmUp {
      * @return whether this call ran it
      */
     static boolean warmUp(CpuKernels kernels, double flops) {
-        if (!wanted(System.getProperty(PROPERTY), kernels.support().name(), flops) || !DONE.compareAndSet(false, true)) {
+        if (!wanted(System.getProperty(PROPERTY), kernels.support().name(), flops)
+                || !DONE.compareAndSet(false, true)) {
             return false;
         }
         long t0 = System.nanoTime();
