@@ -154,6 +154,11 @@ class DptOutputCommandTest {
         assertEquals(1, classify.exitCode(), classify.err());
         assertEquals(1, classify.err().strip().lines().count(), classify.err());
 
+        IOException plain = assertThrows(IOException.class, () -> Converter.open(ROOT.resolve("dpt_tiny.pt"),
+                TWO_HEADS.withDptOutput(DptOutput.NYU)).close());
+        assertTrue(plain.getMessage().contains("--dpt-output nyu: run_monodepth.py's NYU setting is DPT-Hybrid's"
+                + " (dpt_hybrid_nyu); this DPT is a plain ViT"), plain.getMessage());
+
         IOException hf = assertThrows(IOException.class, () -> Converter.open(ROOT.resolve("hf_hybrid"),
                 ConvertOptions.NONE.withDptOutput(DptOutput.KITTI)).close());
         assertTrue(hf.getMessage().contains("--dpt-output kitti: a Hugging Face DPTForDepthEstimation has no metric"

@@ -210,8 +210,8 @@ final class DptLayout extends Layout {
     /**
      * The decoder with the output the user gave ({@link ConvertOptions#dptOutput()}): a metric output and
      * run_monodepth.py's network size ({@code net_width}, {@code net_height} in the preprocessing block) for KITTI or
-     * NYU, refused (in {@code problems}) for a Hugging Face folder, whose DPTForDepthEstimation has no such setting, or
-     * a segmentation head. Not given, isl-org's KITTI or NYU file name gets a note suggesting the option; the output
+     * NYU, refused (in {@code problems}) for a Hugging Face folder, whose DPTForDepthEstimation has no such setting, a
+     * segmentation head, or a plain-ViT DPT (the two settings are DPT-Hybrid's). Not given, isl-org's KITTI or NYU file name gets a note suggesting the option; the output
      * stays relative inverse depth.
      */
     private DptConfig output(String file, DptOutput given, DptConfig decoder, ObjectNode preprocessing,
@@ -238,6 +238,11 @@ final class DptLayout extends Layout {
         if (decoder.head() != DptConfig.Head.DEPTH) {
             problems.add("--dpt-output " + given.optionName() + ": this DPT has a segmentation head; a metric output"
                     + " is depth's");
+            return decoder;
+        }
+        if (decoder.backbone() != DptConfig.Backbone.HYBRID) {
+            problems.add("--dpt-output " + given.optionName() + ": run_monodepth.py's " + given.name() + " setting is"
+                    + " DPT-Hybrid's (dpt_hybrid_" + given.optionName() + "); this DPT is a plain ViT");
             return decoder;
         }
         preprocessing.put("net_width", given.netWidth());
