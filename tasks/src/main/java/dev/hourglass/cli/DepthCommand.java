@@ -245,23 +245,28 @@ final class DepthCommand implements Callable<Integer> {
         r.put("reduction", red);
         r.put("gflops", Math.round(depth.gflops() * 1000) / 1000.0);
         r.put("unreduced_gflops", Math.round(depth.unreducedGflops() * 1000) / 1000.0);
-        float[] values = depth.image();
+        double[] range = range(depth.image());
+        Map<String, Object> d = new LinkedHashMap<>();
+        d.put("quantity", depth.quantity().words());
+        d.put("unit", depth.quantity().unit());
+        d.put("larger_is", depth.quantity().largerIsFarther() ? "farther" : "nearer");
+        d.put("min", range[0]);
+        d.put("max", range[1]);
+        r.put("depth", d);
+        r.put("timing_ms", timing.toMap());
+        r.put("outputs", written);
+        return r;
+    }
+
+    /** The smallest and largest of {@code values} (a NaN makes both NaN, as Math.min and max do). */
+    private static double[] range(float[] values) {
         double min = Double.POSITIVE_INFINITY;
         double max = Double.NEGATIVE_INFINITY;
         for (float v : values) {
             min = Math.min(min, v);
             max = Math.max(max, v);
         }
-        Map<String, Object> d = new LinkedHashMap<>();
-        d.put("quantity", depth.quantity().words());
-        d.put("unit", depth.quantity().unit());
-        d.put("larger_is", depth.quantity().largerIsFarther() ? "farther" : "nearer");
-        d.put("min", min);
-        d.put("max", max);
-        r.put("depth", d);
-        r.put("timing_ms", timing.toMap());
-        r.put("outputs", written);
-        return r;
+        return new double[] {min, max};
     }
 
     private void printText(PrintWriter o, DepthEstimator estimator, ReductionMethod reduction, Path source,
@@ -274,15 +279,10 @@ final class DepthCommand implements Callable<Integer> {
                 + depth.networkWidth() + "x" + depth.networkHeight());
         o.println("reduce   " + (reduction == null ? "off" : reduction.spec() + ": tokens after each block "
                 + Arrays.toString(depth.tokensAfterBlock())));
-        float[] values = depth.image();
-        double min = Double.POSITIVE_INFINITY;
-        double max = Double.NEGATIVE_INFINITY;
-        for (float v : values) {
-            min = Math.min(min, v);
-            max = Math.max(max, v);
-        }
+        double[] range = range(depth.image());
         String unit = depth.quantity().unit() == null ? "" : " " + depth.quantity().unit();
-        o.printf(Locale.ROOT, "depth    %s: %.4g%s to %.4g%s%n", depth.quantity().describe(), min, unit, max, unit);
+        o.printf(Locale.ROOT, "depth    %s: %.4g%s to %.4g%s%n", depth.quantity().describe(), range[0], unit, range[1],
+                unit);
         o.printf(Locale.ROOT, "gflops   %.2f (%.2f without reduction)%n", depth.gflops(), depth.unreducedGflops());
         if (many) {
             o.printf(Locale.ROOT, "time     read %.1f ms, depth %.1f ms (median of %d)%n", timing.preprocessMs(),
