@@ -136,9 +136,14 @@ final class DepthCommand implements Callable<Integer> {
                 BackendOption.report(cl.getErr(), estimator.backendSummary());
                 preprocessing = source == null ? estimator.preprocessing() : estimator.preprocessing(source);
                 if (reduction != null) {
-                    int size = estimator.encoderConfig().imageHeight();
+                    // Images are checked at the size the preprocessing aims for (KITTI's 1216x352, say), a tensor at
+                    // the trained size; each input is checked again at its own size when it runs.
+                    int width = input.images != null ? preprocessing.targetWidth()
+                            : estimator.encoderConfig().imageWidth();
+                    int height = input.images != null ? preprocessing.targetHeight()
+                            : estimator.encoderConfig().imageHeight();
                     try {
-                        estimator.checkReduction(reduction, estimator.encoderConfig().imageWidth(), size);
+                        estimator.checkReduction(reduction, width, height);
                     } catch (IllegalArgumentException e) {
                         throw new CommandLine.ParameterException(cl, "--reduce: " + e.getMessage());
                     }

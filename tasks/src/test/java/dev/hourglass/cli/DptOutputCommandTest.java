@@ -63,6 +63,19 @@ class DptOutputCommandTest {
                 text.out());
         assertTrue(Files.exists(tmp.resolve("out").resolve("hybrid_input.colour.png")));
 
+        // --reduce is checked before the run at the network size of KITTI's preprocessing (1216x352: 76x22 tokens),
+        // not at the trained 64x64 (4x4), where a grid of 8x8 clusters does not fit.
+        String grid = "expedit:alpha=2,grid=8x8,k=1,tau=1.0";
+        CliRunner reduced = CliRunner.run("depth", "--model", HYBRID.toString(), "--heads", "2", "--dpt-output",
+                "kitti", "--image", ROOT.resolve("photo.png").toString(), "--reduce", grid, "--threads", "1", "--json");
+        assertEquals(0, reduced.exitCode(), reduced.err());
+        String tokens = JSON.readTree(reduced.out()).get("reduction").get("tokens_after_block").toString();
+        assertTrue(tokens.contains(",65,") || tokens.endsWith(",65]"), "64 clusters and the class token: " + tokens);
+        CliRunner refused = CliRunner.run("depth", "--model", HYBRID.toString(), "--heads", "2", "--image",
+                ROOT.resolve("photo.png").toString(), "--reduce", grid, "--threads", "1");
+        assertEquals(2, refused.exitCode(), refused.err());
+        assertTrue(refused.err().contains("--reduce: "), refused.err());
+
         CliRunner relative = CliRunner.run("depth", "--model", HYBRID.toString(), "--heads", "2", "--input-tensor",
                 ROOT.resolve("hybrid_input.npy").toString(), "--threads", "1", "--json");
         assertEquals(0, relative.exitCode(), relative.err());

@@ -93,6 +93,16 @@ public final class DptPreprocessing {
         return source;
     }
 
+    /** The network width it resizes towards (run_monodepth's {@code net_w}, the processor's {@code size.width}). */
+    public int targetWidth() {
+        return targetWidth;
+    }
+
+    /** The network height it resizes towards. */
+    public int targetHeight() {
+        return targetHeight;
+    }
+
     /** The per-channel mean subtracted after scaling to [0, 1] (R, G, B; a copy). */
     public double[] mean() {
         return mean.clone();
