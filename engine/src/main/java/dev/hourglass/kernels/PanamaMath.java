@@ -63,14 +63,6 @@ final class PanamaMath {
 
     /** {@link Exp#exp} on every lane: the same operations, so each lane equals the scalar result bit for bit. */
     static FloatVector exp(FloatVector x) {
-        return expNoOverflow(x).blend(Float.POSITIVE_INFINITY, x.compare(VectorOperators.GT, Exp.OVERFLOW));
-    }
-
-    /**
-     * {@link #exp} without its test for overflow: the same bits for every lane at most {@link Exp#OVERFLOW} (and NaN),
-     * two operations fewer.
-     */
-    static FloatVector expNoOverflow(FloatVector x) {
         FloatVector t = x.fma(Exp.LOG2E, Exp.SHIFTER);
         FloatVector n = t.sub(Exp.SHIFTER);
         FloatVector r = n.fma(FloatVector.broadcast(S, -Exp.LN2_HI), x);
@@ -83,7 +75,8 @@ final class PanamaMath {
         FloatVector y = p.fma(r.mul(r), r).add(1f);
         FloatVector scale = t.reinterpretAsInts().add(Exp.EXPONENT_BIAS_MINUS_SHIFTER)
                 .lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
-        return y.mul(scale).blend(0f, x.lt(Exp.UNDERFLOW));
+        return y.mul(scale).blend(0f, x.lt(Exp.UNDERFLOW))
+                .blend(Float.POSITIVE_INFINITY, x.compare(VectorOperators.GT, Exp.OVERFLOW));
     }
 
     /**

@@ -57,7 +57,8 @@ public final class ConversionOptions {
                     + " default: relative inverse depth, larger is nearer), kitti or nyu (metric depth in metres,"
                     + " larger is farther, as run_monodepth.py runs dpt_hybrid_kitti-cb926ef4.pt: 1 / (0.00006016 x"
                     + " + 0.00579) at net 1216x352, and dpt_hybrid_nyu-2ce69ec7.pt: 1 / (0.000305 x + 0.1378) at"
-                    + " 640x480). Refused for other models and for Hugging Face folders.")
+                    + " 640x480). Refused for other models, for a plain-ViT DPT (both settings are DPT-Hybrid's) and"
+                    + " for Hugging Face folders.")
     String dptOutput;
 
     /**
@@ -107,9 +108,9 @@ public final class ConversionOptions {
     }
 
     /**
-     * The options for the converter. An unknown {@code --family} or {@code --dpt-output}, a head count below 1, and a {@code --mean} or
-     * {@code --std} that is not three finite numbers (std above 0), or is given without the other, are usage errors
-     * (exit 2); a missing or unreadable {@code --labels} file is named with the option (exit 1).
+     * The options for the converter. An unknown {@code --family} or {@code --dpt-output}, a head count below 1, and a
+     * {@code --mean} or {@code --std} that is not three finite numbers (std above 0), or is given without the other, are
+     * usage errors (exit 2); a missing or unreadable {@code --labels} file is named with the option (exit 1).
      */
     public ConvertOptions toOptions() throws java.io.IOException {
         if (family != null && !FAMILIES.contains(family)) {

@@ -41,9 +41,9 @@ import picocli.CommandLine.Option;
                 + " give metric depth in metres, larger is farther, with --dpt-output kitti or nyu (as"
                 + " run_monodepth.py runs them, at its net sizes 1216x352 and 640x480; the files do not say it).",
                 "With --out, for each image: <name>.depth.png (16 bits, the map's range scaled to 0..65535 as"
-                + " run_monodepth.py writes it: for metric depth, brighter is farther), <name>.colour.png (dark far, bright near;"
-                + " metric depth is drawn as its inverse) and <name>.image.png (the"
-                + " image beside the colour map), and <name>.json (settings, timings, GFLOPs). Several --image files"
+                + " run_monodepth.py writes it: for metric depth, brighter is farther), <name>.colour.png (dark far,"
+                + " bright near; metric depth is drawn as its inverse) and <name>.image.png (the image beside the"
+                + " colour map), and <name>.json (settings, timings, GFLOPs). Several --image files"
                 + " or a folder run in one process, e.g.",
                 "  hourglass depth --model dpt_large-midas-2f21e586.pt --heads 16 --image photos/ --out depth/"})
 final class DepthCommand implements Callable<Integer> {

@@ -211,8 +211,8 @@ final class DptLayout extends Layout {
      * The decoder with the output the user gave ({@link ConvertOptions#dptOutput()}): a metric output and
      * run_monodepth.py's network size ({@code net_width}, {@code net_height} in the preprocessing block) for KITTI or
      * NYU, refused (in {@code problems}) for a Hugging Face folder, whose DPTForDepthEstimation has no such setting, a
-     * segmentation head, or a plain-ViT DPT (the two settings are DPT-Hybrid's). Not given, isl-org's KITTI or NYU file name gets a note suggesting the option; the output
-     * stays relative inverse depth.
+     * segmentation head, or a plain-ViT DPT (the two settings are DPT-Hybrid's). Not given, isl-org's KITTI or NYU
+     * file name gets a note suggesting the option; the output stays relative inverse depth.
      */
     private DptConfig output(String file, DptOutput given, DptConfig decoder, ObjectNode preprocessing,
                              List<String> notes, List<String> problems) {

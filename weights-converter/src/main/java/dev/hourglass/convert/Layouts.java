@@ -36,8 +36,8 @@ final class Layouts {
     }
 
     /**
-     * Refuses {@code --dpt-output} for a model that is not a DPT, and for an Hourglass file whose output it would change
-     * (the file keeps what it was converted with). DPT layouts apply it themselves ({@link DptLayout}).
+     * Refuses {@code --dpt-output} for a model that is not a DPT, and for an Hourglass file whose output it would
+     * change (the file keeps what it was converted with). DPT layouts apply it themselves ({@link DptLayout}).
      */
     private static void checkDptOutput(Checkpoint c, Conversion conv, DptOutput given) throws IOException {
         if (given == null || conv.config() == null) {

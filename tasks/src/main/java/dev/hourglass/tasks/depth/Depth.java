@@ -4,8 +4,9 @@ import java.util.Objects;
 
 /**
  * One depth estimate: DPT's output ({@code quantity}: relative inverse depth, larger is nearer, non-negative; or, for
- * a model converted with a metric output, metric depth in metres, larger is farther) at the network's input size and, for a photo, resized to the photo as the original's {@code run_monodepth.py} does it. Immutable; the arrays
- * are copied in and out.
+ * a model converted with a metric output, metric depth in metres, larger is farther) at the network's input size and,
+ * for a photo, resized to the photo as the original's {@code run_monodepth.py} does it. Immutable; the arrays are
+ * copied in and out.
  *
  * @param network          {@code [networkHeight, networkWidth]}, row-major
  * @param image            {@code [imageHeight, imageWidth]}: {@code network} resized bicubically (align_corners=False);
@@ -32,13 +33,6 @@ public record Depth(float[] network, int networkHeight, int networkWidth, float[
         network = network.clone();
         image = image.clone();
         tokensAfterBlock = tokensAfterBlock.clone();
-    }
-
-    /** A relative inverse depth estimate (the form before the quantity was recorded). */
-    public Depth(float[] network, int networkHeight, int networkWidth, float[] image, int imageHeight, int imageWidth,
-                 int[] tokensAfterBlock, double gflops, double unreducedGflops) {
-        this(network, networkHeight, networkWidth, image, imageHeight, imageWidth, tokensAfterBlock, gflops,
-                unreducedGflops, DepthQuantity.RELATIVE_INVERSE);
     }
 
     @Override

@@ -24,12 +24,12 @@ import dev.hourglass.vit.VitConfig;
 
 /**
  * Monocular depth with DPT: a photo in, depth out at the photo's size ({@link #quantity()}: relative inverse depth,
- * or metric depth in metres for isl-org's KITTI and NYU checkpoints converted with their metric output), optionally with a token
- * reduction in the encoder (Expedit, as Expedit-DPT applies it; ToMe). The photo is prepared as the model's source
- * prepares it ({@link DptPreprocessing}): isl-org/DPT's {@code run_monodepth.py} for an original {@code .pt}
- * (keep the aspect ratio, a multiple of 32 near the trained size, or near the model's {@code net_width} x {@code
- * net_height} where its preprocessing block gives one: KITTI's 1216x352, NYU's 640x480; OpenCV's bicubic), Hugging Face's
- * {@code DPTImageProcessor} for a Hugging Face folder; either can be asked for.
+ * or metric depth in metres for isl-org's KITTI and NYU checkpoints converted with their metric output), optionally
+ * with a token reduction in the encoder (Expedit, as Expedit-DPT applies it; ToMe). The photo is prepared as the
+ * model's source prepares it ({@link DptPreprocessing}): isl-org/DPT's {@code run_monodepth.py} for an original
+ * {@code .pt} (keep the aspect ratio, a multiple of 32 near the trained size, or near the model's {@code net_width} x
+ * {@code net_height} where its preprocessing block gives one: KITTI's 1216x352, NYU's 640x480; OpenCV's bicubic),
+ * Hugging Face's {@code DPTImageProcessor} for a Hugging Face folder; either can be asked for.
  *
  * <p>Thread-safe: concurrent calls keep their activations to themselves and share the compute threads. Close it to
  * free the weights and the threads; {@link #close()} may come from any thread, waits for the calls in progress, and
@@ -86,9 +86,10 @@ public final class DepthEstimator implements AutoCloseable {
         ModelConfig config = loaded.config();
         DptConfig dpt = config.decoder(DptConfig.class);
         DptModel model = loaded.own(DptModel.create(config.encoder(), dpt, loaded.weights(), loaded.backend()));
-        int[] net = monodepthSize(config, loaded.name());
-        return new DepthEstimator(loaded, model, defaultPreprocessing(config, loaded.name()),
-                DptPreprocessing.monodepth(net[0], net[1]));
+        DptPreprocessing own = defaultPreprocessing(config, loaded.name());
+        DptPreprocessing monodepth = own.source() == DptPreprocessing.Source.MONODEPTH ? own
+                : monodepth(config, loaded.name());
+        return new DepthEstimator(loaded, model, own, monodepth);
     }
 
     /**
@@ -108,22 +109,21 @@ public final class DepthEstimator implements AutoCloseable {
                     p.path("keep_aspect_ratio").asBoolean(false), Math.max(1, p.path("ensure_multiple_of").asInt(1)),
                     channels(config, "mean", name), channels(config, "std", name));
         }
-        int[] net = monodepthSize(config, name);
-        return DptPreprocessing.monodepth(net[0], net[1]);
+        return monodepth(config, name);
     }
 
     /**
-     * run_monodepth.py's network size, width then height: the preprocessing block's {@code net_width} and
+     * run_monodepth.py's preprocessing at its network size: the preprocessing block's {@code net_width} and
      * {@code net_height}, or the encoder's trained size when it gives neither.
      *
      * @throws IOException naming {@code name} and the field if only one is given, or one is not a positive integer
      */
-    private static int[] monodepthSize(ModelConfig config, String name) throws IOException {
+    private static DptPreprocessing monodepth(ModelConfig config, String name) throws IOException {
         VitConfig e = config.encoder();
         var w = config.preprocessing().get("net_width");
         var h = config.preprocessing().get("net_height");
         if (w == null && h == null) {
-            return new int[] {e.imageWidth(), e.imageHeight()};
+            return DptPreprocessing.monodepth(e.imageWidth(), e.imageHeight());
         }
         for (var node : new com.fasterxml.jackson.databind.JsonNode[] {w, h}) {
             if (node == null || !node.isIntegralNumber() || !node.canConvertToInt() || node.asInt() < 1) {
@@ -131,7 +131,7 @@ public final class DepthEstimator implements AutoCloseable {
                         + " integers, got " + w + " and " + h);
             }
         }
-        return new int[] {w.asInt(), h.asInt()};
+        return DptPreprocessing.monodepth(w.asInt(), h.asInt());
     }
 
     private static double[] channels(ModelConfig config, String field, String name) throws IOException {

@@ -6,7 +6,7 @@ import dev.hourglass.model.DptConfig;
 public enum DepthQuantity {
     /** DPT's head output as it is: relative inverse depth, no unit, larger is nearer (every DPT by default). */
     RELATIVE_INVERSE("relative inverse depth", null, false),
-    /** Metric depth in metres, larger is farther (isl-org's KITTI and NYU checkpoints, as run_monodepth.py runs them). */
+    /** Metric depth in metres, larger is farther (isl-org's KITTI and NYU checkpoints as run_monodepth.py runs them). */
     METRIC("metric depth", "m", true);
 
     private final String words;
